@@ -1,0 +1,112 @@
+"""Build a pre-training corpus in denoise's text format from the public-domain sources.
+
+    python data_scripts/fetch_sources.py --out sources/
+    python data_scripts/build_corpus.py --sources sources/ --parts shakespeare kjv --out denoise/data/corpus/default.txt.gz
+    python data_scripts/build_corpus.py --sources sources/ --out corpus/offline-en.txt.gz   # every English part
+
+The format is the one ``denoise prepare`` reads: one paragraph per line, a blank line between documents.
+Documents are scenes of Shakespeare's plays (or numbered poems), Bible chapters, and groups of WordNet glosses.
+The embedded default corpus of denoise is the first command's output (Shakespeare and the King James Bible).
+The gzip header carries no time stamp, so a rebuild gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import re
+import sys
+from itertools import groupby
+from pathlib import Path
+from typing import Iterable, Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from denoise.data.sword import read_verses  # noqa: E402
+
+Document = list[str]  # paragraphs
+
+_SECTION = re.compile(r"^(ACT [IVXL]+\b|(Scene|SCENE) ([IVXL]+|\d+)\.|[IVXLC]+\.?$)", re.I)
+_ACT = re.compile(r"^ACT [IVXL]+\.?$", re.I)
+_SPACES = re.compile(r"\s+")
+
+
+def shakespeare_documents(root: Path) -> Iterator[Document]:
+    """Scenes of the plays and numbered sections of the poems, modern-spelling texts only."""
+    files = sorted(root.rglob("shksprdata/texts/*_gut.txt"))
+    if not files:
+        raise FileNotFoundError(f"no shksprdata/texts/*_gut.txt under {root}; run fetch_sources.py first")
+    for path in files:
+        document: Document = []
+        for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8", errors="replace")):
+            paragraph = _SPACES.sub(" ", block).strip()
+            if not paragraph:
+                continue
+            if _SECTION.match(paragraph) and document and not _ACT.match(document[-1]):
+                yield document
+                document = []
+            document.append(paragraph)
+        if document:
+            yield document
+
+
+def bible_documents(root: Path) -> Iterator[Document]:
+    """One document per chapter, its verses joined into one paragraph."""
+    for _, verses in groupby(read_verses(root), key=lambda v: (v.book, v.chapter)):
+        yield [" ".join(v.text for v in verses)]
+
+
+def wordnet_documents(root: Path, synsets_per_document: int = 50) -> Iterator[Document]:
+    """Glosses and usage examples of WordNet 3.0, one paragraph per synset."""
+    files = sorted(root.rglob("wordnet/data.*"))
+    if not files:
+        raise FileNotFoundError(f"no wordnet/data.* files under {root}; run fetch_sources.py first")
+    for path in files:
+        document: Document = []
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("  ") or " | " not in line:
+                continue  # licence header
+            fields, gloss = line.split(" | ", 1)
+            parts = fields.split()
+            word_count = int(parts[3], 16)
+            words = [parts[4 + 2 * i].replace("_", " ") for i in range(word_count)]
+            document.append(f"{', '.join(words)}: {gloss.strip()}")
+            if len(document) == synsets_per_document:
+                yield document
+                document = []
+        if document:
+            yield document
+
+
+PARTS = {
+    "shakespeare": lambda sources: shakespeare_documents(sources / "shakespeare"),
+    "kjv": lambda sources: bible_documents(sources / "kjv"),
+    "web": lambda sources: bible_documents(sources / "web"),
+    "wordnet": lambda sources: wordnet_documents(sources / "wordnet"),
+}
+
+
+def write_corpus(documents: Iterable[Document], out: Path) -> tuple[int, int]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    count = size = 0
+    with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=9) as gz:
+        for document in documents:
+            text = "\n".join(document) + "\n\n"
+            gz.write(text.encode("utf-8"))
+            count += 1
+            size += len(text)
+    return count, size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sources", type=Path, default=Path("sources"), help="folder written by fetch_sources.py")
+    parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS))
+    parser.add_argument("--out", type=Path, required=True, help="output .txt.gz")
+    args = parser.parse_args()
+    documents = (doc for part in args.parts for doc in PARTS[part](args.sources))
+    count, size = write_corpus(documents, args.out)
+    print(f"{args.out}: {count} documents, {size / 1e6:.1f} MB of text, {args.out.stat().st_size / 1e6:.1f} MB on disk")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The ``denoise`` command. Each subcommand parses its arguments and calls one library function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from denoise.errors import DenoiseError
+
+
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input",
+        nargs="+",
+        default=[],
+        metavar="FILE",
+        help="corpus files or folders (.txt with blank lines between documents, .jsonl, .parquet; "
+        "'hub:NAME[:CONFIG]' for a hub dataset such as hub:wikipedia); default: the embedded corpus",
+    )
+    parser.add_argument("--text-column", default="text", help="text column of .jsonl/.parquet/hub inputs")
+
+
+def cmd_tokenizer_train(args: argparse.Namespace) -> None:
+    from denoise.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer.train(
+        args.input,
+        args.vocab_size,
+        args.out,
+        model_type=args.model_type,
+        num_sentinels=args.num_sentinels,
+        character_coverage=args.character_coverage,
+        max_sentences=args.max_sentences,
+        text_column=args.text_column,
+    )
+    print(f"tokenizer with {tokenizer.vocab_size} pieces ({args.model_type}) saved to {args.out}")
+
+
+def cmd_prepare(args: argparse.Namespace) -> None:
+    from denoise.cache import cached_tokenizer, default_corpus_dir
+    from denoise.data.prepare import prepare_corpus
+    from denoise.tokenizer import Tokenizer
+
+    if args.tokenizer:
+        tokenizer = Tokenizer.load(args.tokenizer)
+    else:
+        print(f"no --tokenizer: using a {args.vocab_size}-piece tokenizer trained on the inputs (cached)")
+        tokenizer = cached_tokenizer(args.input, args.vocab_size, text_column=args.text_column)
+    out = args.out or default_corpus_dir(args.input, args.block_size)
+    stats = prepare_corpus(
+        args.input,
+        tokenizer,
+        out,
+        block_size=args.block_size,
+        num_proc=args.num_proc,
+        text_column=args.text_column,
+        encoding_errors=args.encoding_errors,
+        streaming=args.streaming,
+        overwrite=args.overwrite or args.out is None,
+    )
+    print(f"{out}: {stats.summary()}")
+    print(f"blocks: {stats.blocks}")
+    print(f"fill ratio: {stats.fill_ratio:.4f}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="denoise", description="Denoising pre-training of language models (BERT, BART, T5, MASS)."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    tokenizer = commands.add_parser("tokenizer", help="train a SentencePiece tokenizer with denoise's special ids")
+    tokenizer_commands = tokenizer.add_subparsers(dest="tokenizer_command", metavar="ACTION", required=True)
+    train = tokenizer_commands.add_parser("train", help="train on corpus files and save to a directory")
+    _add_input_options(train)
+    train.add_argument("--vocab-size", type=int, required=True)
+    train.add_argument("--out", type=Path, required=True, help="output directory")
+    train.add_argument("--model-type", choices=["unigram", "bpe"], default="unigram")
+    train.add_argument("--num-sentinels", type=int, default=100, help="number of <extra_id_N> sentinels")
+    train.add_argument("--character-coverage", type=float, default=0.9995)
+    train.add_argument("--max-sentences", type=int, default=2_000_000, help="sentences sampled for training")
+    train.set_defaults(run=cmd_tokenizer_train)
+
+    prepare = commands.add_parser("prepare", help="split, tokenize and pack a corpus into fixed-length blocks")
+    _add_input_options(prepare)
+    prepare.add_argument("--tokenizer", type=Path, help="tokenizer directory; default: train one on the inputs")
+    prepare.add_argument("--vocab-size", type=int, default=8000, help="vocabulary of the tokenizer trained "
+                         "when no --tokenizer is given")
+    prepare.add_argument("--block-size", type=int, default=512)
+    prepare.add_argument("--out", type=Path, help="output directory; default: under $DENOISE_CACHE")
+    prepare.add_argument("--num-proc", type=int, default=1, help="processes for splitting and tokenizing")
+    prepare.add_argument("--streaming", action="store_true", help="read lazily in one process, for corpora "
+                         "larger than memory")
+    prepare.add_argument("--encoding-errors", choices=["strict", "replace", "ignore"], default="strict",
+                         help="what to do with bytes that are not UTF-8 in .txt inputs")
+    prepare.add_argument("--overwrite", action="store_true", help="replace an --out prepared from other inputs")
+    prepare.set_defaults(run=cmd_prepare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (DenoiseError, FileNotFoundError) as err:
+        print(f"denoise: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

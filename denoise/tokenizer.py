@@ -1,0 +1,241 @@
+"""SentencePiece tokenizer with fixed special ids, sentinels and byte fallback.
+
+Special ids (the same in every denoise tokenizer):
+
+====  ==================  ==========================================================
+id    piece               role
+====  ==================  ==========================================================
+0     ``<pad>``           padding
+1     ``<unk>``           unknown (never produced: byte fallback covers every input)
+2     ``<cls>``           classification token, also beginning of sequence (bos)
+3     ``<sep>``           separator, also end of sequence (eos)
+4     ``<mask>``          mask token for BERT masking and BART infilling
+5...  ``<extra_id_0>``... sentinels for T5 span corruption, ``<extra_id_i>`` = 5 + i
+====  ==================  ==========================================================
+
+The 256 byte pieces ``<0x00>``...``<0xFF>`` follow, then the learned pieces. Special pieces are control
+symbols: text that happens to contain ``<mask>`` is encoded as ordinary characters, never as the mask id.
+
+A tokenizer directory holds ``spm.model``, ``tokenizer.json`` (settings) and, when trained by denoise,
+``punkt.json``, the sentence splitter learned on the same corpus.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import sentencepiece as spm
+
+from denoise.data.sentences import SPLITTER_FILE, SentenceSplitter
+from denoise.errors import DenoiseError
+
+PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 1, 2, 3, 4
+FIRST_SENTINEL_ID = 5
+MODEL_FILE = "spm.model"
+SETTINGS_FILE = "tokenizer.json"
+MODEL_TYPES = ("unigram", "bpe")
+
+
+def sentinel_piece(i: int) -> str:
+    return f"<extra_id_{i}>"
+
+
+class Tokenizer:
+    """Encode text to ids and back. Build with :meth:`train` or :meth:`load`."""
+
+    pad_id = PAD_ID
+    unk_id = UNK_ID
+    cls_id = bos_id = CLS_ID
+    sep_id = eos_id = SEP_ID
+    mask_id = MASK_ID
+
+    def __init__(self, model_proto: bytes, num_sentinels: int, splitter: SentenceSplitter | None = None):
+        self.model_proto = model_proto
+        self.processor = spm.SentencePieceProcessor(model_proto=model_proto)
+        self.num_sentinels = num_sentinels
+        self.splitter = splitter
+        self._normalizer = spm.SentencePieceNormalizer(
+            model_proto=model_proto, add_dummy_prefix=False, escape_whitespaces=False
+        )
+        self.sentinel_ids = list(range(FIRST_SENTINEL_ID, FIRST_SENTINEL_ID + num_sentinels))
+        self.special_ids = np.arange(FIRST_SENTINEL_ID + num_sentinels)
+        self._check_layout()
+
+    def __getstate__(self) -> dict:
+        return {"model_proto": self.model_proto, "num_sentinels": self.num_sentinels, "splitter": self.splitter}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["model_proto"], state["num_sentinels"], state["splitter"])
+
+    def _check_layout(self) -> None:
+        expected = {PAD_ID: "<pad>", UNK_ID: "<unk>", CLS_ID: "<cls>", SEP_ID: "<sep>", MASK_ID: "<mask>"}
+        expected.update({i: sentinel_piece(i - FIRST_SENTINEL_ID) for i in self.sentinel_ids})
+        wrong = {i: p for i, p in expected.items() if self.processor.id_to_piece(i) != p}
+        if wrong:
+            raise DenoiseError(
+                f"this SentencePiece model does not have denoise's special ids (expected {wrong}); "
+                "train one with `denoise tokenizer train`"
+            )
+
+    # ----------------------------------------------------------------------------------------------- training
+
+    @classmethod
+    def train(
+        cls,
+        files: Sequence[str | Path],
+        vocab_size: int,
+        out_dir: str | Path,
+        model_type: str = "unigram",
+        num_sentinels: int = 100,
+        character_coverage: float = 0.9995,
+        max_sentences: int = 2_000_000,
+        text_column: str = "text",
+        splitter: SentenceSplitter | None = None,
+        seed: int = 0,
+    ) -> "Tokenizer":
+        """Train on the sentences of ``files`` (txt, jsonl or parquet; see ``denoise.data.sources``).
+
+        Learns a Punkt sentence splitter on the same text unless one is given, and saves both to ``out_dir``.
+        ``max_sentences`` caps the sentences SentencePiece samples (uniformly) from a large corpus.
+        """
+        from denoise.data.sources import iter_documents
+
+        if model_type not in MODEL_TYPES:
+            raise DenoiseError(f"model_type {model_type!r} is not one of {MODEL_TYPES}")
+        if num_sentinels < 0:
+            raise DenoiseError(f"num_sentinels must be >= 0, got {num_sentinels}")
+        minimum = FIRST_SENTINEL_ID + num_sentinels + 256 + 1
+        if vocab_size < minimum:
+            raise DenoiseError(
+                f"vocab_size {vocab_size} leaves no room for learned pieces: the {FIRST_SENTINEL_ID} special "
+                f"ids, {num_sentinels} sentinels and 256 byte pieces need {minimum - 1}; use at least {minimum}"
+            )
+        if splitter is None:
+            splitter = SentenceSplitter.train(iter_documents(files, text_column))
+        sentences = (s for doc in iter_documents(files, text_column) for s in splitter.split(doc))
+        model = io.BytesIO()
+        options = dict(
+            vocab_size=vocab_size,
+            model_type=model_type,
+            character_coverage=character_coverage,
+            byte_fallback=True,
+            pad_id=PAD_ID,
+            unk_id=UNK_ID,
+            bos_id=CLS_ID,
+            eos_id=SEP_ID,
+            pad_piece="<pad>",
+            unk_piece="<unk>",
+            bos_piece="<cls>",
+            eos_piece="<sep>",
+            control_symbols=["<mask>"] + [sentinel_piece(i) for i in range(num_sentinels)],
+            normalization_rule_name="nmt_nfkc",
+            input_sentence_size=max_sentences,
+            shuffle_input_sentence=True,
+            max_sentence_length=1 << 16,
+            num_threads=os.cpu_count() or 1,
+        )
+        spm.set_random_generator_seed(seed)  # sentencepiece keeps its sampling seed per process
+        try:
+            with open(os.devnull, "w") as quiet:
+                spm.SentencePieceTrainer.train(
+                    sentence_iterator=sentences, model_writer=model, logstream=quiet, **options
+                )
+        except RuntimeError as err:
+            raise _explain_training_error(err, vocab_size) from err
+        tokenizer = cls(model.getvalue(), num_sentinels, splitter)
+        tokenizer.save(out_dir)
+        return tokenizer
+
+    # ------------------------------------------------------------------------------------------- save / load
+
+    def save(self, out_dir: str | Path) -> None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MODEL_FILE).write_bytes(self.model_proto)
+        settings = {"num_sentinels": self.num_sentinels, "vocab_size": self.vocab_size}
+        (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
+        if self.splitter is not None:
+            self.splitter.save(out / SPLITTER_FILE)
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Tokenizer":
+        directory = Path(directory)
+        model_file = directory / MODEL_FILE
+        if not model_file.is_file():
+            raise FileNotFoundError(
+                f"no tokenizer at {directory} (missing {MODEL_FILE}); train one with "
+                "`denoise tokenizer train --input FILE --vocab-size N --out DIR`"
+            )
+        settings = json.loads((directory / SETTINGS_FILE).read_text())
+        splitter_file = directory / SPLITTER_FILE
+        splitter = SentenceSplitter.load(splitter_file) if splitter_file.exists() else None
+        return cls(model_file.read_bytes(), settings["num_sentinels"], splitter)
+
+    # ----------------------------------------------------------------------------------------- encode/decode
+
+    @property
+    def vocab_size(self) -> int:
+        return self.processor.get_piece_size()
+
+    def encode(self, text: str | list[str]) -> list[int] | list[list[int]]:
+        """Ids of one text, or of each text of a list (encoded in parallel). No special ids are added."""
+        return self.processor.encode(text, out_type=int, num_threads=os.cpu_count() or 1)
+
+    def decode(self, ids: Sequence[int] | Sequence[Sequence[int]], skip_special: bool = False) -> str | list[str]:
+        """Text of one id sequence, or of each of a batch. Special ids appear as their pieces
+        (``<mask>``, ``<extra_id_0>``...) unless ``skip_special``; padding is always dropped."""
+        ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
+        if ids and not isinstance(ids[0], int):
+            return [self.decode(row, skip_special) for row in ids]
+        limit = len(self.special_ids)
+        if not any(i < limit for i in ids):
+            return self.processor.decode(ids)
+        pieces, run = [], []
+        for i in ids:
+            if i >= limit:
+                run.append(i)
+                continue
+            if run:
+                pieces.append(self.processor.decode(run))
+                run = []
+            if i != PAD_ID and not skip_special:
+                pieces.append(self.processor.id_to_piece(i))
+        if run:
+            pieces.append(self.processor.decode(run))
+        return " ".join(p for p in pieces if p)
+
+    def normalize(self, text: str) -> str:
+        """The text as the tokenizer sees it (NFKC, whitespace collapsed): ``decode(encode(t)) == normalize(t)``."""
+        return self._normalizer.normalize(text)
+
+    def id_to_piece(self, i: int) -> str:
+        return self.processor.id_to_piece(i)
+
+    def piece_to_id(self, piece: str) -> int:
+        return self.processor.piece_to_id(piece)
+
+    def word_start_mask(self) -> np.ndarray:
+        """Boolean array over the vocabulary: True for pieces that begin a word (``▁`` prefix) and for specials."""
+        starts = np.array([self.processor.id_to_piece(i).startswith("▁") for i in range(self.vocab_size)])
+        starts[self.special_ids] = True
+        return starts
+
+
+def _explain_training_error(err: RuntimeError, vocab_size: int) -> Exception:
+    message = str(err)
+    too_high = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", message)
+    if too_high:
+        return DenoiseError(
+            f"vocab_size {vocab_size} is larger than this corpus can support; the largest it allows is "
+            f"{too_high.group(2)}: lower --vocab-size or add text"
+        )
+    if "Not found" in message or "empty" in message.lower():
+        return DenoiseError(f"cannot train a tokenizer: the corpus has no usable sentences ({message})")
+    return DenoiseError(f"SentencePiece training failed: {message}")
+
