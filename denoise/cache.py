@@ -23,6 +23,11 @@ def cache_root() -> Path:
     return Path(os.environ.get("DENOISE_CACHE") or Path.home() / ".cache" / "denoise")
 
 
+def datasets_cache_dir() -> str:
+    """Where ``datasets`` keeps the Arrow files of intermediate steps (documents, tokenized documents)."""
+    return str(cache_root() / "datasets")
+
+
 def cached_tokenizer(
     inputs: Sequence[str], vocab_size: int = DEFAULT_VOCAB_SIZE, model_type: str = "unigram", **train_options
 ) -> Tokenizer:

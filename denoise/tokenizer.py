@@ -76,7 +76,8 @@ class Tokenizer:
     def _check_layout(self) -> None:
         expected = {PAD_ID: "<pad>", UNK_ID: "<unk>", CLS_ID: "<cls>", SEP_ID: "<sep>", MASK_ID: "<mask>"}
         expected.update({i: sentinel_piece(i - FIRST_SENTINEL_ID) for i in self.sentinel_ids})
-        wrong = {i: p for i, p in expected.items() if self.processor.id_to_piece(i) != p}
+        size = self.processor.get_piece_size()
+        wrong = {i: p for i, p in expected.items() if i >= size or self.processor.id_to_piece(i) != p}
         if wrong:
             raise DenoiseError(
                 f"this SentencePiece model does not have denoise's special ids (expected {wrong}); "
@@ -139,13 +140,11 @@ class Tokenizer:
             shuffle_input_sentence=True,
             max_sentence_length=1 << 16,
             num_threads=os.cpu_count() or 1,
+            minloglevel=2,  # warnings and errors only
         )
         spm.set_random_generator_seed(seed)  # sentencepiece keeps its sampling seed per process
         try:
-            with open(os.devnull, "w") as quiet:
-                spm.SentencePieceTrainer.train(
-                    sentence_iterator=sentences, model_writer=model, logstream=quiet, **options
-                )
+            spm.SentencePieceTrainer.train(sentence_iterator=sentences, model_writer=model, **options)
         except RuntimeError as err:
             raise _explain_training_error(err, vocab_size) from err
         tokenizer = cls(model.getvalue(), num_sentinels, splitter)

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from denoise.cache import datasets_cache_dir
 from denoise.data.packing import BLOCK_SCHEMA, BlockPacker
 from denoise.data.sentences import SentenceSplitter
 from denoise.data.sources import (
@@ -124,34 +125,33 @@ def _text_documents(paths: list[str], encoding_errors: str) -> Iterator[dict]:
             yield {"text": text}
 
 
-def load_documents(inputs: Sequence[str], text_column: str, encoding_errors: str, num_proc: int, fingerprint: str):
+def load_documents(
+    inputs: Sequence[str], text_column: str, encoding_errors: str, num_proc: int, fingerprint: str, cache_dir: str
+):
     """A ``datasets.Dataset`` of documents in a ``text_column`` column, from files or a hub dataset."""
     import datasets
 
     if is_hub(inputs):
-        return load_hub(HubSource.parse(str(inputs[0])), text_column, streaming=False)
+        return load_hub(HubSource.parse(str(inputs[0])), text_column, streaming=False, cache_dir=cache_dir)
     files = resolve_files(inputs)
     if file_format(files[0]) != "txt":
-        return load_local_table(files, text_column)
+        return load_local_table(files, text_column, cache_dir=cache_dir)
     return datasets.Dataset.from_generator(
         _text_documents,
         gen_kwargs={"paths": [str(f) for f in files], "encoding_errors": encoding_errors},
         features=datasets.Features({"text": datasets.Value("string")}),
         num_proc=min(num_proc, len(files)) if num_proc > 1 and len(files) > 1 else None,
         fingerprint=fingerprint,
+        cache_dir=cache_dir,
     )
 
 
 def fingerprint_inputs(inputs: Sequence[str], tokenizer: Tokenizer, block_size: int, text_column: str) -> str:
     """A hash of everything the blocks depend on: input files (path, size, mtime), tokenizer, block size."""
     described = describe_inputs(inputs)
-    splitter = tokenizer.splitter.params if tokenizer.splitter else None
-    digest = hashlib.sha256()
-    digest.update(tokenizer.model_proto)
-    if splitter is not None:
-        digest.update(repr(sorted(splitter.abbrev_types)).encode())
-        digest.update(repr(sorted(splitter.ortho_context.items())).encode())
-    digest.update(json.dumps([described, block_size, text_column, FORMAT_VERSION]).encode())
+    splitter = tokenizer.splitter.state() if tokenizer.splitter else None
+    digest = hashlib.sha256(tokenizer.model_proto)
+    digest.update(json.dumps([described, splitter, block_size, text_column, FORMAT_VERSION]).encode())
     return digest.hexdigest()[:20]
 
 
@@ -222,7 +222,7 @@ def _read_manifest(out: Path) -> dict | None:
 
 def _blocks_parallel(inputs, tokenizer, block_size, text_column, encoding_errors, num_proc, fingerprint):
     """Tokenize with ``datasets.map`` in ``num_proc`` processes (cached as Arrow), then pack in order."""
-    documents = load_documents(inputs, text_column, encoding_errors, num_proc, fingerprint)
+    documents = load_documents(inputs, text_column, encoding_errors, num_proc, fingerprint, datasets_cache_dir())
     head = documents.select(range(min(len(documents), CHUNK_DOCUMENTS * 10)))
     splitter = _splitter_for(tokenizer, head[text_column])
     tokenized = documents.map(

@@ -55,15 +55,19 @@ class SentenceSplitter:
                 f"`python -m nltk.downloader punkt_tab` or let denoise train one on your corpus"
             ) from err
 
-    def save(self, path: str | Path) -> None:
+    def state(self) -> dict:
+        """The learned parameters as plain, sorted JSON-ready data."""
         p = self.params
-        state = {
+        return {
             "abbrev_types": sorted(p.abbrev_types),
             "collocations": sorted(list(c) for c in p.collocations),
             "sent_starters": sorted(p.sent_starters),
-            "ortho_context": dict(sorted(p.ortho_context.items())),
+            # Punkt's ortho_context is a defaultdict that grows zero entries as it is read; they carry nothing.
+            "ortho_context": {word: flags for word, flags in sorted(p.ortho_context.items()) if flags},
         }
-        Path(path).write_text(json.dumps(state, ensure_ascii=False, indent=0))
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.state(), ensure_ascii=False, indent=0))
 
     @classmethod
     def load(cls, path: str | Path) -> "SentenceSplitter":
