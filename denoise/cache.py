@@ -10,8 +10,8 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from denoise.data.sources import describe_inputs
 from denoise.tokenizer import Tokenizer

@@ -45,7 +45,9 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     if args.tokenizer:
         tokenizer = Tokenizer.load(args.tokenizer)
     else:
-        print(f"no --tokenizer: using a {args.vocab_size}-piece tokenizer trained on the inputs (cached)")
+        print(
+            f"no --tokenizer: using a {args.vocab_size}-piece tokenizer trained on the inputs (trained once, then cached)"
+        )
         tokenizer = cached_tokenizer(args.input, args.vocab_size, text_column=args.text_column)
     out = args.out or default_corpus_dir(args.input, args.block_size)
     stats = prepare_corpus(
@@ -70,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    tokenizer = commands.add_parser("tokenizer", help="train a SentencePiece tokenizer with denoise's special ids")
+    tokenizer = commands.add_parser(
+        "tokenizer", help="train a SentencePiece tokenizer with denoise's special ids"
+    )
     tokenizer_commands = tokenizer.add_subparsers(dest="tokenizer_command", metavar="ACTION", required=True)
     train = tokenizer_commands.add_parser("train", help="train on corpus files and save to a directory")
     _add_input_options(train)
@@ -82,19 +86,34 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--max-sentences", type=int, default=2_000_000, help="sentences sampled for training")
     train.set_defaults(run=cmd_tokenizer_train)
 
-    prepare = commands.add_parser("prepare", help="split, tokenize and pack a corpus into fixed-length blocks")
+    prepare = commands.add_parser(
+        "prepare", help="split, tokenize and pack a corpus into fixed-length blocks"
+    )
     _add_input_options(prepare)
-    prepare.add_argument("--tokenizer", type=Path, help="tokenizer directory; default: train one on the inputs")
-    prepare.add_argument("--vocab-size", type=int, default=8000, help="vocabulary of the tokenizer trained "
-                         "when no --tokenizer is given")
+    prepare.add_argument(
+        "--tokenizer", type=Path, help="tokenizer directory; default: train one on the inputs"
+    )
+    prepare.add_argument(
+        "--vocab-size",
+        type=int,
+        default=8000,
+        help="vocabulary of the tokenizer trained when no --tokenizer is given",
+    )
     prepare.add_argument("--block-size", type=int, default=512)
     prepare.add_argument("--out", type=Path, help="output directory; default: under $DENOISE_CACHE")
     prepare.add_argument("--num-proc", type=int, default=1, help="processes for splitting and tokenizing")
-    prepare.add_argument("--streaming", action="store_true", help="read lazily in one process, for corpora "
-                         "larger than memory")
-    prepare.add_argument("--encoding-errors", choices=["strict", "replace", "ignore"], default="strict",
-                         help="what to do with bytes that are not UTF-8 in .txt inputs")
-    prepare.add_argument("--overwrite", action="store_true", help="replace an --out prepared from other inputs")
+    prepare.add_argument(
+        "--streaming", action="store_true", help="read lazily in one process, for corpora larger than memory"
+    )
+    prepare.add_argument(
+        "--encoding-errors",
+        choices=["strict", "replace", "ignore"],
+        default="strict",
+        help="what to do with bytes that are not UTF-8 in .txt inputs",
+    )
+    prepare.add_argument(
+        "--overwrite", action="store_true", help="replace an --out prepared from other inputs"
+    )
     prepare.set_defaults(run=cmd_prepare)
     return parser
 

@@ -26,8 +26,8 @@ import io
 import json
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import sentencepiece as spm
@@ -68,7 +68,11 @@ class Tokenizer:
         self._check_layout()
 
     def __getstate__(self) -> dict:
-        return {"model_proto": self.model_proto, "num_sentinels": self.num_sentinels, "splitter": self.splitter}
+        return {
+            "model_proto": self.model_proto,
+            "num_sentinels": self.num_sentinels,
+            "splitter": self.splitter,
+        }
 
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["model_proto"], state["num_sentinels"], state["splitter"])
@@ -99,7 +103,7 @@ class Tokenizer:
         text_column: str = "text",
         splitter: SentenceSplitter | None = None,
         seed: int = 0,
-    ) -> "Tokenizer":
+    ) -> Tokenizer:
         """Train on the sentences of ``files`` (txt, jsonl or parquet; see ``denoise.data.sources``).
 
         Learns a Punkt sentence splitter on the same text unless one is given, and saves both to ``out_dir``.
@@ -163,7 +167,7 @@ class Tokenizer:
             self.splitter.save(out / SPLITTER_FILE)
 
     @classmethod
-    def load(cls, directory: str | Path) -> "Tokenizer":
+    def load(cls, directory: str | Path) -> Tokenizer:
         directory = Path(directory)
         model_file = directory / MODEL_FILE
         if not model_file.is_file():
@@ -186,7 +190,9 @@ class Tokenizer:
         """Ids of one text, or of each text of a list (encoded in parallel). No special ids are added."""
         return self.processor.encode(text, out_type=int, num_threads=os.cpu_count() or 1)
 
-    def decode(self, ids: Sequence[int] | Sequence[Sequence[int]], skip_special: bool = False) -> str | list[str]:
+    def decode(
+        self, ids: Sequence[int] | Sequence[Sequence[int]], skip_special: bool = False
+    ) -> str | list[str]:
         """Text of one id sequence, or of each of a batch. Special ids appear as their pieces
         (``<mask>``, ``<extra_id_0>``...) unless ``skip_special``; padding is always dropped."""
         ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
@@ -237,4 +243,3 @@ def _explain_training_error(err: RuntimeError, vocab_size: int) -> Exception:
     if "Not found" in message or "empty" in message.lower():
         return DenoiseError(f"cannot train a tokenizer: the corpus has no usable sentences ({message})")
     return DenoiseError(f"SentencePiece training failed: {message}")
-

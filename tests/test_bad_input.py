@@ -14,15 +14,6 @@ from denoise.tokenizer import Tokenizer
 TRAIN_CHARS = 300_000
 
 
-@pytest.fixture(scope="module", autouse=True)
-def datasets_cache(tmp_path_factory):
-    import datasets.config
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path_factory.mktemp("hf-datasets"))
-        yield
-
-
 @pytest.fixture(scope="module")
 def corpus_text():
     with gzip.open(default_corpus_path(), "rt", encoding="utf-8") as f:

@@ -14,16 +14,40 @@ def test_help_lists_subcommands(capsys):
 def test_tokenizer_train_then_prepare(tmp_path, capsys, training_text):
     corpus = tmp_path / "plays.txt"
     corpus.write_text(training_text[:300_000], encoding="utf-8")
-    main(["tokenizer", "train", "--input", str(corpus), "--vocab-size", "1200", "--out", str(tmp_path / "tok")])
+    main(
+        ["tokenizer", "train", "--input", str(corpus), "--vocab-size", "1200", "--out", str(tmp_path / "tok")]
+    )
     assert (tmp_path / "tok" / "spm.model").exists() and (tmp_path / "tok" / "punkt.json").exists()
-    main(["prepare", "--input", str(corpus), "--tokenizer", str(tmp_path / "tok"), "--block-size", "128",
-          "--out", str(tmp_path / "blocks")])
+    main(
+        [
+            "prepare",
+            "--input",
+            str(corpus),
+            "--tokenizer",
+            str(tmp_path / "tok"),
+            "--block-size",
+            "128",
+            "--out",
+            str(tmp_path / "blocks"),
+        ]
+    )
     out = capsys.readouterr().out
     blocks = int(out.split("blocks: ")[1].split()[0])
     fill = float(out.split("fill ratio: ")[1].split()[0])
     assert blocks > 100 and 0.99 < fill <= 1.0
-    main(["prepare", "--input", str(corpus), "--tokenizer", str(tmp_path / "tok"), "--block-size", "128",
-          "--out", str(tmp_path / "blocks")])
+    main(
+        [
+            "prepare",
+            "--input",
+            str(corpus),
+            "--tokenizer",
+            str(tmp_path / "tok"),
+            "--block-size",
+            "128",
+            "--out",
+            str(tmp_path / "blocks"),
+        ]
+    )
     assert "served from cache" in capsys.readouterr().out
 
 

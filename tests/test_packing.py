@@ -15,7 +15,7 @@ def _flatten(corpus):
     sentence_lengths = [n for doc in corpus for n in doc]
     document_lengths = [sum(doc) for doc in corpus]
     ids = np.arange(sum(document_lengths), dtype=np.int32) + 10
-    cut = lambda lengths: [int(s) for s, n in zip(np.cumsum([0] + lengths[:-1]), lengths) if n > 0]  # noqa: E731
+    cut = lambda lengths: [int(s) for s, n in zip(np.cumsum([0] + lengths[:-1]), lengths) if n > 0]
     return ids, document_lengths, sentence_lengths, cut(sentence_lengths), cut(document_lengths)
 
 
@@ -43,7 +43,7 @@ def test_packing_keeps_every_token_once_in_order_with_boundaries(corpus, block_s
     assert all(b["length"] == block_size for b in blocks[:-1])
     tokens = [t for b in blocks for t in b["input_ids"][: b["length"]]]
     assert tokens == ids.tolist()
-    assert all(t == 0 for t in blocks[-1]["input_ids"][blocks[-1]["length"]:]) if blocks else len(ids) == 0
+    assert all(t == 0 for t in blocks[-1]["input_ids"][blocks[-1]["length"] :]) if blocks else len(ids) == 0
 
     def global_positions(key):
         return [i * block_size + p for i, b in enumerate(blocks) for p in b[key]]

@@ -9,7 +9,13 @@ ODD_TEXT = "Naïve café: ﬁne “quotes”, 東京 and 😀 — tabs\tand  dou
 
 
 def test_special_ids_are_where_the_docs_say(tokenizer):
-    assert (tokenizer.pad_id, tokenizer.unk_id, tokenizer.cls_id, tokenizer.sep_id, tokenizer.mask_id) == (0, 1, 2, 3, 4)
+    assert (tokenizer.pad_id, tokenizer.unk_id, tokenizer.cls_id, tokenizer.sep_id, tokenizer.mask_id) == (
+        0,
+        1,
+        2,
+        3,
+        4,
+    )
     assert (tokenizer.bos_id, tokenizer.eos_id) == (tokenizer.cls_id, tokenizer.sep_id)
     pieces = [tokenizer.id_to_piece(i) for i in range(5)]
     assert pieces == ["<pad>", "<unk>", "<cls>", "<sep>", "<mask>"]
@@ -77,6 +83,8 @@ def test_load_rejects_a_model_without_denoise_special_ids(tmp_path, tokenizer):
     model = tmp_path / "plain.model"
     corpus = tmp_path / "t.txt"
     corpus.write_text("the quick brown fox jumps over the lazy dog\n" * 50)
-    spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(tmp_path / "plain"), vocab_size=31, minloglevel=2)
+    spm.SentencePieceTrainer.train(
+        input=str(corpus), model_prefix=str(tmp_path / "plain"), vocab_size=31, minloglevel=2
+    )
     with pytest.raises(DenoiseError, match="special ids"):
         Tokenizer(model.read_bytes(), num_sentinels=100)

@@ -47,7 +47,9 @@ class BlockPacker:
         if self.block_size < MIN_BLOCK_SIZE:
             raise DenoiseError(f"block size {self.block_size} is too small; use at least {MIN_BLOCK_SIZE}")
 
-    def add(self, ids: np.ndarray, document_lengths: np.ndarray, sentence_lengths: np.ndarray) -> pa.RecordBatch:
+    def add(
+        self, ids: np.ndarray, document_lengths: np.ndarray, sentence_lengths: np.ndarray
+    ) -> pa.RecordBatch:
         """Append documents (flat ids; token counts per document and per sentence, in order) and return the
         blocks completed so far. Sentence lengths must sum per document to the document lengths."""
         base = len(self._ids)
@@ -66,7 +68,9 @@ class BlockPacker:
         length = len(self._ids)
         padded = np.full(self.block_size if length else 0, self.pad_id, np.int32)
         padded[:length] = self._ids
-        batch = self._blocks(padded, self._sentence_starts, self._document_starts, len(padded), last_length=length)
+        batch = self._blocks(
+            padded, self._sentence_starts, self._document_starts, len(padded), last_length=length
+        )
         self._ids = self._ids[:0]
         self._sentence_starts = self._sentence_starts[:0]
         self._document_starts = self._document_starts[:0]

@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -48,7 +49,9 @@ MANIFEST_FILE = "manifest.json"
 TOKENIZER_DIR = "tokenizer"
 FORMAT_VERSION = 1
 CHUNK_DOCUMENTS = 1000
-TOKENIZED_SCHEMA = pa.schema([("input_ids", pa.list_(pa.int32())), ("sentence_lengths", pa.list_(pa.int32()))])
+TOKENIZED_SCHEMA = pa.schema(
+    [("input_ids", pa.list_(pa.int32())), ("sentence_lengths", pa.list_(pa.int32()))]
+)
 
 
 @dataclass
@@ -126,7 +129,12 @@ def _text_documents(paths: list[str], encoding_errors: str) -> Iterator[dict]:
 
 
 def load_documents(
-    inputs: Sequence[str], text_column: str, encoding_errors: str, num_proc: int, fingerprint: str, cache_dir: str
+    inputs: Sequence[str],
+    text_column: str,
+    encoding_errors: str,
+    num_proc: int,
+    fingerprint: str,
+    cache_dir: str,
 ):
     """A ``datasets.Dataset`` of documents in a ``text_column`` column, from files or a hub dataset."""
     import datasets
@@ -136,22 +144,52 @@ def load_documents(
     files = resolve_files(inputs)
     if file_format(files[0]) != "txt":
         return load_local_table(files, text_column, cache_dir=cache_dir)
-    return datasets.Dataset.from_generator(
-        _text_documents,
-        gen_kwargs={"paths": [str(f) for f in files], "encoding_errors": encoding_errors},
-        features=datasets.Features({"text": datasets.Value("string")}),
-        num_proc=min(num_proc, len(files)) if num_proc > 1 and len(files) > 1 else None,
-        fingerprint=fingerprint,
-        cache_dir=cache_dir,
-    )
+    paths = [str(f) for f in files]
+    documents = _text_documents(paths, encoding_errors)
+    try:
+        if next(documents, None) is None:
+            raise DenoiseError(f"inputs {list(inputs)} hold no text: every document is empty or whitespace")
+    finally:
+        documents.close()
+    try:
+        return datasets.Dataset.from_generator(
+            _text_documents,
+            gen_kwargs={"paths": paths, "encoding_errors": encoding_errors},
+            features=datasets.Features({"text": datasets.Value("string")}),
+            num_proc=min(num_proc, len(files)) if num_proc > 1 and len(files) > 1 else None,
+            fingerprint=fingerprint,
+            cache_dir=cache_dir,
+        )
+    except datasets.exceptions.DatasetGenerationError as err:
+        cause = _denoise_cause(err)
+        if cause is None:
+            raise
+        raise cause from None
 
 
-def fingerprint_inputs(inputs: Sequence[str], tokenizer: Tokenizer, block_size: int, text_column: str) -> str:
+def _denoise_cause(err: BaseException | None) -> DenoiseError | None:
+    """The DenoiseError a ``datasets`` worker raised, unwrapped from the DatasetGenerationError around it
+    (from a worker process only its message survives, in the text of a remote traceback)."""
+    while err is not None:
+        if isinstance(err, DenoiseError):
+            return err
+        remote = re.search(r"denoise\.errors\.DenoiseError: (.+)", str(err))
+        if remote:
+            return DenoiseError(remote.group(1))
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def fingerprint_inputs(
+    inputs: Sequence[str], tokenizer: Tokenizer, block_size: int, text_column: str, encoding_errors: str
+) -> str:
     """A hash of everything the blocks depend on: input files (path, size, mtime), tokenizer, block size."""
     described = describe_inputs(inputs)
     splitter = tokenizer.splitter.state() if tokenizer.splitter else None
     digest = hashlib.sha256(tokenizer.model_proto)
-    digest.update(json.dumps([described, splitter, block_size, text_column, FORMAT_VERSION]).encode())
+    digest.update(
+        json.dumps([described, splitter, block_size, text_column, encoding_errors, FORMAT_VERSION]).encode()
+    )
     return digest.hexdigest()[:20]
 
 
@@ -173,7 +211,7 @@ def prepare_corpus(
     start = time.perf_counter()
     BlockPacker(block_size)  # validates the block size before any work
     out = Path(out_dir)
-    fingerprint = fingerprint_inputs(inputs, tokenizer, block_size, text_column)
+    fingerprint = fingerprint_inputs(inputs, tokenizer, block_size, text_column, encoding_errors)
     cached = _read_manifest(out)
     if cached is not None:
         if cached["fingerprint"] == fingerprint and (out / BLOCKS_FILE).exists():
@@ -195,14 +233,20 @@ def prepare_corpus(
         if streaming:
             blocks = _blocks_streaming(inputs, tokenizer, block_size, text_column, encoding_errors)
         else:
-            blocks = _blocks_parallel(inputs, tokenizer, block_size, text_column, encoding_errors, num_proc, fingerprint)
+            blocks = _blocks_parallel(
+                inputs, tokenizer, block_size, text_column, encoding_errors, num_proc, fingerprint
+            )
         stats = _write_blocks(blocks, tmp / BLOCKS_FILE, block_size)
         stats.seconds = time.perf_counter() - start
         if stats.tokens == 0:
             raise DenoiseError(f"inputs {list(inputs)} hold no text: every document is empty or whitespace")
         tokenizer.save(tmp / TOKENIZER_DIR)
-        manifest = {"fingerprint": fingerprint, "format_version": FORMAT_VERSION, "inputs": [str(i) for i in inputs],
-                    "stats": asdict(stats)}
+        manifest = {
+            "fingerprint": fingerprint,
+            "format_version": FORMAT_VERSION,
+            "inputs": [str(i) for i in inputs],
+            "stats": asdict(stats),
+        }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
         if out.exists():
             shutil.rmtree(out)
@@ -222,7 +266,9 @@ def _read_manifest(out: Path) -> dict | None:
 
 def _blocks_parallel(inputs, tokenizer, block_size, text_column, encoding_errors, num_proc, fingerprint):
     """Tokenize with ``datasets.map`` in ``num_proc`` processes (cached as Arrow), then pack in order."""
-    documents = load_documents(inputs, text_column, encoding_errors, num_proc, fingerprint, datasets_cache_dir())
+    documents = load_documents(
+        inputs, text_column, encoding_errors, num_proc, fingerprint, datasets_cache_dir()
+    )
     head = documents.select(range(min(len(documents), CHUNK_DOCUMENTS * 10)))
     splitter = _splitter_for(tokenizer, head[text_column])
     tokenized = documents.map(
@@ -263,10 +309,14 @@ def _blocks_streaming(inputs, tokenizer, block_size, text_column, encoding_error
     for text in iter_documents(inputs, text_column, encoding_errors):
         chunk.append(text)
         if len(chunk) == CHUNK_DOCUMENTS:
-            yield pack_table(pa.table(tokenize_documents(chunk, tokenizer, splitter), schema=TOKENIZED_SCHEMA), packer)
+            yield pack_table(
+                pa.table(tokenize_documents(chunk, tokenizer, splitter), schema=TOKENIZED_SCHEMA), packer
+            )
             chunk = []
     if chunk:
-        yield pack_table(pa.table(tokenize_documents(chunk, tokenizer, splitter), schema=TOKENIZED_SCHEMA), packer)
+        yield pack_table(
+            pa.table(tokenize_documents(chunk, tokenizer, splitter), schema=TOKENIZED_SCHEMA), packer
+        )
     yield packer.finish(), 0
 
 

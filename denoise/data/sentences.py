@@ -10,8 +10,8 @@ A line break always ends a sentence: documents are one paragraph per line, and P
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer, PunktTrainer
 
@@ -26,7 +26,7 @@ class SentenceSplitter:
         self._punkt = PunktSentenceTokenizer(params)
 
     @classmethod
-    def train(cls, texts: Iterable[str], max_chars: int = 20_000_000) -> "SentenceSplitter":
+    def train(cls, texts: Iterable[str], max_chars: int = 20_000_000) -> SentenceSplitter:
         """Learn Punkt's parameters from up to ``max_chars`` characters of ``texts``."""
         trainer = PunktTrainer()
         seen = 0
@@ -36,12 +36,14 @@ class SentenceSplitter:
             if seen >= max_chars:
                 break
         if seen == 0:
-            raise DenoiseError("cannot train a sentence splitter on an empty corpus: give files with some text")
+            raise DenoiseError(
+                "cannot train a sentence splitter on an empty corpus: give files with some text"
+            )
         trainer.finalize_training()
         return cls(trainer.get_params())
 
     @classmethod
-    def from_nltk(cls, name_or_path: str) -> "SentenceSplitter":
+    def from_nltk(cls, name_or_path: str) -> SentenceSplitter:
         """A stock NLTK Punkt model by language name (needs NLTK data installed) or a saved JSON splitter."""
         if Path(name_or_path).is_file():
             return cls.load(name_or_path)
@@ -70,7 +72,7 @@ class SentenceSplitter:
         Path(path).write_text(json.dumps(self.state(), ensure_ascii=False, indent=0))
 
     @classmethod
-    def load(cls, path: str | Path) -> "SentenceSplitter":
+    def load(cls, path: str | Path) -> SentenceSplitter:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"sentence splitter {path} does not exist")
@@ -83,7 +85,9 @@ class SentenceSplitter:
             for word, flags in state["ortho_context"].items():
                 params.ortho_context[word] = flags
         except (ValueError, KeyError, TypeError) as err:
-            raise DenoiseError(f"{path} is not a saved sentence splitter ({err}); train one with denoise") from err
+            raise DenoiseError(
+                f"{path} is not a saved sentence splitter ({err}); train one with denoise"
+            ) from err
         return cls(params)
 
     def split(self, document: str) -> list[str]:

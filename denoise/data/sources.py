@@ -14,10 +14,11 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import IO, Iterator, Sequence
+from typing import IO
 
 from denoise.errors import DenoiseError
 
@@ -48,7 +49,7 @@ class HubSource:
     split: str = "train"
 
     @classmethod
-    def parse(cls, spec: str) -> "HubSource":
+    def parse(cls, spec: str) -> HubSource:
         name, _, config = spec.removeprefix("hub:").partition(":")
         if name in HUB_CORPORA:
             path, default_config = HUB_CORPORA[name]
@@ -125,7 +126,7 @@ def iter_text_file(path: Path, encoding_errors: str = "strict") -> Iterator[str]
                 line = raw.decode("utf-8", errors=encoding_errors)
             except UnicodeDecodeError as err:
                 raise DenoiseError(
-                    f"{path}: line {number} (byte {offset + err.start}) is not UTF-8 ({raw[err.start:err.start + 4]!r}); "
+                    f"{path}: line {number} (byte {offset + err.start}) is not UTF-8 ({raw[err.start : err.start + 4]!r}); "
                     "re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`) or pass "
                     "--encoding-errors replace to substitute bad bytes"
                 ) from None
@@ -185,5 +186,7 @@ def load_hub(source: HubSource, text_column: str, streaming: bool, cache_dir: st
     )
     columns = table.column_names or []
     if columns and text_column not in columns:
-        raise DenoiseError(f"hub dataset {source.path} has no column {text_column!r}; its columns are {columns}")
+        raise DenoiseError(
+            f"hub dataset {source.path} has no column {text_column!r}; its columns are {columns}"
+        )
     return table

@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 _BLOCK_ENTRY = struct.Struct("<III")
 _VERSE_ENTRY = struct.Struct("<IIH")
@@ -26,7 +26,7 @@ _DIV = re.compile(r"<div\b[^>]*>")
 _START_ID = re.compile(r"\bsID=")
 _OSIS_ID = re.compile(r'\bosisID="([^".]+)"')
 _CHAPTER_START = re.compile(r'<chapter\b[^>]*\bosisID="([^"]+)\.(\d+)"[^>]*\bsID=')
-_DROPPED_ELEMENTS = re.compile(r"<(note|title|rdg|catchWord)\b[^>]*?(?:/>|>.*?</\1>)", re.S)
+_DROPPED_ELEMENTS = re.compile(r"<(note|title|rdg|catchWord)\b[^>]*?(?:/>|>.*?</\1>)", re.DOTALL)
 _PILCROW = re.compile(r"¶\s*")
 _TAG = re.compile(r"<[^>]+>")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?’”)\]])")
