@@ -27,6 +27,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
+from itertools import groupby
 from pathlib import Path
 
 import numpy as np
@@ -196,23 +197,23 @@ class Tokenizer:
         """Text of one id sequence, or of each of a batch. Special ids appear as their pieces
         (``<mask>``, ``<extra_id_0>``...) unless ``skip_special``; padding is always dropped."""
         ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
+        first_special_free = len(self.special_ids)
         if ids and not isinstance(ids[0], int):
-            return [self.decode(row, skip_special) for row in ids]
-        limit = len(self.special_ids)
-        if not any(i < limit for i in ids):
+            rows = [list(row) for row in ids]
+            if all(min(row, default=first_special_free) >= first_special_free for row in rows):
+                return self.processor.decode(rows)  # one call, parallel in C++
+            return [self._decode_with_specials(row, skip_special) for row in rows]
+        if min(ids, default=first_special_free) >= first_special_free:
             return self.processor.decode(ids)
-        pieces, run = [], []
-        for i in ids:
-            if i >= limit:
-                run.append(i)
-                continue
-            if run:
-                pieces.append(self.processor.decode(run))
-                run = []
-            if i != PAD_ID and not skip_special:
-                pieces.append(self.processor.id_to_piece(i))
-        if run:
-            pieces.append(self.processor.decode(run))
+        return self._decode_with_specials(ids, skip_special)
+
+    def _decode_with_specials(self, ids: list[int], skip_special: bool) -> str:
+        pieces = []
+        for special, run in groupby(ids, key=lambda i: i < len(self.special_ids)):
+            if not special:
+                pieces.append(self.processor.decode(list(run)))
+            elif not skip_special:
+                pieces.extend(self.processor.id_to_piece(i) for i in run if i != PAD_ID)
         return " ".join(p for p in pieces if p)
 
     def normalize(self, text: str) -> str:
