@@ -11,6 +11,9 @@ id    piece               role
 3     ``<sep>``           separator, also end of sequence (eos)
 4     ``<mask>``          mask token for BERT masking and BART infilling
 5...  ``<extra_id_0>``... sentinels for T5 span corruption, ``<extra_id_i>`` = 5 + i
+5+N   ``[NLU]``           UL2 mode token of regular span corruption (N = number of sentinels)
+6+N   ``[NLG]``           UL2 mode token of extreme span corruption
+7+N   ``[S2S]``           UL2 mode token of prefix language modelling
 ====  ==================  ==========================================================
 
 The 256 byte pieces ``<0x00>``...``<0xFF>`` follow, then the learned pieces. Special pieces are control
@@ -43,6 +46,9 @@ SETTINGS_FILE = "tokenizer.json"
 MODEL_TYPES = ("unigram", "bpe")
 
 
+MODE_PIECES = ("[NLU]", "[NLG]", "[S2S]")
+
+
 def sentinel_piece(i: int) -> str:
     return f"<extra_id_{i}>"
 
@@ -65,7 +71,9 @@ class Tokenizer:
             model_proto=model_proto, add_dummy_prefix=False, escape_whitespaces=False
         )
         self.sentinel_ids = list(range(FIRST_SENTINEL_ID, FIRST_SENTINEL_ID + num_sentinels))
-        self.special_ids = np.arange(FIRST_SENTINEL_ID + num_sentinels)
+        first_mode_id = FIRST_SENTINEL_ID + num_sentinels
+        self.mode_ids = {piece: first_mode_id + i for i, piece in enumerate(MODE_PIECES)}
+        self.special_ids = np.arange(first_mode_id + len(MODE_PIECES))
         self._check_layout()
 
     def __getstate__(self) -> dict:
@@ -81,6 +89,7 @@ class Tokenizer:
     def _check_layout(self) -> None:
         expected = {PAD_ID: "<pad>", UNK_ID: "<unk>", CLS_ID: "<cls>", SEP_ID: "<sep>", MASK_ID: "<mask>"}
         expected.update({i: sentinel_piece(i - FIRST_SENTINEL_ID) for i in self.sentinel_ids})
+        expected.update({i: piece for piece, i in self.mode_ids.items()})
         size = self.processor.get_piece_size()
         wrong = {i: p for i, p in expected.items() if i >= size or self.processor.id_to_piece(i) != p}
         if wrong:
@@ -116,11 +125,12 @@ class Tokenizer:
             raise DenoiseError(f"model_type {model_type!r} is not one of {MODEL_TYPES}")
         if num_sentinels < 0:
             raise DenoiseError(f"num_sentinels must be >= 0, got {num_sentinels}")
-        minimum = FIRST_SENTINEL_ID + num_sentinels + 256 + 1
+        minimum = FIRST_SENTINEL_ID + num_sentinels + len(MODE_PIECES) + 256 + 1
         if vocab_size < minimum:
             raise DenoiseError(
-                f"vocab_size {vocab_size} leaves no room for learned pieces: the {FIRST_SENTINEL_ID} special "
-                f"ids, {num_sentinels} sentinels and 256 byte pieces need {minimum - 1}; use at least {minimum}"
+                f"vocab_size {vocab_size} leaves no room for learned pieces: the special ids, {num_sentinels} "
+                f"sentinels, {len(MODE_PIECES)} mode tokens and 256 byte pieces need {minimum - 1}; "
+                f"use at least {minimum}"
             )
         if splitter is None:
             splitter = SentenceSplitter.train(iter_documents(files, text_column))
@@ -139,7 +149,7 @@ class Tokenizer:
             unk_piece="<unk>",
             bos_piece="<cls>",
             eos_piece="<sep>",
-            control_symbols=["<mask>"] + [sentinel_piece(i) for i in range(num_sentinels)],
+            control_symbols=["<mask>", *(sentinel_piece(i) for i in range(num_sentinels)), *MODE_PIECES],
             normalization_rule_name="nmt_nfkc",
             input_sentence_size=max_sentences,
             shuffle_input_sentence=True,

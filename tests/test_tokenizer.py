@@ -21,7 +21,9 @@ def test_special_ids_are_where_the_docs_say(tokenizer):
     assert pieces == ["<pad>", "<unk>", "<cls>", "<sep>", "<mask>"]
     assert tokenizer.sentinel_ids == list(range(5, 105))
     assert tokenizer.id_to_piece(5) == "<extra_id_0>" and tokenizer.id_to_piece(104) == "<extra_id_99>"
-    assert tokenizer.id_to_piece(105) == "<0x00>" and tokenizer.id_to_piece(360) == "<0xFF>"
+    assert tokenizer.mode_ids == {"[NLU]": 105, "[NLG]": 106, "[S2S]": 107}
+    assert [tokenizer.id_to_piece(i) for i in (105, 106, 107)] == ["[NLU]", "[NLG]", "[S2S]"]
+    assert tokenizer.id_to_piece(108) == "<0x00>" and tokenizer.id_to_piece(363) == "<0xFF>"
     assert tokenizer.vocab_size == 2000
 
 
@@ -33,7 +35,7 @@ def test_decode_encode_restores_normalized_held_out_text(tokenizer, held_out_doc
 
 
 def test_byte_fallback_never_produces_unknown_or_special_ids(tokenizer):
-    ids = tokenizer.encode(ODD_TEXT + " <mask> <extra_id_0> <pad> <cls>")
+    ids = tokenizer.encode(ODD_TEXT + " <mask> <extra_id_0> <pad> <cls> [NLU]")
     assert tokenizer.unk_id not in ids
     assert min(ids) > max(tokenizer.special_ids)
 
@@ -64,7 +66,7 @@ def test_bpe_and_sentinel_count_are_configurable(tmp_path, training_text):
     corpus = tmp_path / "train.txt"
     corpus.write_text(training_text[:200_000], encoding="utf-8")
     bpe = Tokenizer.train([corpus], 800, tmp_path / "bpe", model_type="bpe", num_sentinels=3)
-    assert bpe.sentinel_ids == [5, 6, 7] and bpe.id_to_piece(8) == "<0x00>"
+    assert bpe.sentinel_ids == [5, 6, 7] and bpe.id_to_piece(11) == "<0x00>"
     assert bpe.decode(bpe.encode("Good morrow, my lord.")) == "Good morrow, my lord."
     with pytest.raises(DenoiseError, match="wordpiece"):
         Tokenizer.train([corpus], 800, tmp_path / "x", model_type="wordpiece")

@@ -1,0 +1,1 @@
+"""Corruptions for denoising pre-training: ops, the registry, recipes and model batches."""

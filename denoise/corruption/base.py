@@ -1,0 +1,93 @@
+"""What every corruption op is: a typed config, declared properties, and a vectorised ``__call__``.
+
+An op class sets:
+
+- ``name``: its registry name; ``Config``: a dataclass of its parameters with the papers' defaults;
+- ``aligned``: True when every output position still corresponds to one input position (same length), so an
+  encoder-only model can take it;
+- ``needs_boundaries``: True when it reads sentence or document boundaries (permute, rotate, pairs);
+- ``sets_target``: True when it defines the decoder target itself (span, MASS, prefix LM) instead of leaving
+  "reconstruct the original";
+- ``pairs``: True for sentence-pair constructions (NSP, SOP), which only encoder-only models take.
+
+``__call__(sample, rng)`` maps a :class:`~denoise.corruption.sample.Sample` to a new one using only ``rng``
+for randomness. ``check(block_size)`` raises a clear error, before any training, for settings that cannot work
+with blocks of that size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from denoise.corruption.random import KeyedRandom
+from denoise.corruption.sample import Sample
+
+
+@dataclass(frozen=True)
+class Vocab:
+    """The ids corruption ops need, from a denoise tokenizer or any other."""
+
+    size: int
+    pad_id: int
+    mask_id: int
+    cls_id: int
+    sep_id: int
+    sentinel_ids: tuple[int, ...]
+    special_ids: tuple[int, ...]
+    mode_ids: dict[str, int] = field(default_factory=dict)
+    word_starts: np.ndarray | None = field(default=None, repr=False)  # [size] bool, for whole-word masking
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer) -> Vocab:
+        return cls(
+            size=tokenizer.vocab_size,
+            pad_id=tokenizer.pad_id,
+            mask_id=tokenizer.mask_id,
+            cls_id=tokenizer.cls_id,
+            sep_id=tokenizer.sep_id,
+            sentinel_ids=tuple(tokenizer.sentinel_ids),
+            special_ids=tuple(int(i) for i in tokenizer.special_ids),
+            mode_ids=dict(tokenizer.mode_ids),
+            word_starts=tokenizer.word_start_mask(),
+        )
+
+    def special_mask(self) -> np.ndarray:
+        """``[size]`` True for ids never corrupted nor drawn (pad, cls, sep, mask, sentinels, modes...)."""
+        mask = np.zeros(self.size, dtype=bool)
+        mask[list(self.special_ids)] = True
+        return mask
+
+    def regular_ids(self) -> np.ndarray:
+        """Ids random replacements are drawn from: every id that is not special."""
+        return np.flatnonzero(~self.special_mask()).astype(np.int32)
+
+
+class Corruption:
+    name: ClassVar[str]
+    Config: ClassVar[type]
+    aligned: ClassVar[bool] = True
+    needs_boundaries: ClassVar[bool] = False
+    sets_target: ClassVar[bool] = False
+    pairs: ClassVar[bool] = False
+
+    def __init__(self, config, vocab: Vocab):
+        self.config = config
+        self.vocab = vocab
+        self._special = vocab.special_mask()
+
+    def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
+        raise NotImplementedError
+
+    def check(self, block_size: int) -> None:
+        """Raise a DenoiseError if this op cannot work on blocks of ``block_size`` tokens."""
+
+    def corruptible(self, sample: Sample) -> np.ndarray:
+        """``[B, W]`` True at real positions holding a non-special token."""
+        return sample.valid() & ~self._special[sample.tokens]
+
+    def describe(self) -> str:
+        params = ", ".join(f"{k}={v}" for k, v in vars(self.config).items())
+        return f"{self.name}({params})"

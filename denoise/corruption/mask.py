@@ -1,0 +1,111 @@
+"""BERT masked language modelling (Devlin et al., 2019).
+
+``rate`` of the corruptible tokens are chosen for prediction; of those, ``mask_fraction`` become the mask
+token, ``random_fraction`` a random regular token (never a special id or sentinel), and the rest stay.
+The budget is exact by default: ``round(n * rate)`` tokens of an example with ``n`` corruptible tokens.
+With ``budget: bernoulli`` each token is chosen independently with probability ``rate``.
+
+Whole-word masking chooses whole words (a word starts at a piece beginning with ``▁``, which any
+SentencePiece model marks) until the token budget is reached without exceeding it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from denoise.corruption.base import Corruption
+from denoise.corruption.random import KeyedRandom, choose_exactly
+from denoise.corruption.sample import IGNORE, Sample
+from denoise.errors import DenoiseError
+
+SELECT, ACTION, REPLACEMENT = 0, 1, 2  # random streams
+
+
+@dataclass(frozen=True)
+class MaskConfig:
+    rate: float = 0.15
+    mask_fraction: float = 0.8
+    random_fraction: float = 0.1
+    budget: str = "exact"  # or "bernoulli"
+    whole_word: bool = False
+
+    def __post_init__(self):
+        if not 0 <= self.rate <= 1:
+            raise DenoiseError(f"mask rate must be in [0, 1], got {self.rate}")
+        if (
+            self.mask_fraction < 0
+            or self.random_fraction < 0
+            or self.mask_fraction + self.random_fraction > 1
+        ):
+            raise DenoiseError(
+                f"mask_fraction {self.mask_fraction} + random_fraction {self.random_fraction} must lie in [0, 1]"
+            )
+        if self.budget not in ("exact", "bernoulli"):
+            raise DenoiseError(f"mask budget must be 'exact' or 'bernoulli', got {self.budget!r}")
+
+
+def exact_count(n: np.ndarray, rate: float) -> np.ndarray:
+    """``round(n * rate)``, halves rounded up, as integers."""
+    return np.floor(np.asarray(n) * rate + 0.5).astype(np.int64)
+
+
+class Mask(Corruption):
+    name = "mask"
+    Config = MaskConfig
+    aligned = True
+
+    def __init__(self, config: MaskConfig, vocab):
+        super().__init__(config, vocab)
+        self._regular = vocab.regular_ids()
+        if config.whole_word and vocab.word_starts is None:
+            raise DenoiseError(
+                "whole-word masking needs the tokenizer's word starts; build the Vocab from a tokenizer"
+            )
+
+    def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
+        chosen = self.choose(sample, rng)
+        tokens = sample.tokens
+        width = tokens.shape[1]
+        action = rng.uniform(ACTION, width)
+        masked = chosen & (action < self.config.mask_fraction)
+        randomized = chosen & ~masked & (action < self.config.mask_fraction + self.config.random_fraction)
+        draws = (rng.uniform(REPLACEMENT, width) * len(self._regular)).astype(np.int64)
+        corrupted = np.where(masked, self.vocab.mask_id, tokens)
+        corrupted = np.where(randomized, self._regular[draws], corrupted).astype(np.int32)
+        labels = np.where(chosen, tokens, IGNORE).astype(np.int32)
+        if sample.labels is not None:  # a second mask op keeps the first one's labels
+            labels = np.where(sample.labels != IGNORE, sample.labels, labels)
+        return sample.replace(tokens=corrupted, labels=labels)
+
+    def choose(self, sample: Sample, rng: KeyedRandom) -> np.ndarray:
+        """``[B, W]`` True at the positions to predict."""
+        eligible = self.corruptible(sample)
+        if self.config.whole_word:
+            return self._choose_words(sample, eligible, rng)
+        if self.config.budget == "bernoulli":
+            return eligible & (rng.uniform(SELECT, eligible.shape[1]) < self.config.rate)
+        return choose_exactly(rng, SELECT, eligible, exact_count(eligible.sum(axis=1), self.config.rate))
+
+    def _choose_words(self, sample: Sample, eligible: np.ndarray, rng: KeyedRandom) -> np.ndarray:
+        """Whole words in random order while the running token count stays within the budget."""
+        starts = eligible & (self.vocab.word_starts[sample.tokens] | ~np.roll(eligible, 1, axis=1))
+        starts[:, 0] = eligible[:, 0]
+        word = np.cumsum(starts, axis=1) - 1  # word index of each token (eligible tokens only)
+        width = eligible.shape[1]
+        word_lengths = np.zeros((len(word), width + 1), dtype=np.int64)
+        rows = np.broadcast_to(np.arange(len(word))[:, None], word.shape)
+        np.add.at(word_lengths, (rows[eligible], word[eligible]), 1)
+        if self.config.budget == "bernoulli":
+            picked_words = rng.uniform(SELECT, width + 1) < self.config.rate
+        else:
+            budget = exact_count(eligible.sum(axis=1), self.config.rate)
+            order = rng.sort_keys(SELECT, width + 1)
+            order = np.where(word_lengths > 0, order, np.iinfo(order.dtype).max)
+            ranked = np.argsort(order, axis=1)
+            lengths_in_order = np.take_along_axis(word_lengths, ranked, axis=1)
+            within = np.cumsum(lengths_in_order, axis=1) <= budget[:, None]
+            picked_words = np.zeros_like(within)
+            np.put_along_axis(picked_words, ranked, within, axis=1)
+        return eligible & np.take_along_axis(picked_words, np.maximum(word, 0), axis=1)

@@ -1,0 +1,137 @@
+"""The batch that flows through a corruption recipe, and the array helpers the ops share.
+
+Every array is a padded numpy array with one row per example; ``lengths`` says how much of each row is real.
+An op receives a :class:`Sample` and returns a new one (``dataclasses.replace``), never mutating its input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+IGNORE = -100  # label of positions where nothing is predicted
+
+
+@dataclass(frozen=True)
+class Sample:
+    tokens: np.ndarray  # [B, W] int32: what the model reads (padded with the pad id)
+    lengths: np.ndarray  # [B] int64
+    original: np.ndarray  # [B, L] int32: the uncorrupted block
+    original_lengths: np.ndarray  # [B]
+    sentence_ids: np.ndarray | None = None  # [B, W]: sentence index of each token inside its block
+    document_ids: np.ndarray | None = None  # [B, W]: document index of each token inside its block
+    labels: np.ndarray | None = None  # [B, W]: aligned labels, IGNORE where nothing is predicted
+    target: np.ndarray | None = None  # [B, T]: decoder target; None means "the original"
+    target_lengths: np.ndarray | None = None  # [B]
+    segment_ids: np.ndarray | None = None  # [B, W]: 0 for the first segment of a pair, 1 for the second
+    pair_labels: np.ndarray | None = None  # [B]: NSP (1 = random next) or SOP (1 = swapped) label
+    mode_ids: np.ndarray | None = None  # [B]: mode token to prepend (mixtures), -1 for none
+
+    @property
+    def batch_size(self) -> int:
+        return len(self.lengths)
+
+    def valid(self) -> np.ndarray:
+        """``[B, W]`` True at real (non-padding) token positions."""
+        return np.arange(self.tokens.shape[1])[None, :] < self.lengths[:, None]
+
+    def replace(self, **changes) -> Sample:
+        return replace(self, **changes)
+
+    def rows(self, selection: np.ndarray) -> Sample:
+        """The sub-batch of the selected examples, trimmed to its own widest row."""
+        picked = {}
+        for name, value in vars(self).items():
+            picked[name] = None if value is None else value[selection]
+        sub = Sample(**picked)
+        return sub.trim()
+
+    def trim(self) -> Sample:
+        """Drop padding columns beyond the longest row."""
+        width = int(self.lengths.max(initial=0))
+        changes = {
+            n: getattr(self, n)[:, :width]
+            for n in ("tokens", "sentence_ids", "document_ids", "labels", "segment_ids")
+            if getattr(self, n) is not None
+        }
+        if self.target is not None:
+            changes["target"] = self.target[:, : int(self.target_lengths.max(initial=0))]
+        return replace(self, **changes)
+
+    def targets(self) -> tuple[np.ndarray, np.ndarray]:
+        """The decoder target and its lengths (the original block when no op set one)."""
+        if self.target is None:
+            return self.original, self.original_lengths
+        return self.target, self.target_lengths
+
+
+def from_blocks(
+    input_ids: np.ndarray,
+    lengths: np.ndarray,
+    sentence_starts: Sequence,
+    document_starts: Sequence,
+    pad_id: int = 0,
+) -> Sample:
+    """A Sample of packed blocks (see ``denoise.data.packing``): ids ``[B, L]``, real lengths and the ragged
+    lists of sentence and document start positions."""
+    tokens = np.asarray(input_ids, dtype=np.int32)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    valid = np.arange(tokens.shape[1])[None, :] < lengths[:, None]
+    tokens = np.where(valid, tokens, pad_id).astype(np.int32)
+    return Sample(
+        tokens=tokens,
+        lengths=lengths,
+        original=tokens,
+        original_lengths=lengths,
+        sentence_ids=segment_index(sentence_starts, tokens.shape),
+        document_ids=segment_index(document_starts, tokens.shape),
+    )
+
+
+def segment_index(starts: Sequence, shape: tuple[int, int]) -> np.ndarray:
+    """``[B, W]`` index of the segment each position belongs to, from ragged start positions per row.
+
+    Positions before a row's first start (a sentence carried over from the previous block) get index 0, and
+    so does the segment beginning at that first start when it is at position 0.
+    """
+    marks = np.zeros(shape, dtype=np.int32)
+    rows = np.repeat(np.arange(shape[0]), [len(s) for s in starts])
+    columns = np.concatenate([np.asarray(s, dtype=np.int64) for s in starts]) if len(rows) else rows
+    keep = (columns > 0) & (columns < shape[1])
+    np.add.at(marks, (rows[keep], columns[keep]), 1)
+    return np.cumsum(marks, axis=1, dtype=np.int32)
+
+
+def pad_rows(rows: Sequence[np.ndarray], fill: int, dtype=np.int32) -> tuple[np.ndarray, np.ndarray]:
+    """Stack 1-D arrays of different lengths into ``[B, max_len]`` with ``fill``; returns (array, lengths)."""
+    lengths = np.array([len(r) for r in rows], dtype=np.int64)
+    out = np.full((len(rows), int(lengths.max(initial=0))), fill, dtype=dtype)
+    if len(rows):
+        out[np.arange(out.shape[1])[None, :] < lengths[:, None]] = np.concatenate(rows) if rows else []
+    return out, lengths
+
+
+def gather_kept(values: np.ndarray, keep: np.ndarray, fill: int) -> tuple[np.ndarray, np.ndarray]:
+    """Move the kept entries of each row to its front, in order; the rest becomes ``fill``.
+
+    Returns the ``[B, max kept]`` array and the kept count per row.
+    """
+    counts = keep.sum(axis=1)
+    width = int(counts.max(initial=0))
+    out = np.full((values.shape[0], width), fill, dtype=values.dtype)
+    rows, _ = np.nonzero(keep)
+    columns = np.cumsum(keep, axis=1)[keep] - 1
+    out[rows, columns] = values[keep]
+    return out, counts
+
+
+def scatter_rows(
+    values: np.ndarray, positions: np.ndarray, valid: np.ndarray, width: int, fill: int
+) -> np.ndarray:
+    """``out[b, positions[b, j]] = values[b, j]`` wherever ``valid[b, j]``; ``fill`` elsewhere."""
+    out = np.full((values.shape[0], width), fill, dtype=values.dtype)
+    rows = np.broadcast_to(np.arange(values.shape[0])[:, None], values.shape)
+    out[rows[valid], positions[valid]] = values[valid]
+    return out
