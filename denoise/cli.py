@@ -66,6 +66,36 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     print(f"fill ratio: {stats.fill_ratio:.4f}")
 
 
+def cmd_corrupt(args: argparse.Namespace) -> None:
+    import json
+    from itertools import islice
+
+    from denoise.cache import cached_tokenizer
+    from denoise.corruption.base import Vocab
+    from denoise.corruption.preview import catalogue, corrupt_rows, default_family, show
+    from denoise.corruption.recipe import Recipe
+    from denoise.data.prepare import stream_blocks
+    from denoise.tokenizer import Tokenizer
+
+    if args.list:
+        print(catalogue())
+        return
+    if not args.recipe:
+        raise DenoiseError("name a recipe (e.g. `denoise corrupt bart`) or pass --list to see them")
+    recipe = Recipe.load(args.recipe)
+    tokenizer = Tokenizer.load(args.tokenizer) if args.tokenizer else cached_tokenizer(args.input)
+    vocab = Vocab.from_tokenizer(tokenizer)
+    family = args.family or default_family(recipe, vocab)
+    blocks = stream_blocks(args.input, tokenizer, args.block_size, args.text_column)
+    limit = args.limit if args.limit is not None else (None if args.jsonl else 4)
+    rows = list(islice(blocks, limit))
+    for item in corrupt_rows(recipe, rows, vocab, family, args.block_size, seed=args.seed):
+        if args.jsonl:
+            print(json.dumps({"original": item.original, "source": item.source, "target": item.target}))
+        else:
+            print(show(item, tokenizer) + "\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="denoise", description="Denoising pre-training of language models (BERT, BART, T5, MASS)."
@@ -115,6 +145,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--overwrite", action="store_true", help="replace an --out prepared from other inputs"
     )
     prepare.set_defaults(run=cmd_prepare)
+
+    corrupt = commands.add_parser("corrupt", help="show what a corruption recipe does to a corpus")
+    corrupt.add_argument("recipe", nargs="?", help="recipe name (see --list) or a recipe .yaml file")
+    corrupt.add_argument("--list", action="store_true", help="list ops and recipes with their parameters")
+    _add_input_options(corrupt)
+    corrupt.add_argument("--tokenizer", type=Path, help="tokenizer directory; default: trained on the inputs")
+    corrupt.add_argument("--seed", type=int, default=0)
+    corrupt.add_argument("--block-size", type=int, default=128)
+    corrupt.add_argument("--family", choices=["encoder", "encoder_decoder"],
+                         help="model family to check the recipe against; default: encoder-only when possible")
+    corrupt.add_argument("--limit", type=int, help="number of blocks (default: 4 shown, all with --jsonl)")
+    corrupt.add_argument("--jsonl", action="store_true", help="one JSON object per block: original, source, "
+                         "target (token ids; labels with -100 for aligned recipes)")
+    corrupt.set_defaults(run=cmd_corrupt)
     return parser
 
 

@@ -1,0 +1,128 @@
+"""A mixture of denoisers picked per example, each announced by a mode token (UL2, Tay et al., 2023).
+
+Each example draws one denoiser with probability proportional to its weight (from its own keyed
+randomness, so the choice does not depend on the batch). The chosen denoiser's mode token (``[NLU]``,
+``[NLG]``, ``[S2S]``) is recorded in ``mode_ids`` and prepended to the encoder input when the batch is built.
+
+The default is UL2's seven denoisers: regular span corruption (R: mean span 3 and 8 at 15%), extreme span
+corruption (X: mean span 3 and 8 at 50%, mean span 64 at 15% and 50%) and prefix language modelling (S).
+Here S draws 20% of the examples and the six span denoisers share the rest equally; the weights are a
+recipe setting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from denoise.corruption.base import Corruption, Vocab
+from denoise.corruption.random import KeyedRandom
+from denoise.corruption.sample import Sample
+from denoise.errors import DenoiseError
+
+CHOICE = 0  # random stream
+
+
+@dataclass(frozen=True)
+class Denoiser:
+    op: str
+    weight: float = 1.0
+    mode: str | None = None  # mode token piece, e.g. "[NLU]"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _ul2() -> tuple[Denoiser, ...]:
+    span = [("[NLU]", 3, 0.15), ("[NLU]", 8, 0.15), ("[NLG]", 3, 0.5), ("[NLG]", 8, 0.5), ("[NLG]", 64, 0.15),
+            ("[NLG]", 64, 0.5)]
+    return tuple(
+        Denoiser("span", weight=0.8 / len(span), mode=mode, params={"mean_span": mean, "density": density})
+        for mode, mean, density in span
+    ) + (Denoiser("prefix_lm", weight=0.2, mode="[S2S]"),)
+
+
+@dataclass(frozen=True)
+class MixtureConfig:
+    denoisers: tuple[Denoiser, ...] = field(default_factory=_ul2)
+
+    def __post_init__(self):
+        if not self.denoisers:
+            raise DenoiseError("a mixture needs at least one denoiser")
+        for d in self.denoisers:
+            if d.weight < 0:
+                raise DenoiseError(f"mixture weight of {d.op} must be >= 0, got {d.weight}")
+        if sum(d.weight for d in self.denoisers) <= 0:
+            raise DenoiseError("mixture weights sum to 0; give at least one denoiser a positive weight")
+
+
+class Mixture(Corruption):
+    name = "mixture"
+    Config = MixtureConfig
+    aligned = False
+    sets_target = True
+
+    def __init__(self, config: MixtureConfig, vocab: Vocab):
+        super().__init__(config, vocab)
+        from denoise.corruption.registry import build_op  # the registry lists this op too
+
+        self.ops = []
+        for d in config.denoisers:
+            if d.op == self.name:
+                raise DenoiseError("a mixture cannot contain another mixture")
+            op = build_op(d.op, d.params, vocab)
+            if not op.sets_target:
+                raise DenoiseError(
+                    f"mixture denoiser {d.op!r} does not define a target; use span, mass or prefix_lm"
+                )
+            self.ops.append(op)
+        self.mode_ids = [self._mode_id(d.mode) for d in config.denoisers]
+        weights = np.array([d.weight for d in config.denoisers], dtype=np.float64)
+        self.cumulative = np.cumsum(weights / weights.sum())
+
+    def _mode_id(self, mode: str | None) -> int:
+        if mode is None:
+            return -1
+        if mode not in self.vocab.mode_ids:
+            raise DenoiseError(
+                f"mode token {mode!r} is not in the tokenizer (it has {sorted(self.vocab.mode_ids)}); "
+                "use one of those or none"
+            )
+        return self.vocab.mode_ids[mode]
+
+    def check(self, block_size: int) -> None:
+        for op in self.ops:
+            op.check(block_size)
+
+    def choose(self, rng: KeyedRandom) -> np.ndarray:
+        """Index of the denoiser each example uses."""
+        draws = rng.uniform(CHOICE, 1)[:, 0]
+        return np.minimum(np.searchsorted(self.cumulative, draws, side="right"), len(self.ops) - 1)
+
+    def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
+        choice = self.choose(rng)
+        parts = []
+        for k, op in enumerate(self.ops):
+            rows = np.flatnonzero(choice == k)
+            if len(rows):
+                parts.append((rows, op(sample.rows(rows), rng.rows(rows).child(k + 1))))
+        return _assemble(sample, parts, np.array(self.mode_ids)[choice], self.vocab.pad_id)
+
+
+def _assemble(sample: Sample, parts: list[tuple[np.ndarray, Sample]], mode_ids: np.ndarray, pad_id: int) -> Sample:
+    """Put the outputs of the sub-batches back in the original row order."""
+    size = sample.batch_size
+    lengths = np.zeros(size, np.int64)
+    target_lengths = np.zeros(size, np.int64)
+    width = max((p.tokens.shape[1] for _, p in parts), default=0)
+    target_width = max((p.target.shape[1] for _, p in parts), default=0)
+    tokens = np.full((size, width), pad_id, np.int32)
+    target = np.full((size, target_width), pad_id, np.int32)
+    for rows, part in parts:
+        lengths[rows], target_lengths[rows] = part.lengths, part.target_lengths
+        tokens[rows, : part.tokens.shape[1]] = part.tokens
+        target[rows, : part.target.shape[1]] = part.target
+    return sample.replace(
+        tokens=tokens, lengths=lengths, target=target, target_lengths=target_lengths, mode_ids=mode_ids,
+        sentence_ids=None, document_ids=None, labels=None, segment_ids=None,
+    )

@@ -1,0 +1,113 @@
+"""Looking at recipes before training with them: the catalogue, and corrupted blocks as text or JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import textwrap
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from denoise.corruption.base import Vocab
+from denoise.corruption.recipe import ENCODER, ENCODER_DECODER, Recipe, available_recipes, check_composition
+from denoise.corruption.registry import OPS, build_op
+from denoise.corruption.sample import IGNORE, from_blocks
+from denoise.errors import DenoiseError
+
+BATCH = 64
+
+
+@dataclass
+class Corrupted:
+    """One block before and after corruption; ``target`` holds labels (-100 = nothing) for aligned recipes."""
+
+    original: list[int]
+    source: list[int]
+    target: list[int]
+    aligned: bool
+
+
+def catalogue() -> str:
+    """Every op with its parameters and defaults, then every shipped recipe."""
+    lines = ["ops:"]
+    for name, op in sorted(OPS.items()):
+        params = ", ".join(f"{f.name}={_default(f)}" for f in dataclasses.fields(op.Config))
+        kind = "aligned" if op.aligned else "changes length"
+        lines.append(f"  {name:<10} {kind:<15} {params}")
+    lines.append("recipes:")
+    for name in available_recipes():
+        recipe = Recipe.load(name)
+        lines.append(f"  {name:<10} {recipe.description}")
+        lines.append(f"  {'':<10} {' -> '.join(_format_step(s.op, s.params) for s in recipe.steps)}")
+    return "\n".join(lines)
+
+
+def _format_step(op: str, params: dict) -> str:
+    """``op(key=value, ...)``; a list of sub-steps (a mixture's denoisers) one per line."""
+    parts = []
+    for key, value in params.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict) and "op" in value[0]:
+            subs = [_format_step(v["op"], v.get("params", {})) + f" {v.get('mode') or ''} w={v.get('weight', 1)}"
+                    for v in value]
+            value = "[\n" + "".join(f"{'':<16}{sub}\n" for sub in subs) + f"{'':<13}]"
+        parts.append(f"{key}={value}")
+    return f"{op}({', '.join(parts)})" if parts else op
+
+
+def _default(field: dataclasses.Field):
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    value = field.default_factory()
+    return f"<{len(value)} entries>" if isinstance(value, (list, tuple)) and len(value) > 3 else value
+
+
+def default_family(recipe: Recipe, vocab: Vocab) -> str:
+    """Encoder-only when the recipe allows it, else encoder-decoder."""
+    ops = [build_op(s.op, s.params, vocab) for s in recipe.steps]
+    try:
+        check_composition(recipe.name, ops, ENCODER)
+        return ENCODER
+    except DenoiseError:
+        return ENCODER_DECODER
+
+
+def corrupt_rows(recipe: Recipe, rows: Sequence[dict], vocab: Vocab, family: str, block_size: int,
+                 seed: int = 0, epoch: int = 0) -> Iterator[Corrupted]:
+    """Apply ``recipe`` to block rows (as prepared by ``denoise.data``), a batch at a time."""
+    from denoise.corruption.corpus import BlockCorpus
+
+    corrupter = recipe.build(vocab, family, block_size, corpus=BlockCorpus(rows))
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        sample = from_blocks(
+            np.stack([np.asarray(r["input_ids"]) for r in chunk]), [r["length"] for r in chunk],
+            [r["sentence_starts"] for r in chunk], [r["document_starts"] for r in chunk], vocab.pad_id,
+        )
+        out = corrupter(sample, seed, epoch, np.arange(start, start + len(chunk)))
+        target, target_lengths = out.targets()
+        for i in range(len(chunk)):
+            source = out.tokens[i, : out.lengths[i]].tolist()
+            if corrupter.aligned:
+                labels = out.labels[i, : out.lengths[i]].tolist()
+            else:
+                labels = target[i, : target_lengths[i]].tolist()
+            yield Corrupted(sample.original[i, : sample.lengths[i]].tolist(), source, labels, corrupter.aligned)
+
+
+def show(item: Corrupted, tokenizer, width: int | None = None) -> str:
+    """Source and target side by side, wrapped to the terminal."""
+    width = width or shutil.get_terminal_size((120, 20)).columns
+    column = max(20, (width - 3) // 2)
+    source = tokenizer.decode(item.source)
+    if item.aligned:
+        target = " ".join(f"{i}:{tokenizer.id_to_piece(t)}" for i, t in enumerate(item.target) if t != IGNORE)
+    else:
+        target = tokenizer.decode(item.target)
+    left = textwrap.wrap(source, column) or [""]
+    right = textwrap.wrap(target, column) or [""]
+    rows = [f"{'source':<{column}} | target", f"{'-' * column}-+-{'-' * column}"]
+    for i in range(max(len(left), len(right))):
+        rows.append(f"{left[i] if i < len(left) else '':<{column}} | {right[i] if i < len(right) else ''}")
+    return "\n".join(rows)
