@@ -153,11 +153,18 @@ def build_parser() -> argparse.ArgumentParser:
     corrupt.add_argument("--tokenizer", type=Path, help="tokenizer directory; default: trained on the inputs")
     corrupt.add_argument("--seed", type=int, default=0)
     corrupt.add_argument("--block-size", type=int, default=128)
-    corrupt.add_argument("--family", choices=["encoder", "encoder_decoder"],
-                         help="model family to check the recipe against; default: encoder-only when possible")
+    corrupt.add_argument(
+        "--family",
+        choices=["encoder", "encoder_decoder"],
+        help="model family to check the recipe against; default: encoder-only when possible",
+    )
     corrupt.add_argument("--limit", type=int, help="number of blocks (default: 4 shown, all with --jsonl)")
-    corrupt.add_argument("--jsonl", action="store_true", help="one JSON object per block: original, source, "
-                         "target (token ids; labels with -100 for aligned recipes)")
+    corrupt.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one JSON object per block: original, source, "
+        "target (token ids; labels with -100 for aligned recipes)",
+    )
     corrupt.set_defaults(run=cmd_corrupt)
     return parser
 

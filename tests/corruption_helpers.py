@@ -14,7 +14,9 @@ def random_blocks(vocab, lengths, seed=0, width=None, sentences_every=12, docume
     sentence_starts, document_starts = [], []
     for n in lengths:
         sentences = sorted({0, *rng.integers(1, max(n, 2), size=max(n // sentences_every, 0)).tolist()})
-        documents = sorted({0, *rng.choice(sentences, size=min(len(sentences), n // documents_every)).tolist()})
+        documents = sorted(
+            {0, *rng.choice(sentences, size=min(len(sentences), n // documents_every)).tolist()}
+        )
         sentence_starts.append([s for s in sentences if s < n])
         document_starts.append([d for d in documents if d < n])
     return from_blocks(ids, lengths, sentence_starts, document_starts, pad_id=vocab.pad_id)

@@ -32,7 +32,9 @@ def test_encoder_single_segment_framing(vocab):
 def test_encoder_pair_framing_and_pair_labels(vocab):
     s = sample_of([[500, 501, 502, 503], [600, 601]])
     segments = np.array([[0, 0, 1, 1], [0, 1, 0, 0]])
-    a = encoder_arrays(s.replace(segment_ids=segments, pair_labels=np.array([1, 0])), vocab, pad_to_multiple_of=8)
+    a = encoder_arrays(
+        s.replace(segment_ids=segments, pair_labels=np.array([1, 0])), vocab, pad_to_multiple_of=8
+    )
     cls, sep, pad = vocab.cls_id, vocab.sep_id, vocab.pad_id
     assert a["input_ids"].tolist() == [
         [cls, 500, 501, sep, 502, 503, sep, pad],
@@ -58,6 +60,8 @@ def test_seq2seq_framing_with_target_and_mode_token(vocab):
 
 def test_seq2seq_default_target_is_the_original(vocab):
     s = sample_of([[500, 501, 502]])
-    a = seq2seq_arrays(s.replace(tokens=np.array([[vocab.mask_id, 502, 0]], np.int32), lengths=np.array([2])), vocab)
+    a = seq2seq_arrays(
+        s.replace(tokens=np.array([[vocab.mask_id, 502, 0]], np.int32), lengths=np.array([2])), vocab
+    )
     assert a["input_ids"].tolist() == [[vocab.mask_id, 502, vocab.sep_id]]
     assert a["labels"].tolist() == [[500, 501, 502, vocab.sep_id]]

@@ -36,9 +36,13 @@ def test_unknown_key_names_it_and_the_nearest():
 
 @pytest.mark.parametrize(
     ("values", "message"),
-    [({"steps": "many"}, "recipe.steps must be int, got 'many'"), ({"flag": 1}, "recipe.flag must be bool"),
-     ({"steps": True}, "recipe.steps must be int"), ({"inner": 3}, "recipe.inner must be a mapping"),
-     ({"items": "a"}, "recipe.items must be a list")],
+    [
+        ({"steps": "many"}, "recipe.steps must be int, got 'many'"),
+        ({"flag": 1}, "recipe.flag must be bool"),
+        ({"steps": True}, "recipe.steps must be int"),
+        ({"inner": 3}, "recipe.inner must be a mapping"),
+        ({"items": "a"}, "recipe.items must be a list"),
+    ],
 )
 def test_wrong_types_name_key_and_value(values, message):
     with pytest.raises(DenoiseError, match=message.replace(".", r"\.").replace("(", r"\(")):

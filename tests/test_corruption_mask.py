@@ -32,7 +32,11 @@ def with_specials(sample, vocab, every=7):
 
 
 @settings(max_examples=60, deadline=None)
-@given(lengths=st.lists(st.integers(0, 600), min_size=1, max_size=8), rate=st.floats(0, 1), seed=st.integers(0, 99))
+@given(
+    lengths=st.lists(st.integers(0, 600), min_size=1, max_size=8),
+    rate=st.floats(0, 1),
+    seed=st.integers(0, 99),
+)
 def test_exact_budget_and_labels_restore_the_input(vocab, lengths, rate, seed):
     sample = with_specials(random_blocks(vocab, lengths, seed), vocab)
     out = run(Mask(MaskConfig(rate=rate), vocab), sample, seed)

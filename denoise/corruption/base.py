@@ -8,7 +8,8 @@ An op class sets:
 - ``needs_boundaries``: True when it reads sentence or document boundaries (permute, rotate, pairs);
 - ``sets_target``: True when it defines the decoder target itself (span, MASS, prefix LM) instead of leaving
   "reconstruct the original";
-- ``pairs``: True for sentence-pair constructions (NSP, SOP), which only encoder-only models take.
+- ``pairs``: True for sentence-pair constructions (NSP, SOP), which only encoder-only models take;
+- ``needs_corpus``: True when it draws other blocks of the corpus (NSP); it then takes ``corpus=``.
 
 ``__call__(sample, rng)`` maps a :class:`~denoise.corruption.sample.Sample` to a new one using only ``rng``
 for randomness. ``check(block_size)`` raises a clear error, before any training, for settings that cannot work
@@ -72,6 +73,7 @@ class Corruption:
     needs_boundaries: ClassVar[bool] = False
     sets_target: ClassVar[bool] = False
     pairs: ClassVar[bool] = False
+    needs_corpus: ClassVar[bool] = False
 
     def __init__(self, config, vocab: Vocab):
         self.config = config

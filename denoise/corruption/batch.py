@@ -45,7 +45,9 @@ def _round_up(width: int, multiple: int | None) -> int:
     return width if not multiple else -(-width // multiple) * multiple
 
 
-def encoder_arrays(sample: Sample, vocab: Vocab, pad_to_multiple_of: int | None = None) -> dict[str, np.ndarray]:
+def encoder_arrays(
+    sample: Sample, vocab: Vocab, pad_to_multiple_of: int | None = None
+) -> dict[str, np.ndarray]:
     """Framed numpy arrays for an encoder-only model."""
     valid = sample.valid()
     second = (sample.segment_ids == 1) & valid if sample.segment_ids is not None else np.zeros_like(valid)
@@ -64,8 +66,12 @@ def encoder_arrays(sample: Sample, vocab: Vocab, pad_to_multiple_of: int | None 
         labels = scatter_rows(sample.labels.astype(np.int64), positions, valid, width, IGNORE)
     token_types = (np.arange(width)[None, :] > (first_length + 1)[:, None]) & has_pair[:, None]
     attention = np.arange(width)[None, :] < total[:, None]
-    arrays = {"input_ids": input_ids, "attention_mask": attention, "labels": labels,
-              "token_type_ids": (token_types & attention).astype(np.int64)}
+    arrays = {
+        "input_ids": input_ids,
+        "attention_mask": attention,
+        "labels": labels,
+        "token_type_ids": (token_types & attention).astype(np.int64),
+    }
     if sample.pair_labels is not None:
         arrays["pair_labels"] = sample.pair_labels.astype(np.int64)
     return arrays
@@ -90,8 +96,13 @@ def seq2seq_arrays(
     target_total = target_lengths + 1
     target_width = _round_up(int(target_total.max(initial=1)), pad_to_multiple_of)
     target_valid = np.arange(target.shape[1])[None, :] < target_lengths[:, None]
-    labels = scatter_rows(target.astype(np.int64), np.broadcast_to(np.arange(target.shape[1]), target.shape),
-                          target_valid, target_width, IGNORE)
+    labels = scatter_rows(
+        target.astype(np.int64),
+        np.broadcast_to(np.arange(target.shape[1]), target.shape),
+        target_valid,
+        target_width,
+        IGNORE,
+    )
     labels[rows, target_lengths] = vocab.sep_id
     decoder_input_ids = np.full_like(labels, vocab.pad_id)
     decoder_input_ids[:, 0] = start
@@ -109,6 +120,19 @@ def to_model_batch(arrays: Mapping[str, np.ndarray]) -> ModelBatch:
     return ModelBatch(**{k: torch.from_numpy(np.ascontiguousarray(v)).long() for k, v in arrays.items()})
 
 
+class IndexedBlocks(torch.utils.data.Dataset):
+    """Rows of prepared blocks with their ``index``, for a DataLoader feeding a :class:`Collator`."""
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, index: int) -> dict:
+        return dict(self.blocks[int(index)], index=int(index))
+
+
 class Collator:
     """Turns rows of packed blocks into model batches: corrupt, then frame for the corrupter's family.
 
@@ -116,8 +140,14 @@ class Collator:
     Call :meth:`set_epoch` at each epoch so masks are drawn anew (dynamic masking).
     """
 
-    def __init__(self, corrupter: Corrupter, vocab: Vocab, seed: int = 0, pad_to_multiple_of: int | None = None,
-                 decoder_start_id: int | None = None):
+    def __init__(
+        self,
+        corrupter: Corrupter,
+        vocab: Vocab,
+        seed: int = 0,
+        pad_to_multiple_of: int | None = None,
+        decoder_start_id: int | None = None,
+    ):
         self.corrupter, self.vocab, self.seed = corrupter, vocab, seed
         self.pad_to_multiple_of, self.decoder_start_id = pad_to_multiple_of, decoder_start_id
         self.epoch = 0
@@ -140,4 +170,6 @@ class Collator:
         sample = self.corrupt(rows)
         if self.corrupter.family == ENCODER:
             return to_model_batch(encoder_arrays(sample, self.vocab, self.pad_to_multiple_of))
-        return to_model_batch(seq2seq_arrays(sample, self.vocab, self.decoder_start_id, self.pad_to_multiple_of))
+        return to_model_batch(
+            seq2seq_arrays(sample, self.vocab, self.decoder_start_id, self.pad_to_multiple_of)
+        )

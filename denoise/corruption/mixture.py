@@ -34,8 +34,14 @@ class Denoiser:
 
 
 def _ul2() -> tuple[Denoiser, ...]:
-    span = [("[NLU]", 3, 0.15), ("[NLU]", 8, 0.15), ("[NLG]", 3, 0.5), ("[NLG]", 8, 0.5), ("[NLG]", 64, 0.15),
-            ("[NLG]", 64, 0.5)]
+    span = [
+        ("[NLU]", 3, 0.15),
+        ("[NLU]", 8, 0.15),
+        ("[NLG]", 3, 0.5),
+        ("[NLG]", 8, 0.5),
+        ("[NLG]", 64, 0.15),
+        ("[NLG]", 64, 0.5),
+    ]
     return tuple(
         Denoiser("span", weight=0.8 / len(span), mode=mode, params={"mean_span": mean, "density": density})
         for mode, mean, density in span
@@ -109,7 +115,9 @@ class Mixture(Corruption):
         return _assemble(sample, parts, np.array(self.mode_ids)[choice], self.vocab.pad_id)
 
 
-def _assemble(sample: Sample, parts: list[tuple[np.ndarray, Sample]], mode_ids: np.ndarray, pad_id: int) -> Sample:
+def _assemble(
+    sample: Sample, parts: list[tuple[np.ndarray, Sample]], mode_ids: np.ndarray, pad_id: int
+) -> Sample:
     """Put the outputs of the sub-batches back in the original row order."""
     size = sample.batch_size
     lengths = np.zeros(size, np.int64)
@@ -123,6 +131,13 @@ def _assemble(sample: Sample, parts: list[tuple[np.ndarray, Sample]], mode_ids: 
         tokens[rows, : part.tokens.shape[1]] = part.tokens
         target[rows, : part.target.shape[1]] = part.target
     return sample.replace(
-        tokens=tokens, lengths=lengths, target=target, target_lengths=target_lengths, mode_ids=mode_ids,
-        sentence_ids=None, document_ids=None, labels=None, segment_ids=None,
+        tokens=tokens,
+        lengths=lengths,
+        target=target,
+        target_lengths=target_lengths,
+        mode_ids=mode_ids,
+        sentence_ids=None,
+        document_ids=None,
+        labels=None,
+        segment_ids=None,
     )

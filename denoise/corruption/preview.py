@@ -49,8 +49,10 @@ def _format_step(op: str, params: dict) -> str:
     parts = []
     for key, value in params.items():
         if isinstance(value, list) and value and isinstance(value[0], dict) and "op" in value[0]:
-            subs = [_format_step(v["op"], v.get("params", {})) + f" {v.get('mode') or ''} w={v.get('weight', 1)}"
-                    for v in value]
+            subs = [
+                _format_step(v["op"], v.get("params", {})) + f" {v.get('mode') or ''} w={v.get('weight', 1)}"
+                for v in value
+            ]
             value = "[\n" + "".join(f"{'':<16}{sub}\n" for sub in subs) + f"{'':<13}]"
         parts.append(f"{key}={value}")
     return f"{op}({', '.join(parts)})" if parts else op
@@ -73,8 +75,15 @@ def default_family(recipe: Recipe, vocab: Vocab) -> str:
         return ENCODER_DECODER
 
 
-def corrupt_rows(recipe: Recipe, rows: Sequence[dict], vocab: Vocab, family: str, block_size: int,
-                 seed: int = 0, epoch: int = 0) -> Iterator[Corrupted]:
+def corrupt_rows(
+    recipe: Recipe,
+    rows: Sequence[dict],
+    vocab: Vocab,
+    family: str,
+    block_size: int,
+    seed: int = 0,
+    epoch: int = 0,
+) -> Iterator[Corrupted]:
     """Apply ``recipe`` to block rows (as prepared by ``denoise.data``), a batch at a time."""
     from denoise.corruption.corpus import BlockCorpus
 
@@ -82,8 +91,11 @@ def corrupt_rows(recipe: Recipe, rows: Sequence[dict], vocab: Vocab, family: str
     for start in range(0, len(rows), BATCH):
         chunk = rows[start : start + BATCH]
         sample = from_blocks(
-            np.stack([np.asarray(r["input_ids"]) for r in chunk]), [r["length"] for r in chunk],
-            [r["sentence_starts"] for r in chunk], [r["document_starts"] for r in chunk], vocab.pad_id,
+            np.stack([np.asarray(r["input_ids"]) for r in chunk]),
+            [r["length"] for r in chunk],
+            [r["sentence_starts"] for r in chunk],
+            [r["document_starts"] for r in chunk],
+            vocab.pad_id,
         )
         out = corrupter(sample, seed, epoch, np.arange(start, start + len(chunk)))
         target, target_lengths = out.targets()
@@ -93,7 +105,9 @@ def corrupt_rows(recipe: Recipe, rows: Sequence[dict], vocab: Vocab, family: str
                 labels = out.labels[i, : out.lengths[i]].tolist()
             else:
                 labels = target[i, : target_lengths[i]].tolist()
-            yield Corrupted(sample.original[i, : sample.lengths[i]].tolist(), source, labels, corrupter.aligned)
+            yield Corrupted(
+                sample.original[i, : sample.lengths[i]].tolist(), source, labels, corrupter.aligned
+            )
 
 
 def show(item: Corrupted, tokenizer, width: int | None = None) -> str:

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from denoise.errors import DenoiseError
+
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _STREAM = np.uint64(0xD1B54A32D192ED03)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
+_POSITION_BITS = np.uint64(20)
+POSITION_MASK = (1 << 20) - 1
+_TOP_BIT = np.uint64(1 << 63)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -69,30 +74,22 @@ class KeyedRandom:
         return (self.bits(stream, width) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
     def sort_keys(self, stream: int, width: int) -> np.ndarray:
-        """``[B, width]`` unique sortable keys in random order: random high bits, the position in the low bits.
+        """``[B, width]`` unique uint64 keys in random order: 44 random high bits, the position in the low 20.
 
-        ``np.sort(keys) & position_mask(width)`` is then a uniformly random permutation of positions, and
-        sorting uint32 keys is several times faster than ``np.argsort`` on floats.
+        ``np.sort(keys) & POSITION_MASK`` is then a uniformly random permutation of the positions, faster than
+        ``np.argsort``. The layout is fixed, so an example's order never depends on the width of its batch.
         """
-        shift = position_bits(width)
-        dtype = np.uint32 if shift <= 16 else np.uint64
-        total = 32 if dtype is np.uint32 else 64
-        random_part = self.bits(stream, width) >> np.uint64(64 - (total - shift))
-        keys = (random_part << np.uint64(shift)) | np.arange(width, dtype=np.uint64)[None, :]
-        return keys.astype(dtype)
+        if width > POSITION_MASK + 1:
+            raise DenoiseError(
+                f"rows of {width} tokens are longer than the {POSITION_MASK + 1} corruption supports"
+            )
+        random_part = self.bits(stream, width) >> _POSITION_BITS
+        return (random_part << _POSITION_BITS) | np.arange(width, dtype=np.uint64)[None, :]
 
     def poisson(self, stream: int, width: int, lam: float) -> np.ndarray:
         """``[B, width]`` Poisson(``lam``) draws by inverting the CDF."""
         cdf = poisson_cdf(lam)
         return np.searchsorted(cdf, self.uniform(stream, width), side="right").astype(np.int64)
-
-
-def position_bits(width: int) -> int:
-    return max(1, int(width - 1).bit_length())
-
-
-def position_mask(width: int) -> int:
-    return (1 << position_bits(width)) - 1
 
 
 def poisson_cdf(lam: float, tail: float = 1e-12) -> np.ndarray:
@@ -122,8 +119,6 @@ def choose_exactly(rng: KeyedRandom, stream: int, eligible: np.ndarray, counts: 
 
 def random_permutation(rng: KeyedRandom, stream: int, valid: np.ndarray) -> np.ndarray:
     """``[B, W]`` positions in random order, valid positions first (a per-row argsort of random keys)."""
-    width = valid.shape[1]
-    keys = rng.sort_keys(stream, width)
-    high = np.array(1, keys.dtype) << np.array(8 * keys.itemsize - 1, keys.dtype)
-    keys = np.where(valid, keys & ~high, keys | high)  # invalid positions sort last
-    return (np.sort(keys, axis=1) & np.array(position_mask(width), keys.dtype)).astype(np.int64)
+    keys = rng.sort_keys(stream, valid.shape[1])
+    keys = np.where(valid, keys & ~_TOP_BIT, keys | _TOP_BIT)  # invalid positions sort last
+    return (np.sort(keys, axis=1) & np.uint64(POSITION_MASK)).astype(np.int64)

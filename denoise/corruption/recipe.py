@@ -84,7 +84,9 @@ class Recipe:
             raise DenoiseError(f"{where} must be a mapping with a 'steps' list, got {type(data).__name__}")
         for key in data:
             if key not in RECIPE_KEYS:
-                raise DenoiseError(f"unknown key {key!r} in {where}{nearest(key, RECIPE_KEYS)}; keys: {RECIPE_KEYS}")
+                raise DenoiseError(
+                    f"unknown key {key!r} in {where}{nearest(key, RECIPE_KEYS)}; keys: {RECIPE_KEYS}"
+                )
         steps = data.get("steps")
         if not isinstance(steps, Sequence) or isinstance(steps, str) or not steps:
             raise DenoiseError(f"{where} needs a non-empty 'steps' list of {{op: NAME, ...params}} entries")
@@ -96,8 +98,11 @@ class Recipe:
         return cls(str(data.get("name", default_name)), tuple(parsed), str(data.get("description", "")))
 
     def to_mapping(self) -> dict:
-        return {"name": self.name, "description": self.description,
-                "steps": [{"op": s.op, **s.params} for s in self.steps]}
+        return {
+            "name": self.name,
+            "description": self.description,
+            "steps": [{"op": s.op, **s.params} for s in self.steps],
+        }
 
     def build(self, vocab: Vocab, family: str, block_size: int | None = None, corpus=None) -> Corrupter:
         """Ops for ``family`` (``encoder`` or ``encoder_decoder``), checked against it and ``block_size``."""
@@ -112,7 +117,9 @@ class Recipe:
 def check_composition(name: str, ops: Sequence[Corruption], family: str) -> None:
     """Raise a DenoiseError naming the op when a recipe cannot feed ``family`` or its order cannot work."""
     if family not in FAMILIES:
-        raise DenoiseError(f"unknown model family {family!r}{nearest(family, FAMILIES)}; families: {FAMILIES}")
+        raise DenoiseError(
+            f"unknown model family {family!r}{nearest(family, FAMILIES)}; families: {FAMILIES}"
+        )
     if family == ENCODER:
         for op in ops:
             if not op.aligned:
@@ -121,7 +128,9 @@ def check_composition(name: str, ops: Sequence[Corruption], family: str) -> None
                     f"cannot predict at aligned positions; use an encoder-decoder model or drop {op.name!r}"
                 )
         if not any(op.name == "mask" for op in ops):
-            raise DenoiseError(f"recipe {name!r} gives an encoder-only model nothing to predict; add a mask step")
+            raise DenoiseError(
+                f"recipe {name!r} gives an encoder-only model nothing to predict; add a mask step"
+            )
     else:
         for op in ops:
             if op.pairs:

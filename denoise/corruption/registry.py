@@ -7,18 +7,44 @@ from typing import Any
 
 from denoise.config import from_mapping, nearest
 from denoise.corruption.base import Corruption, Vocab
+from denoise.corruption.delete import Delete
+from denoise.corruption.infill import Infill
 from denoise.corruption.mask import Mask
+from denoise.corruption.mass import Mass
+from denoise.corruption.mixture import Mixture
+from denoise.corruption.pairs import NextSentence, SentenceOrder
+from denoise.corruption.permute import Permute
+from denoise.corruption.prefix_lm import PrefixLM
+from denoise.corruption.rotate import Rotate
+from denoise.corruption.span import Span
 from denoise.errors import DenoiseError
 
-OPS: dict[str, type[Corruption]] = {op.name: op for op in (Mask,)}
+OPS: dict[str, type[Corruption]] = {
+    op.name: op
+    for op in (
+        Mask,
+        Delete,
+        Infill,
+        Permute,
+        Rotate,
+        Span,
+        Mass,
+        PrefixLM,
+        Mixture,
+        NextSentence,
+        SentenceOrder,
+    )
+}
 
 
 def build_op(name: str, params: Mapping[str, Any] | None, vocab: Vocab, corpus=None) -> Corruption:
     """The op ``name`` with ``params`` over its defaults (unknown names and keys fail clearly)."""
     if name not in OPS:
-        raise DenoiseError(f"unknown corruption op {name!r}{nearest(name, OPS)}; ops: {', '.join(sorted(OPS))}")
+        raise DenoiseError(
+            f"unknown corruption op {name!r}{nearest(name, OPS)}; ops: {', '.join(sorted(OPS))}"
+        )
     op = OPS[name]
     config = from_mapping(op.Config, params, where=f"op {name!r}")
-    if op.pairs:
+    if op.needs_corpus:
         return op(config, vocab, corpus=corpus)
     return op(config, vocab)

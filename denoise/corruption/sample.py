@@ -119,11 +119,8 @@ def gather_kept(values: np.ndarray, keep: np.ndarray, fill: int) -> tuple[np.nda
     Returns the ``[B, max kept]`` array and the kept count per row.
     """
     counts = keep.sum(axis=1)
-    width = int(counts.max(initial=0))
-    out = np.full((values.shape[0], width), fill, dtype=values.dtype)
-    rows, _ = np.nonzero(keep)
-    columns = np.cumsum(keep, axis=1)[keep] - 1
-    out[rows, columns] = values[keep]
+    out = np.full((values.shape[0], int(counts.max(initial=0))), fill, dtype=values.dtype)
+    out[np.arange(out.shape[1])[None, :] < counts[:, None]] = values[keep]  # both in row-major order
     return out, counts
 
 

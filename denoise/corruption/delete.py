@@ -1,0 +1,58 @@
+"""BART token deletion (Lewis et al., 2020).
+
+``rate`` of the corruptible tokens are deleted and the rest close up, so that the model must also decide which
+positions are missing. The budget is exact by default: ``round(n * rate)`` tokens of an example with ``n``
+corruptible tokens. With ``budget: bernoulli`` each token is deleted independently with probability ``rate``.
+Special tokens are never deleted. The target stays the original block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from denoise.corruption.base import Corruption
+from denoise.corruption.mask import exact_count
+from denoise.corruption.random import KeyedRandom, choose_exactly
+from denoise.corruption.sample import Sample, gather_kept
+from denoise.errors import DenoiseError
+
+SELECT = 0  # random stream
+
+
+@dataclass(frozen=True)
+class DeleteConfig:
+    rate: float = 0.15
+    budget: str = "exact"  # or "bernoulli"
+
+    def __post_init__(self):
+        if not 0 <= self.rate <= 1:
+            raise DenoiseError(f"delete rate must be in [0, 1], got {self.rate}")
+        if self.budget not in ("exact", "bernoulli"):
+            raise DenoiseError(f"delete budget must be 'exact' or 'bernoulli', got {self.budget!r}")
+
+
+class Delete(Corruption):
+    name = "delete"
+    Config = DeleteConfig
+    aligned = False
+
+    def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
+        deleted = self.choose(sample, rng)
+        tokens, lengths = gather_kept(sample.tokens, sample.valid() & ~deleted, self.vocab.pad_id)
+        return sample.replace(
+            tokens=tokens,
+            lengths=lengths,
+            sentence_ids=None,
+            document_ids=None,
+            labels=None,
+            segment_ids=None,
+        )
+
+    def choose(self, sample: Sample, rng: KeyedRandom) -> np.ndarray:
+        """``[B, W]`` True at the positions to delete."""
+        eligible = self.corruptible(sample)
+        if self.config.budget == "bernoulli":
+            return eligible & (rng.uniform(SELECT, eligible.shape[1]) < self.config.rate)
+        return choose_exactly(rng, SELECT, eligible, exact_count(eligible.sum(axis=1), self.config.rate))
