@@ -5,9 +5,10 @@
 Both sides get the same 64 x 512 blocks of the embedded corpus, each in the form it takes natively:
 denoise's ops a Sample of numpy arrays (``op``), or rows from the prepared dataset through the full
 ``Collator`` (rows -> corruption -> framed torch tensors; ``collate``); transformers'
-``DataCollatorForLanguageModeling`` the rows as lists of ids (plain and ``whole_word_mask=True``, the
-latter with offset mappings that mark the same word starts denoise uses). Each timing is the median of
-``--repeats`` runs on one thread; the table gives tokens/s and the ratio to the plain collator.
+``DataCollatorForLanguageModeling`` the rows as lists of ids or as tensors (plain), and as lists with offset
+mappings that mark the same word starts denoise uses (``whole_word_mask=True``). Each timing is the median
+of ``--repeats`` runs on one thread; the table gives tokens/s and the ratio to the plain collator's faster
+input form.
 """
 
 from __future__ import annotations
@@ -52,7 +53,11 @@ def hf_collators(tokenizer, vocab: Vocab):
     pieces = {tokenizer.id_to_piece(i): i for i in range(vocab.size)}
     raw = RawTokenizer(models.WordLevel(pieces, unk_token="<unk>"))
     hf = PreTrainedTokenizerFast(
-        tokenizer_object=raw, pad_token="<pad>", unk_token="<unk>", cls_token="<cls>", sep_token="<sep>",
+        tokenizer_object=raw,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        cls_token="<cls>",
+        sep_token="<sep>",
         mask_token="<mask>",
     )
     with warnings.catch_warnings():
@@ -69,7 +74,9 @@ def offsets_for(ids: np.ndarray, word_starts: np.ndarray) -> list[tuple[int, int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--block-size", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=30)
@@ -83,24 +90,39 @@ def main() -> None:
     for i, row in enumerate(stream_blocks([], tokenizer, args.block_size)):
         if i == 4 * args.batch:
             break
-        rows.append(dict(row, index=i))
+        rows.append(dict(row, input_ids=np.asarray(row["input_ids"], np.int32), index=i))
     batch_rows = rows[: args.batch]
     corpus = BlockCorpus(rows)
     tokens = args.batch * args.block_size
 
     def sample():
-        return from_blocks(np.stack([r["input_ids"] for r in batch_rows]), [r["length"] for r in batch_rows],
-                           [r["sentence_starts"] for r in batch_rows], [r["document_starts"] for r in batch_rows])
+        return from_blocks(
+            np.stack([r["input_ids"] for r in batch_rows]),
+            [r["length"] for r in batch_rows],
+            [r["sentence_starts"] for r in batch_rows],
+            [r["document_starts"] for r in batch_rows],
+        )
 
     blocks = sample()
     rng = KeyedRandom(0, 0, np.arange(args.batch))
     plain, whole_word = hf_collators(tokenizer, vocab)
     hf_rows = [{"input_ids": r["input_ids"].tolist()} for r in batch_rows]
-    hf_wwm_rows = [dict(r, offset_mapping=offsets_for(np.asarray(r["input_ids"]), vocab.word_starts)) for r in hf_rows]
-    baseline = median_seconds(lambda: plain(hf_rows), args.repeats)
-    results = [("transformers MLM collator", "collate", baseline),
-               ("transformers MLM collator, whole word", "collate",
-                median_seconds(lambda: whole_word(hf_wwm_rows), args.repeats))]
+    hf_tensor_rows = [{"input_ids": torch.from_numpy(r["input_ids"]).long()} for r in batch_rows]
+    hf_wwm_rows = [
+        dict(r, offset_mapping=offsets_for(np.asarray(r["input_ids"]), vocab.word_starts)) for r in hf_rows
+    ]
+    hf_lists = median_seconds(lambda: plain(hf_rows), args.repeats)
+    hf_tensors = median_seconds(lambda: plain(hf_tensor_rows), args.repeats)
+    baseline = min(hf_lists, hf_tensors)  # the peer's faster input form
+    results = [
+        ("transformers MLM collator (list rows)", "collate", hf_lists),
+        ("transformers MLM collator (tensor rows)", "collate", hf_tensors),
+        (
+            "transformers MLM collator, whole word",
+            "collate",
+            median_seconds(lambda: whole_word(hf_wwm_rows), args.repeats),
+        ),
+    ]
 
     for name in sorted(OPS) + sorted(OP_SETUP):
         op_name, params = OP_SETUP.get(name, (name, {}))
@@ -111,17 +133,29 @@ def main() -> None:
         family = default_family(recipe, vocab)
         corrupter = recipe.build(vocab, family, args.block_size, corpus=corpus)
         collator = Collator(corrupter, vocab)
-        results.append((f"recipe {name} ({family})", "op",
-                        median_seconds(lambda c=corrupter: c(sample(), 0, 0, np.arange(args.batch)), args.repeats)))
-        results.append((f"recipe {name} ({family})", "collate",
-                        median_seconds(lambda c=collator: c(batch_rows), args.repeats)))
+        results.append(
+            (
+                f"recipe {name} ({family})",
+                "op",
+                median_seconds(lambda c=corrupter: c(sample(), 0, 0, np.arange(args.batch)), args.repeats),
+            )
+        )
+        results.append(
+            (
+                f"recipe {name} ({family})",
+                "collate",
+                median_seconds(lambda c=collator: c(batch_rows), args.repeats),
+            )
+        )
 
     print(f"{args.batch} x {args.block_size} blocks, {args.threads} thread(s), median of {args.repeats}")
     print(f"| {'what':<44} | {'path':<7} | {'ms':>7} | {'Mtokens/s':>9} | {'vs collator':>11} |")
     print(f"|{'-' * 46}|{'-' * 9}|{'-' * 9}|{'-' * 11}|{'-' * 13}|")
     for what, path, seconds in results:
-        print(f"| {what:<44} | {path:<7} | {seconds * 1e3:7.2f} | {tokens / seconds / 1e6:9.1f} | "
-              f"{baseline / seconds:10.1f}x |")
+        print(
+            f"| {what:<44} | {path:<7} | {seconds * 1e3:7.2f} | {tokens / seconds / 1e6:9.1f} | "
+            f"{baseline / seconds:10.1f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from denoise.errors import DenoiseError
 
+NSP_CORPUS_BLOCKS = 1024  # blocks `denoise corrupt` reads beyond those shown, for NSP's random next sentences
+
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -88,10 +90,11 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
     family = args.family or default_family(recipe, vocab)
     blocks = stream_blocks(args.input, tokenizer, args.block_size, args.text_column)
     limit = args.limit if args.limit is not None else (None if args.jsonl else 4)
-    rows = list(islice(blocks, limit))
-    for item in corrupt_rows(recipe, rows, vocab, family, args.block_size, seed=args.seed):
+    corpus = list(islice(blocks, None if limit is None else max(limit, NSP_CORPUS_BLOCKS)))
+    rows = corpus[:limit]
+    for item in corrupt_rows(recipe, rows, vocab, family, args.block_size, seed=args.seed, corpus=corpus):
         if args.jsonl:
-            print(json.dumps({"original": item.original, "source": item.source, "target": item.target}))
+            print(json.dumps(item.record()))
         else:
             print(show(item, tokenizer) + "\n")
 

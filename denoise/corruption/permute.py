@@ -134,6 +134,7 @@ def move(values: np.ndarray | None, destination: np.ndarray) -> np.ndarray | Non
     """``out[b, destination[b, p]] = values[b, p]``, for a per-row permutation ``destination``."""
     if values is None:
         return None
+    flat = (destination + np.arange(len(values))[:, None] * values.shape[1]).ravel()
     out = np.empty_like(values)
-    np.put_along_axis(out, destination, values, axis=1)
+    out.ravel()[flat] = values.ravel()
     return out

@@ -21,12 +21,28 @@ BATCH = 64
 
 @dataclass
 class Corrupted:
-    """One block before and after corruption; ``target`` holds labels (-100 = nothing) for aligned recipes."""
+    """One block before and after corruption; ``target`` holds labels (-100 = nothing) for aligned recipes.
+
+    For sentence pairs, ``first_length`` is the length of the segment shown first and ``pair_label`` the NSP or
+    SOP label; ``mode_id`` is the mode token a mixture prepends to the source.
+    """
 
     original: list[int]
     source: list[int]
     target: list[int]
     aligned: bool
+    first_length: int | None = None
+    pair_label: int | None = None
+    mode_id: int | None = None
+
+    def record(self) -> dict:
+        """The JSON record of ``denoise corrupt --jsonl``."""
+        extra = {
+            k: getattr(self, k)
+            for k in ("first_length", "pair_label", "mode_id")
+            if getattr(self, k) is not None
+        }
+        return {"original": self.original, "source": self.source, "target": self.target, **extra}
 
 
 def catalogue() -> str:
@@ -83,11 +99,13 @@ def corrupt_rows(
     block_size: int,
     seed: int = 0,
     epoch: int = 0,
+    corpus: Sequence[dict] | None = None,
 ) -> Iterator[Corrupted]:
-    """Apply ``recipe`` to block rows (as prepared by ``denoise.data``), a batch at a time."""
+    """Apply ``recipe`` to block rows (as prepared by ``denoise.data``), a batch at a time. ``corpus`` (the
+    rows by default) is where NSP draws random next sentences from; ``rows`` are its first blocks."""
     from denoise.corruption.corpus import BlockCorpus
 
-    corrupter = recipe.build(vocab, family, block_size, corpus=BlockCorpus(rows))
+    corrupter = recipe.build(vocab, family, block_size, corpus=BlockCorpus(corpus or rows))
     for start in range(0, len(rows), BATCH):
         chunk = rows[start : start + BATCH]
         sample = from_blocks(
@@ -105,8 +123,15 @@ def corrupt_rows(
                 labels = out.labels[i, : out.lengths[i]].tolist()
             else:
                 labels = target[i, : target_lengths[i]].tolist()
+            pair = out.pair_labels is not None and out.segment_ids is not None
             yield Corrupted(
-                sample.original[i, : sample.lengths[i]].tolist(), source, labels, corrupter.aligned
+                sample.original[i, : sample.lengths[i]].tolist(),
+                source,
+                labels,
+                corrupter.aligned,
+                first_length=int((out.segment_ids[i, : out.lengths[i]] == 0).sum()) if pair else None,
+                pair_label=int(out.pair_labels[i]) if pair else None,
+                mode_id=int(out.mode_ids[i]) if out.mode_ids is not None and out.mode_ids[i] >= 0 else None,
             )
 
 
@@ -115,6 +140,11 @@ def show(item: Corrupted, tokenizer, width: int | None = None) -> str:
     width = width or shutil.get_terminal_size((120, 20)).columns
     column = max(20, (width - 3) // 2)
     source = tokenizer.decode(item.source)
+    if item.first_length is not None:
+        first, second = item.source[: item.first_length], item.source[item.first_length :]
+        source = f"{tokenizer.decode(first)} <sep> {tokenizer.decode(second)} (pair label {item.pair_label})"
+    if item.mode_id is not None:
+        source = f"{tokenizer.id_to_piece(item.mode_id)} {source}"
     if item.aligned:
         target = " ".join(f"{i}:{tokenizer.id_to_piece(t)}" for i, t in enumerate(item.target) if t != IGNORE)
     else:

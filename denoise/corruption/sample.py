@@ -100,7 +100,7 @@ def segment_index(starts: Sequence, shape: tuple[int, int]) -> np.ndarray:
     rows = np.repeat(np.arange(shape[0]), [len(s) for s in starts])
     columns = np.concatenate([np.asarray(s, dtype=np.int64) for s in starts]) if len(rows) else rows
     keep = (columns > 0) & (columns < shape[1])
-    np.add.at(marks, (rows[keep], columns[keep]), 1)
+    marks[rows[keep], columns[keep]] = 1  # a row's starts are distinct
     return np.cumsum(marks, axis=1, dtype=np.int32)
 
 
