@@ -24,7 +24,10 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_tokenizer_train(args: argparse.Namespace) -> None:
+    from denoise.data.sentences import SentenceSplitter
     from denoise.tokenizer import Tokenizer
+
+    splitter = SentenceSplitter.from_nltk(args.sentence_model) if args.sentence_model else None
 
     tokenizer = Tokenizer.train(
         args.input,
@@ -35,6 +38,7 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> None:
         character_coverage=args.character_coverage,
         max_sentences=args.max_sentences,
         text_column=args.text_column,
+        splitter=splitter,
     )
     print(f"tokenizer with {tokenizer.vocab_size} pieces ({args.model_type}) saved to {args.out}")
 
@@ -117,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--num-sentinels", type=int, default=100, help="number of <extra_id_N> sentinels")
     train.add_argument("--character-coverage", type=float, default=0.9995)
     train.add_argument("--max-sentences", type=int, default=2_000_000, help="sentences sampled for training")
+    train.add_argument("--sentence-model", help="an installed NLTK Punkt model (e.g. english) or a saved "
+                       "punkt.json to use instead of training one on the corpus")
     train.set_defaults(run=cmd_tokenizer_train)
 
     prepare = commands.add_parser(
