@@ -23,8 +23,8 @@ import torch
 
 from denoise.cache import cached_tokenizer
 from denoise.corruption.base import Vocab
-from denoise.corruption.batch import Collator
 from denoise.corruption.corpus import BlockCorpus
+from denoise.corruption.loader import Collator
 from denoise.corruption.preview import default_family
 from denoise.corruption.random import KeyedRandom
 from denoise.corruption.recipe import Recipe, available_recipes
@@ -32,7 +32,10 @@ from denoise.corruption.registry import OPS, build_op
 from denoise.corruption.sample import from_blocks
 from denoise.data.prepare import stream_blocks
 
-OP_SETUP = {"mask_wwm": ("mask", {"whole_word": True})}
+OP_SETUP = {
+    "mask_wwm": ("mask", {"whole_word": True}),
+    "mixture": ("mixture", Recipe.load("ul2").steps[0].params),  # UL2's seven denoisers
+}
 
 
 def median_seconds(fn, repeats: int) -> float:

@@ -8,8 +8,6 @@ from pathlib import Path
 
 from denoise.errors import DenoiseError
 
-NSP_CORPUS_BLOCKS = 1024  # blocks `denoise corrupt` reads beyond those shown, for NSP's random next sentences
-
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -74,7 +72,6 @@ def cmd_prepare(args: argparse.Namespace) -> None:
 
 def cmd_corrupt(args: argparse.Namespace) -> None:
     import json
-    from itertools import islice
 
     from denoise.cache import cached_tokenizer
     from denoise.corruption.base import Vocab
@@ -94,9 +91,7 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
     family = args.family or default_family(recipe, vocab)
     blocks = stream_blocks(args.input, tokenizer, args.block_size, args.text_column)
     limit = args.limit if args.limit is not None else (None if args.jsonl else 4)
-    corpus = list(islice(blocks, None if limit is None else max(limit, NSP_CORPUS_BLOCKS)))
-    rows = corpus[:limit]
-    for item in corrupt_rows(recipe, rows, vocab, family, args.block_size, seed=args.seed, corpus=corpus):
+    for item in corrupt_rows(recipe, blocks, vocab, family, args.block_size, seed=args.seed, limit=limit):
         if args.jsonl:
             print(json.dumps(item.record()))
         else:
@@ -121,8 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--num-sentinels", type=int, default=100, help="number of <extra_id_N> sentinels")
     train.add_argument("--character-coverage", type=float, default=0.9995)
     train.add_argument("--max-sentences", type=int, default=2_000_000, help="sentences sampled for training")
-    train.add_argument("--sentence-model", help="an installed NLTK Punkt model (e.g. english) or a saved "
-                       "punkt.json to use instead of training one on the corpus")
+    train.add_argument(
+        "--sentence-model",
+        help="an installed NLTK Punkt model (e.g. english) or a saved "
+        "punkt.json to use instead of training one on the corpus",
+    )
     train.set_defaults(run=cmd_tokenizer_train)
 
     prepare = commands.add_parser(

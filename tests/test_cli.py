@@ -141,6 +141,18 @@ def test_tokenizer_train_can_reuse_a_saved_sentence_model(tmp_path, corpus_file,
     from denoise.tokenizer import Tokenizer
 
     tokenizer.splitter.save(tmp_path / "punkt.json")
-    main(["tokenizer", "train", "--input", str(corpus_file), "--vocab-size", "700", "--out", str(tmp_path / "t"),
-          "--sentence-model", str(tmp_path / "punkt.json")])
+    main(
+        [
+            "tokenizer",
+            "train",
+            "--input",
+            str(corpus_file),
+            "--vocab-size",
+            "700",
+            "--out",
+            str(tmp_path / "t"),
+            "--sentence-model",
+            str(tmp_path / "punkt.json"),
+        ]
+    )
     assert Tokenizer.load(tmp_path / "t").splitter.state() == tokenizer.splitter.state()

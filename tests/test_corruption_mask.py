@@ -123,3 +123,24 @@ def test_bad_config_values_are_named():
         MaskConfig(mask_fraction=0.7, random_fraction=0.7)
     with pytest.raises(DenoiseError, match="sometimes"):
         MaskConfig(budget="sometimes")
+
+
+def test_whole_word_masking_fills_the_budget_like_bert_on_short_rows(vocab, tokenizer, held_out_documents):
+    from denoise.corruption.mask import greedy_fill
+    from denoise.corruption.sample import from_blocks
+
+    ids = np.array(tokenizer.encode(" ".join(held_out_documents))[: 512 * 16])
+    for length in (8, 20, 512):
+        rows = len(ids) // length
+        sample = from_blocks(
+            ids[: rows * length].reshape(rows, length), [length] * rows, [[0]] * rows, [[0]] * rows
+        )
+        chosen = run(Mask(MaskConfig(whole_word=True), vocab), sample).labels != IGNORE
+        budget = exact_count(length, 0.15)
+        assert (chosen.sum(axis=1) <= budget).all()
+        assert chosen.sum(axis=1).mean() > budget - 0.5
+    lengths = np.array([[3, 2, 1, 4, 1], [5, 5, 1, 1, 0]])
+    assert greedy_fill(lengths, np.array([4, 6])).tolist() == [
+        [True, False, True, False, False],
+        [True, False, True, False, False],
+    ]

@@ -311,3 +311,15 @@ def test_rows_of_zero_to_four_tokens(name, nsp, sop, corpus):
                 assert len(first) == 2
         assert out.tokens.shape == (len(short), 4)
     assert seen == {(n, label) for n in (2, 3, 4) for label in (0, 1)}
+
+
+def test_pairs_across_documents_get_no_pair_label(vocab, sop, nsp, corpus):
+    from denoise.corruption.batch import encoder_arrays
+
+    rows = [{"input_ids": list(range(100, 112)), "sentence_starts": [0, 6], "document_starts": [0, 6]}] * 8
+    for op in (sop, nsp):
+        out = op(from_rows(rows, vocab.pad_id), KeyedRandom(0, 0, np.arange(8)))
+        framed = encoder_arrays(out, vocab)["pair_labels"]
+        from_other_block = (out.pair_labels == 1) & (op is nsp)
+        assert (out.pair_usable == from_other_block).all()
+        assert (framed[~from_other_block] == IGNORE).all() and (framed[from_other_block] == 1).all()

@@ -1,10 +1,11 @@
+import numpy as np
 import pytest
 import torch
 
 from denoise import DenoiseError
 from denoise.corruption.base import Vocab
-from denoise.corruption.batch import Collator, IndexedBlocks
 from denoise.corruption.corpus import BlockCorpus
+from denoise.corruption.loader import Collator, EpochSampler, IndexedBlocks
 from denoise.corruption.preview import default_family
 from denoise.corruption.recipe import ENCODER, ENCODER_DECODER, Recipe, available_recipes
 from denoise.data.prepare import load_blocks, prepare_corpus
@@ -44,29 +45,56 @@ def test_every_recipe_is_shipped_and_picks_its_family(vocab):
 def test_recipe_output_does_not_depend_on_batch_size_or_workers(name, vocab, blocks):
     corrupter = Recipe.load(name).build(vocab, FAMILY[name], 128, corpus=BlockCorpus(blocks))
     collator = Collator(corrupter, vocab, seed=3)
-    collator.set_epoch(1)
 
-    def per_example(batch_size, workers):
+    def per_example(batch_size, workers, order=None, epoch=1):
+        sampler = EpochSampler(order if order is not None else range(len(blocks)), epoch)
         loader = torch.utils.data.DataLoader(
             IndexedBlocks(blocks),
             batch_size=batch_size,
+            sampler=sampler,
             num_workers=workers,
             collate_fn=collator,
-            shuffle=False,
         )
-        out = []
-        for batch in loader:
-            for i in range(len(batch)):
+        out = {}
+        for batch, indices in zip(loader, _chunks(list(sampler), batch_size)):
+            for i, (_, index) in enumerate(indices):
                 keep = batch.attention_mask[i].bool()
-                out.append(
-                    (batch.input_ids[i][keep].tolist(), batch.labels[i][batch.labels[i] != -100].tolist())
+                out[index] = (
+                    batch.input_ids[i][keep].tolist(),
+                    batch.labels[i][batch.labels[i] != -100].tolist(),
                 )
         return out
 
     reference = per_example(8, 0)
     assert per_example(5, 0) == reference
     assert per_example(3, 2) == reference
-    assert any(source != list(block) for (source, _), block in zip(reference, blocks["input_ids"]))
+    assert per_example(7, 0, order=np.random.default_rng(0).permutation(len(blocks)).tolist()) == reference
+    assert per_example(8, 0, epoch=2) != reference
+    assert any(reference[i][0] != list(block) for i, block in enumerate(blocks["input_ids"]))
+
+
+def _chunks(items, size):
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def test_persistent_workers_see_each_new_epoch(vocab, blocks):
+    collator = Collator(Recipe.load("roberta").build(vocab, ENCODER, 128), vocab)
+    sampler = EpochSampler(range(16))
+    loader = torch.utils.data.DataLoader(
+        IndexedBlocks(blocks),
+        batch_size=8,
+        sampler=sampler,
+        num_workers=2,
+        persistent_workers=True,
+        collate_fn=collator,
+    )
+    epochs = []
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        epochs.append(torch.cat([b.input_ids for b in loader]))
+    assert not torch.equal(epochs[0], epochs[1]) and not torch.equal(epochs[1], epochs[2])
+    sampler.set_epoch(1)
+    assert torch.equal(torch.cat([b.input_ids for b in loader]), epochs[1])
 
 
 def test_encoder_only_model_refuses_a_length_changing_recipe_naming_the_op(vocab):
@@ -117,3 +145,25 @@ def test_recipe_from_a_yaml_file_composes_any_ops(vocab, tmp_path, blocks):
     batch = collator([dict(blocks[i], index=i) for i in range(4)])
     assert batch.decoder_input_ids is not None and len(batch) == 4
     assert (batch.attention_mask.sum(1) < 128).all()
+
+
+def test_nothing_may_move_tokens_after_sentence_pairs(vocab):
+    for after in ("permute", "rotate", "sop"):
+        recipe = Recipe.from_mapping({"name": "p", "steps": [{"op": "sop"}, {"op": after}, {"op": "mask"}]})
+        with pytest.raises(
+            DenoiseError, match=f"op '{after}' would move tokens across the segments 'sop' made"
+        ):
+            recipe.build(vocab, ENCODER)
+    Recipe.from_mapping({"steps": [{"op": "permute"}, {"op": "sop"}, {"op": "mask"}]}).build(vocab, ENCODER)
+
+
+def test_target_ops_refuse_tokens_corrupted_before_them(vocab):
+    for target_op in ("span", "mass", "prefix_lm"):
+        recipe = Recipe.from_mapping({"name": "m", "steps": [{"op": "mask"}, {"op": target_op}]})
+        with pytest.raises(
+            DenoiseError, match=f"'{target_op}' builds its target .* which 'mask' has corrupted"
+        ):
+            recipe.build(vocab, ENCODER_DECODER)
+    Recipe.from_mapping({"steps": [{"op": "permute"}, {"op": "rotate"}, {"op": "span"}]}).build(
+        vocab, ENCODER_DECODER
+    )

@@ -9,7 +9,8 @@ An op class sets:
 - ``sets_target``: True when it defines the decoder target itself (span, MASS, prefix LM) instead of leaving
   "reconstruct the original";
 - ``pairs``: True for sentence-pair constructions (NSP, SOP), which only encoder-only models take;
-- ``needs_corpus``: True when it draws other blocks of the corpus (NSP); it then takes ``corpus=``.
+- ``needs_corpus``: True when it draws other blocks of the corpus (NSP); it then takes ``corpus=``;
+- ``reorders``: True when it moves tokens without changing any (permute, rotate, SOP).
 
 ``__call__(sample, rng)`` maps a :class:`~denoise.corruption.sample.Sample` to a new one using only ``rng``
 for randomness. ``check(block_size)`` raises a clear error, before any training, for settings that cannot work
@@ -74,6 +75,7 @@ class Corruption:
     sets_target: ClassVar[bool] = False
     pairs: ClassVar[bool] = False
     needs_corpus: ClassVar[bool] = False
+    reorders: ClassVar[bool] = False
 
     def __init__(self, config, vocab: Vocab):
         self.config = config
@@ -89,7 +91,3 @@ class Corruption:
     def corruptible(self, sample: Sample) -> np.ndarray:
         """``[B, W]`` True at real positions holding a non-special token."""
         return sample.valid() & ~self._special[sample.tokens]
-
-    def describe(self) -> str:
-        params = ", ".join(f"{k}={v}" for k, v in vars(self.config).items())
-        return f"{self.name}({params})"

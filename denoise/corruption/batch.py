@@ -10,15 +10,14 @@ Encoder-decoder: ``input_ids`` = [mode token] source ``[SEP]`` (the end-of-seque
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
 
 from denoise.corruption.base import Vocab
-from denoise.corruption.recipe import ENCODER, Corrupter
-from denoise.corruption.sample import IGNORE, Sample, from_blocks, scatter_rows
+from denoise.corruption.sample import IGNORE, Sample, scatter_rows
 
 
 @dataclass
@@ -73,7 +72,8 @@ def encoder_arrays(
         "token_type_ids": (token_types & attention).astype(np.int64),
     }
     if sample.pair_labels is not None:
-        arrays["pair_labels"] = sample.pair_labels.astype(np.int64)
+        usable = sample.pair_usable if sample.pair_usable is not None else True
+        arrays["pair_labels"] = np.where(usable, sample.pair_labels, IGNORE).astype(np.int64)
     return arrays
 
 
@@ -118,58 +118,3 @@ def seq2seq_arrays(
 
 def to_model_batch(arrays: Mapping[str, np.ndarray]) -> ModelBatch:
     return ModelBatch(**{k: torch.from_numpy(np.ascontiguousarray(v)).long() for k, v in arrays.items()})
-
-
-class IndexedBlocks(torch.utils.data.Dataset):
-    """Rows of prepared blocks with their ``index``, for a DataLoader feeding a :class:`Collator`."""
-
-    def __init__(self, blocks):
-        self.blocks = blocks
-
-    def __len__(self) -> int:
-        return len(self.blocks)
-
-    def __getitem__(self, index: int) -> dict:
-        return dict(self.blocks[int(index)], index=int(index))
-
-
-class Collator:
-    """Turns rows of packed blocks into model batches: corrupt, then frame for the corrupter's family.
-
-    Each row needs the block fields and ``index``, its position in the corpus, which keys its randomness.
-    Call :meth:`set_epoch` at each epoch so masks are drawn anew (dynamic masking).
-    """
-
-    def __init__(
-        self,
-        corrupter: Corrupter,
-        vocab: Vocab,
-        seed: int = 0,
-        pad_to_multiple_of: int | None = None,
-        decoder_start_id: int | None = None,
-    ):
-        self.corrupter, self.vocab, self.seed = corrupter, vocab, seed
-        self.pad_to_multiple_of, self.decoder_start_id = pad_to_multiple_of, decoder_start_id
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def corrupt(self, rows: Iterable[Mapping]) -> Sample:
-        rows = list(rows)
-        sample = from_blocks(
-            np.stack([np.asarray(r["input_ids"]) for r in rows]),
-            [r["length"] for r in rows],
-            [r["sentence_starts"] for r in rows],
-            [r["document_starts"] for r in rows],
-            pad_id=self.vocab.pad_id,
-        )
-        return self.corrupter(sample, self.seed, self.epoch, np.array([r["index"] for r in rows]))
-
-    def __call__(self, rows: Iterable[Mapping]) -> ModelBatch:
-        sample = self.corrupt(rows)
-        if self.corrupter.family == ENCODER:
-            return to_model_batch(encoder_arrays(sample, self.vocab, self.pad_to_multiple_of))
-        return to_model_batch(
-            seq2seq_arrays(sample, self.vocab, self.decoder_start_id, self.pad_to_multiple_of)
-        )

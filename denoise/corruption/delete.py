@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from denoise.corruption.base import Corruption
-from denoise.corruption.mask import exact_count
-from denoise.corruption.random import KeyedRandom, choose_exactly
+from denoise.corruption.random import KeyedRandom, choose_by_rate
 from denoise.corruption.sample import Sample, gather_kept
 from denoise.errors import DenoiseError
 
@@ -41,18 +40,8 @@ class Delete(Corruption):
     def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
         deleted = self.choose(sample, rng)
         tokens, lengths = gather_kept(sample.tokens, sample.valid() & ~deleted, self.vocab.pad_id)
-        return sample.replace(
-            tokens=tokens,
-            lengths=lengths,
-            sentence_ids=None,
-            document_ids=None,
-            labels=None,
-            segment_ids=None,
-        )
+        return sample.with_tokens(tokens, lengths)
 
     def choose(self, sample: Sample, rng: KeyedRandom) -> np.ndarray:
         """``[B, W]`` True at the positions to delete."""
-        eligible = self.corruptible(sample)
-        if self.config.budget == "bernoulli":
-            return eligible & (rng.uniform(SELECT, eligible.shape[1]) < self.config.rate)
-        return choose_exactly(rng, SELECT, eligible, exact_count(eligible.sum(axis=1), self.config.rate))
+        return choose_by_rate(rng, SELECT, self.corruptible(sample), self.config.rate, self.config.budget)

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from denoise.corruption.base import Corruption
-from denoise.corruption.mask import exact_count
-from denoise.corruption.random import KeyedRandom, choose_exactly
+from denoise.corruption.random import KeyedRandom, choose_exactly, exact_count
 from denoise.corruption.sample import Sample, gather_kept
 from denoise.errors import DenoiseError
 
@@ -56,14 +55,7 @@ class Infill(Corruption):
         tokens, new_lengths = emit(
             sample.tokens, sample.valid() & ~covered, mask_before, self.vocab.mask_id, self.vocab.pad_id
         )
-        return sample.replace(
-            tokens=tokens,
-            lengths=new_lengths,
-            sentence_ids=None,
-            document_ids=None,
-            labels=None,
-            segment_ids=None,
-        )
+        return sample.with_tokens(tokens, new_lengths)
 
 
 def infill_spans(
@@ -78,12 +70,12 @@ def infill_spans(
     n = np.asarray(n, dtype=np.int64)
     budget = exact_count(n, rate)
     unmasked = n - budget
-    lengths, count = span_lengths(rng, stream_base + LENGTHS, budget, unmasked, mean_span)
-    starts = span_starts(rng, stream_base + PLACEMENT, lengths, count, unmasked)
+    lengths, count = poisson_lengths(rng, stream_base + LENGTHS, budget, unmasked, mean_span)
+    starts = spaced_starts(rng, stream_base + PLACEMENT, lengths, count, unmasked)
     return starts, lengths, count
 
 
-def span_lengths(
+def poisson_lengths(
     rng: KeyedRandom, stream: int, budget: np.ndarray, unmasked: np.ndarray, mean_span: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Poisson lengths kept while their running total is below ``budget``, the last one cut to meet it; at
@@ -106,7 +98,7 @@ def candidate_count(budget: int, mean_span: float) -> int:
     return math.ceil((budget + 10 * math.sqrt(budget) + 10) / mean_span)
 
 
-def span_starts(
+def spaced_starts(
     rng: KeyedRandom, stream: int, lengths: np.ndarray, count: np.ndarray, unmasked: np.ndarray
 ) -> np.ndarray:
     """Where each span starts, the unmasked tokens falling into the gaps by a uniformly random composition.

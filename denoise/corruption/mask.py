@@ -6,7 +6,8 @@ The budget is exact by default: ``round(n * rate)`` tokens of an example with ``
 With ``budget: bernoulli`` each token is chosen independently with probability ``rate``.
 
 Whole-word masking chooses whole words (a word starts at a piece beginning with ``▁``, which any
-SentencePiece model marks) until the token budget is reached without exceeding it.
+SentencePiece model marks) in random order, skipping a word that would overrun the token budget and going on
+with the next, as BERT's data tools do.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from denoise.corruption.base import Corruption
-from denoise.corruption.random import KeyedRandom, choose_exactly
+from denoise.corruption.random import KeyedRandom, choose_by_rate, exact_count
 from denoise.corruption.sample import IGNORE, Sample
 from denoise.errors import DenoiseError
 
@@ -44,11 +45,6 @@ class MaskConfig:
             )
         if self.budget not in ("exact", "bernoulli"):
             raise DenoiseError(f"mask budget must be 'exact' or 'bernoulli', got {self.budget!r}")
-
-
-def exact_count(n: np.ndarray, rate: float) -> np.ndarray:
-    """``round(n * rate)``, halves rounded up, as integers."""
-    return np.floor(np.asarray(n) * rate + 0.5).astype(np.int64)
 
 
 class Mask(Corruption):
@@ -84,12 +80,12 @@ class Mask(Corruption):
         eligible = self.corruptible(sample)
         if self.config.whole_word:
             return self._choose_words(sample, eligible, rng)
-        if self.config.budget == "bernoulli":
-            return eligible & (rng.uniform(SELECT, eligible.shape[1]) < self.config.rate)
-        return choose_exactly(rng, SELECT, eligible, exact_count(eligible.sum(axis=1), self.config.rate))
+        return choose_by_rate(rng, SELECT, eligible, self.config.rate, self.config.budget)
 
     def _choose_words(self, sample: Sample, eligible: np.ndarray, rng: KeyedRandom) -> np.ndarray:
-        """Whole words in random order while the running token count stays within the budget."""
+        """Whole words taken in random order, skipping any word that would overrun the token budget."""
+        if eligible.shape[1] == 0:
+            return eligible
         starts = eligible & (self.vocab.word_starts[sample.tokens] | ~np.roll(eligible, 1, axis=1))
         starts[:, 0] = eligible[:, 0]
         word = np.cumsum(starts, axis=1) - 1  # word index of each token (eligible tokens only)
@@ -104,8 +100,26 @@ class Mask(Corruption):
             order = rng.sort_keys(SELECT, width + 1)
             order = np.where(word_lengths > 0, order, np.iinfo(order.dtype).max)
             ranked = np.argsort(order, axis=1)
-            lengths_in_order = np.take_along_axis(word_lengths, ranked, axis=1)
-            within = np.cumsum(lengths_in_order, axis=1) <= budget[:, None]
+            within = greedy_fill(np.take_along_axis(word_lengths, ranked, axis=1), budget)
             picked_words = np.zeros_like(within)
             np.put_along_axis(picked_words, ranked, within, axis=1)
         return eligible & np.take_along_axis(picked_words, np.maximum(word, 0), axis=1)
+
+
+MAX_FILL_PASSES = 32
+
+
+def greedy_fill(lengths: np.ndarray, budget: np.ndarray) -> np.ndarray:
+    """``[B, K]`` which items to take, going through each row in order and taking every item that still fits
+    the row's budget. Each pass takes the fitting items up to the first that overruns; passes repeat until
+    nothing fits (every pass takes at least one item, and rows rarely need more than a few)."""
+    taken = np.zeros(lengths.shape, dtype=bool)
+    remaining = np.asarray(budget, dtype=np.int64).copy()
+    for _ in range(MAX_FILL_PASSES):
+        fits = ~taken & (lengths > 0) & (lengths <= remaining[:, None])
+        if not fits.any():
+            break
+        take = fits & (np.cumsum(np.where(fits, lengths, 0), axis=1) <= remaining[:, None])
+        taken |= take
+        remaining -= np.where(take, lengths, 0).sum(axis=1)
+    return taken

@@ -5,7 +5,9 @@ One contiguous fragment of ``round(n * fraction)`` of a row's ``n`` corruptible 
 rounded up) starts at a uniformly random position. The encoder reads the row with every fragment token
 replaced by the mask token, so the source keeps its length; the decoder predicts the fragment, which is the
 target. The paper masks half of each segment (``fraction: 0.5``). Special tokens are never masked: the
-fragment runs over the row's corruptible tokens.
+fragment runs over the row's corruptible tokens. Two details of the paper are left out: its 80/10/10 mix of
+mask, random and kept tokens inside the fragment (here all become the mask), and decoder positions that
+continue the fragment's positions in the source (here the decoder counts from 0, like every target).
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from denoise.corruption.base import Corruption
-from denoise.corruption.mask import exact_count
-from denoise.corruption.random import KeyedRandom
+from denoise.corruption.random import KeyedRandom, exact_count
 from denoise.corruption.sample import Sample, gather_kept
 from denoise.errors import DenoiseError
 

@@ -4,10 +4,9 @@ Each example draws one denoiser with probability proportional to its weight (fro
 randomness, so the choice does not depend on the batch). The chosen denoiser's mode token (``[NLU]``,
 ``[NLG]``, ``[S2S]``) is recorded in ``mode_ids`` and prepended to the encoder input when the batch is built.
 
-The default is UL2's seven denoisers: regular span corruption (R: mean span 3 and 8 at 15%), extreme span
-corruption (X: mean span 3 and 8 at 50%, mean span 64 at 15% and 50%) and prefix language modelling (S).
-Here S draws 20% of the examples and the six span denoisers share the rest equally; the weights are a
-recipe setting.
+The ``ul2`` recipe lists UL2's seven denoisers: regular span corruption (R: mean span 3 and 8 at 15%),
+extreme span corruption (X: mean span 3 and 8 at 50%, mean span 64 at 15% and 50%) and prefix language
+modelling (S); there S draws 20% of the examples and the six span denoisers share the rest equally.
 """
 
 from __future__ import annotations
@@ -33,28 +32,13 @@ class Denoiser:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def _ul2() -> tuple[Denoiser, ...]:
-    span = [
-        ("[NLU]", 3, 0.15),
-        ("[NLU]", 8, 0.15),
-        ("[NLG]", 3, 0.5),
-        ("[NLG]", 8, 0.5),
-        ("[NLG]", 64, 0.15),
-        ("[NLG]", 64, 0.5),
-    ]
-    return tuple(
-        Denoiser("span", weight=0.8 / len(span), mode=mode, params={"mean_span": mean, "density": density})
-        for mode, mean, density in span
-    ) + (Denoiser("prefix_lm", weight=0.2, mode="[S2S]"),)
-
-
 @dataclass(frozen=True)
 class MixtureConfig:
-    denoisers: tuple[Denoiser, ...] = field(default_factory=_ul2)
+    denoisers: tuple[Denoiser, ...] = ()
 
     def __post_init__(self):
         if not self.denoisers:
-            raise DenoiseError("a mixture needs at least one denoiser")
+            raise DenoiseError("a mixture needs a list of denoisers; the ul2 recipe shows one")
         for d in self.denoisers:
             if d.weight < 0:
                 raise DenoiseError(f"mixture weight of {d.op} must be >= 0, got {d.weight}")
@@ -130,14 +114,10 @@ def _assemble(
         lengths[rows], target_lengths[rows] = part.lengths, part.target_lengths
         tokens[rows, : part.tokens.shape[1]] = part.tokens
         target[rows, : part.target.shape[1]] = part.target
-    return sample.replace(
-        tokens=tokens,
-        lengths=lengths,
+    return sample.with_tokens(
+        tokens,
+        lengths,
         target=target,
         target_lengths=target_lengths,
         mode_ids=mode_ids,
-        sentence_ids=None,
-        document_ids=None,
-        labels=None,
-        segment_ids=None,
     )

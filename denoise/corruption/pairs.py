@@ -12,6 +12,11 @@ position in ``[1, n - 1]``. Rows of fewer than two tokens stay a single segment 
   uniform ``u`` keyed by the example, never the block before, the block itself or the block after.
 - ``sop``: with probability ``swap_rate`` the segments are shown in swapped order, B then A (label 1).
 
+A row that cannot make a real pair of its own (fewer than two tokens, or A and B from different documents
+because its only interior sentence starts begin documents) is marked not ``pair_usable``: the model batch
+gives it pair label -100, which the pair loss skips (an NSP negative, whose B comes from another block, stays
+usable).
+
 The output keeps the row's length (an NSP row is shorter only when the other block is shorter than B, as the
 corpus's last, padded block may be). ``segment_ids`` are 0 on the segment shown first and 1 on the second;
 ``sentence_ids`` and ``document_ids`` are renumbered along the new row, a sentence never spanning both
@@ -130,6 +135,7 @@ class NextSentence(Corruption):
             new_document=(positions == split[:, None]) & negative[:, None],
             labels=None if sample.labels is None else spliced(sample.labels, IGNORE),
             pair_labels=negative,
+            pair_usable=negative | ~unusable_pairs(sample, split),
             pad_id=self.vocab.pad_id,
         )
 
@@ -138,6 +144,7 @@ class SentenceOrder(Corruption):
     name = "sop"
     Config = SentenceOrderConfig
     aligned = True
+    reorders = True
     needs_boundaries = True
     pairs = True
 
@@ -161,6 +168,7 @@ class SentenceOrder(Corruption):
             new_document=np.zeros(source.shape, dtype=bool),
             labels=None if sample.labels is None else moved(sample.labels),
             pair_labels=swapped,
+            pair_usable=~unusable_pairs(sample, split),
             pad_id=self.vocab.pad_id,
         )
 
@@ -187,6 +195,17 @@ def split_points(sample: Sample, rng: KeyedRandom) -> np.ndarray:
     n = sample.lengths
     anywhere = 1 + np.floor(u * (n - 1)).astype(np.int64)
     return np.where(found, position, np.where(n >= 2, anywhere, n))
+
+
+def unusable_pairs(sample: Sample, split: np.ndarray) -> np.ndarray:
+    """``[B]`` True where the row's own segments make no real pair: fewer than two tokens, or A and B from
+    different documents (the row's only interior sentence starts were document starts)."""
+    rows = np.arange(sample.batch_size)
+    if sample.document_ids is None or sample.tokens.shape[1] == 0:
+        return sample.lengths < 2
+    at = np.clip(split, 1, sample.tokens.shape[1] - 1)
+    crosses = sample.document_ids[rows, at] != sample.document_ids[rows, at - 1]
+    return (sample.lengths < 2) | crosses
 
 
 def other_starts(others: Blocks, wanted: np.ndarray, rng: KeyedRandom) -> np.ndarray:
@@ -225,6 +244,7 @@ def _pair(
     new_document: np.ndarray,
     labels: np.ndarray | None,
     pair_labels: np.ndarray,
+    pair_usable: np.ndarray,
     pad_id: int,
 ) -> Sample:
     """The pair as a Sample: padding restored, segment ids, ids renumbered along the new row."""
@@ -241,6 +261,7 @@ def _pair(
         labels=None if labels is None else np.where(valid, labels, IGNORE).astype(np.int32),
         segment_ids=(second & valid).astype(np.int32),
         pair_labels=pair_labels.astype(np.int64),
+        pair_usable=pair_usable,
     )
 
 

@@ -12,13 +12,12 @@ block.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import numpy as np
 
 from denoise.corruption.base import Corruption
 from denoise.corruption.random import KeyedRandom
-from denoise.corruption.sample import Sample, gather_kept
+from denoise.corruption.sample import Sample, Segments, move, run_starts, segments
 from denoise.errors import DenoiseError
 
 ORDER = 0  # random stream
@@ -39,6 +38,7 @@ class Permute(Corruption):
     name = "permute"
     Config = PermuteConfig
     aligned = True
+    reorders = True
     needs_boundaries = True
 
     def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
@@ -74,37 +74,6 @@ class Permute(Corruption):
         return np.take_along_axis(document_runs, sentences.starts, axis=1)
 
 
-class Segments(NamedTuple):
-    """Consecutive runs of the real positions of each row."""
-
-    index: np.ndarray  # [B, W] run of each position (0 at positions of empty rows)
-    starts: np.ndarray  # [B, S] first position of each run, 0 past count
-    lengths: np.ndarray  # [B, S] tokens of each run, 0 past count
-    count: np.ndarray  # [B] runs per row
-
-
-def run_starts(valid: np.ndarray, *ids: np.ndarray) -> np.ndarray:
-    """``[B, W]`` True at the real positions where a run begins: the first one, and wherever any of ``ids``
-    differs from the previous position."""
-    begins = np.zeros_like(valid)
-    begins[:, :1] = True
-    for values in ids:
-        begins[:, 1:] |= values[:, 1:] != values[:, :-1]
-    return begins & valid
-
-
-def segments(begins: np.ndarray, lengths: np.ndarray) -> Segments:
-    """The runs that start at ``begins`` and end at the next start or at the row's length."""
-    width = begins.shape[1]
-    starts, count = gather_kept(np.broadcast_to(np.arange(width), begins.shape), begins, 0)
-    run = np.arange(starts.shape[1])[None, :]
-    following = np.concatenate([starts[:, 1:], np.zeros((len(starts), 1), starts.dtype)], axis=1)
-    ends = np.where(run + 1 < count[:, None], following, lengths[:, None])
-    run_lengths = np.where(run < count[:, None], ends - starts, 0)
-    index = np.maximum(np.cumsum(begins, axis=1) - 1, 0)
-    return Segments(index, starts, run_lengths, count)
-
-
 def shuffled_order(rng: KeyedRandom, sentences: Segments, group: np.ndarray) -> np.ndarray:
     """``[B, S]`` sentence indices in their new order: groups in order, uniformly shuffled inside each group,
     empty entries last."""
@@ -128,13 +97,3 @@ def ranks(order: np.ndarray) -> np.ndarray:
     places = np.empty_like(order)
     np.put_along_axis(places, order, np.broadcast_to(np.arange(order.shape[1]), order.shape), axis=1)
     return places
-
-
-def move(values: np.ndarray | None, destination: np.ndarray) -> np.ndarray | None:
-    """``out[b, destination[b, p]] = values[b, p]``, for a per-row permutation ``destination``."""
-    if values is None:
-        return None
-    flat = (destination + np.arange(len(values))[:, None] * values.shape[1]).ravel()
-    out = np.empty_like(values)
-    out.ravel()[flat] = values.ravel()
-    return out

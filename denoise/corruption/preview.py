@@ -5,23 +5,26 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 
 from denoise.corruption.base import Vocab
 from denoise.corruption.recipe import ENCODER, ENCODER_DECODER, Recipe, available_recipes, check_composition
 from denoise.corruption.registry import OPS, build_op
-from denoise.corruption.sample import IGNORE, from_blocks
+from denoise.corruption.sample import IGNORE
 from denoise.errors import DenoiseError
 
 BATCH = 64
+CORPUS_BLOCKS = 1024  # blocks read beyond those shown, for NSP's random next sentences
 
 
 @dataclass
 class Corrupted:
-    """One block before and after corruption; ``target`` holds labels (-100 = nothing) for aligned recipes.
+    """One block before and after corruption; ``target`` holds the labels (-100 = nothing) when ``aligned``
+    (recipes for encoder-only models), else the decoder target.
 
     For sentence pairs, ``first_length`` is the length of the segment shown first and ``pair_label`` the NSP or
     SOP label; ``mode_id`` is the mode token a mixture prepends to the source.
@@ -93,44 +96,45 @@ def default_family(recipe: Recipe, vocab: Vocab) -> str:
 
 def corrupt_rows(
     recipe: Recipe,
-    rows: Sequence[dict],
+    rows: Iterable[dict],
     vocab: Vocab,
     family: str,
     block_size: int,
     seed: int = 0,
     epoch: int = 0,
-    corpus: Sequence[dict] | None = None,
+    limit: int | None = None,
 ) -> Iterator[Corrupted]:
-    """Apply ``recipe`` to block rows (as prepared by ``denoise.data``), a batch at a time. ``corpus`` (the
-    rows by default) is where NSP draws random next sentences from; ``rows`` are its first blocks."""
-    from denoise.corruption.corpus import BlockCorpus
+    """Apply ``recipe`` to the first ``limit`` block rows (as prepared by ``denoise.data``), a batch at a time.
 
-    corrupter = recipe.build(vocab, family, block_size, corpus=BlockCorpus(corpus or rows))
-    for start in range(0, len(rows), BATCH):
-        chunk = rows[start : start + BATCH]
-        sample = from_blocks(
-            np.stack([np.asarray(r["input_ids"]) for r in chunk]),
-            [r["length"] for r in chunk],
-            [r["sentence_starts"] for r in chunk],
-            [r["document_starts"] for r in chunk],
-            vocab.pad_id,
-        )
+    Rows are read lazily, except for recipes that draw other blocks (NSP): those read up to
+    ``CORPUS_BLOCKS`` blocks beyond the ones shown (all of them when there is no limit) to draw from.
+    """
+    from denoise.corruption.corpus import BlockCorpus, blocks_from_rows
+
+    rows = iter(rows)
+    corpus = None
+    if any(OPS[step.op].needs_corpus for step in recipe.steps if step.op in OPS):
+        corpus = list(islice(rows, None if limit is None else max(limit, CORPUS_BLOCKS)))
+        rows = iter(corpus)
+    corrupter = recipe.build(vocab, family, block_size, corpus=BlockCorpus(corpus) if corpus else None)
+    shown = islice(rows, limit)
+    start = 0
+    while chunk := list(islice(shown, BATCH)):
+        sample = blocks_from_rows(chunk).sample(vocab.pad_id)
         out = corrupter(sample, seed, epoch, np.arange(start, start + len(chunk)))
+        start += len(chunk)
         target, target_lengths = out.targets()
+        encoder = corrupter.family == ENCODER
+        pair = out.pair_labels is not None and out.segment_ids is not None
         for i in range(len(chunk)):
-            source = out.tokens[i, : out.lengths[i]].tolist()
-            if corrupter.aligned:
-                labels = out.labels[i, : out.lengths[i]].tolist()
-            else:
-                labels = target[i, : target_lengths[i]].tolist()
-            pair = out.pair_labels is not None and out.segment_ids is not None
+            n = out.lengths[i]
             yield Corrupted(
                 sample.original[i, : sample.lengths[i]].tolist(),
-                source,
-                labels,
-                corrupter.aligned,
-                first_length=int((out.segment_ids[i, : out.lengths[i]] == 0).sum()) if pair else None,
-                pair_label=int(out.pair_labels[i]) if pair else None,
+                out.tokens[i, :n].tolist(),
+                out.labels[i, :n].tolist() if encoder else target[i, : target_lengths[i]].tolist(),
+                encoder,
+                first_length=int((out.segment_ids[i, :n] == 0).sum()) if pair else None,
+                pair_label=(int(out.pair_labels[i]) if out.pair_usable[i] else IGNORE) if pair else None,
                 mode_id=int(out.mode_ids[i]) if out.mode_ids is not None and out.mode_ids[i] >= 0 else None,
             )
 

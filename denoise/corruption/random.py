@@ -18,7 +18,6 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _POSITION_BITS = np.uint64(20)
 POSITION_MASK = (1 << 20) - 1
-_TOP_BIT = np.uint64(1 << 63)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -101,6 +100,21 @@ def poisson_cdf(lam: float, tail: float = 1e-12) -> np.ndarray:
     return cdf[: int(np.searchsorted(cdf, 1 - tail)) + 1]
 
 
+def exact_count(n: np.ndarray, rate: float) -> np.ndarray:
+    """``round(n * rate)``, halves rounded up, as integers."""
+    return np.floor(np.asarray(n) * rate + 0.5).astype(np.int64)
+
+
+def choose_by_rate(
+    rng: KeyedRandom, stream: int, eligible: np.ndarray, rate: float, budget: str
+) -> np.ndarray:
+    """``[B, W]`` eligible positions chosen at ``rate``: exactly ``round(n * rate)`` of a row's ``n`` eligible
+    positions (``budget="exact"``), or each independently with probability ``rate`` (``"bernoulli"``)."""
+    if budget == "bernoulli":
+        return eligible & (rng.uniform(stream, eligible.shape[1]) < rate)
+    return choose_exactly(rng, stream, eligible, exact_count(eligible.sum(axis=1), rate))
+
+
 def choose_exactly(rng: KeyedRandom, stream: int, eligible: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """A boolean ``[B, W]`` mask choosing, per row, exactly ``min(counts, eligible)`` eligible positions,
     uniformly at random."""
@@ -115,10 +129,3 @@ def choose_exactly(rng: KeyedRandom, stream: int, eligible: np.ndarray, counts: 
     )
     chosen = (keys <= threshold[:, None]) & eligible if width else eligible
     return chosen & (counts > 0)[:, None]
-
-
-def random_permutation(rng: KeyedRandom, stream: int, valid: np.ndarray) -> np.ndarray:
-    """``[B, W]`` positions in random order, valid positions first (a per-row argsort of random keys)."""
-    keys = rng.sort_keys(stream, valid.shape[1])
-    keys = np.where(valid, keys & ~_TOP_BIT, keys | _TOP_BIT)  # invalid positions sort last
-    return (np.sort(keys, axis=1) & np.uint64(POSITION_MASK)).astype(np.int64)

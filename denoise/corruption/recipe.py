@@ -139,19 +139,34 @@ def check_composition(name: str, ops: Sequence[Corruption], family: str) -> None
                     "an encoder-decoder model cannot take it"
                 )
     length_changed_by = None
+    pairs_made_by = None
     for i, op in enumerate(ops):
         if op.needs_boundaries and length_changed_by:
             raise DenoiseError(
                 f"recipe {name!r}: op {op.name!r} needs sentence boundaries, which {length_changed_by!r} "
                 f"removes; put {op.name!r} before {length_changed_by!r}"
             )
-        if op.sets_target and i != len(ops) - 1:
+        if pairs_made_by and (op.reorders or op.pairs or not op.aligned):
             raise DenoiseError(
-                f"recipe {name!r}: op {op.name!r} defines the decoder target, so it must be the last step "
-                f"(found {ops[i + 1].name!r} after it)"
+                f"recipe {name!r}: op {op.name!r} would move tokens across the segments {pairs_made_by!r} "
+                f"made; after {pairs_made_by!r} only ops that keep every token in place (mask) may follow"
             )
+        if op.sets_target:
+            if i != len(ops) - 1:
+                raise DenoiseError(
+                    f"recipe {name!r}: op {op.name!r} defines the decoder target, so it must be the last step "
+                    f"(found {ops[i + 1].name!r} after it)"
+                )
+            changed = next((earlier.name for earlier in ops[:i] if not earlier.reorders), None)
+            if changed:
+                raise DenoiseError(
+                    f"recipe {name!r}: op {op.name!r} builds its target from the tokens it reads, which "
+                    f"{changed!r} has corrupted; only ops that reorder tokens (permute, rotate) may come first"
+                )
         if not op.aligned:
             length_changed_by = length_changed_by or op.name
+        if op.pairs:
+            pairs_made_by = pairs_made_by or op.name
 
 
 class Corrupter:
@@ -169,6 +184,3 @@ class Corrupter:
         for position, op in enumerate(self.ops):
             sample = op(sample, rng.child(position))
         return sample
-
-    def describe(self) -> str:
-        return " -> ".join(op.describe() for op in self.ops)

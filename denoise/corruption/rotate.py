@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from denoise.corruption.base import Corruption
-from denoise.corruption.permute import move, run_starts, segments
 from denoise.corruption.random import KeyedRandom
-from denoise.corruption.sample import Sample
+from denoise.corruption.sample import Sample, move, run_starts, segments
 from denoise.errors import DenoiseError
 
 FIRST_TOKEN = 0  # random stream
@@ -34,6 +33,7 @@ class Rotate(Corruption):
     name = "rotate"
     Config = RotateConfig
     aligned = True
+    reorders = True
     needs_boundaries = True
 
     def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:

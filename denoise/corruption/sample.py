@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -27,6 +28,7 @@ class Sample:
     target_lengths: np.ndarray | None = None  # [B]
     segment_ids: np.ndarray | None = None  # [B, W]: 0 for the first segment of a pair, 1 for the second
     pair_labels: np.ndarray | None = None  # [B]: NSP (1 = random next) or SOP (1 = swapped) label
+    pair_usable: np.ndarray | None = None  # [B]: False where a row's segments make no real pair
     mode_ids: np.ndarray | None = None  # [B]: mode token to prepend (mixtures), -1 for none
 
     @property
@@ -39,6 +41,19 @@ class Sample:
 
     def replace(self, **changes) -> Sample:
         return replace(self, **changes)
+
+    def with_tokens(self, tokens: np.ndarray, lengths: np.ndarray, **changes) -> Sample:
+        """A new source of other lengths: the per-position fields, which no longer line up, are dropped."""
+        return replace(
+            self,
+            tokens=tokens,
+            lengths=lengths,
+            sentence_ids=None,
+            document_ids=None,
+            labels=None,
+            segment_ids=None,
+            **changes,
+        )
 
     def rows(self, selection: np.ndarray) -> Sample:
         """The sub-batch of the selected examples, trimmed to its own widest row."""
@@ -131,4 +146,45 @@ def scatter_rows(
     out = np.full((values.shape[0], width), fill, dtype=values.dtype)
     rows = np.broadcast_to(np.arange(values.shape[0])[:, None], values.shape)
     out[rows[valid], positions[valid]] = values[valid]
+    return out
+
+
+class Segments(NamedTuple):
+    """Consecutive runs of the real positions of each row."""
+
+    index: np.ndarray  # [B, W] run of each position (0 at positions of empty rows)
+    starts: np.ndarray  # [B, S] first position of each run, 0 past count
+    lengths: np.ndarray  # [B, S] tokens of each run, 0 past count
+    count: np.ndarray  # [B] runs per row
+
+
+def run_starts(valid: np.ndarray, *ids: np.ndarray) -> np.ndarray:
+    """``[B, W]`` True at the real positions where a run begins: the first one, and wherever any of ``ids``
+    differs from the previous position."""
+    begins = np.zeros_like(valid)
+    begins[:, :1] = True
+    for values in ids:
+        begins[:, 1:] |= values[:, 1:] != values[:, :-1]
+    return begins & valid
+
+
+def segments(begins: np.ndarray, lengths: np.ndarray) -> Segments:
+    """The runs that start at ``begins`` and end at the next start or at the row's length."""
+    width = begins.shape[1]
+    starts, count = gather_kept(np.broadcast_to(np.arange(width), begins.shape), begins, 0)
+    run = np.arange(starts.shape[1])[None, :]
+    following = np.concatenate([starts[:, 1:], np.zeros((len(starts), 1), starts.dtype)], axis=1)
+    ends = np.where(run + 1 < count[:, None], following, lengths[:, None])
+    run_lengths = np.where(run < count[:, None], ends - starts, 0)
+    index = np.maximum(np.cumsum(begins, axis=1) - 1, 0)
+    return Segments(index, starts, run_lengths, count)
+
+
+def move(values: np.ndarray | None, destination: np.ndarray) -> np.ndarray | None:
+    """``out[b, destination[b, p]] = values[b, p]``, for a per-row permutation ``destination``."""
+    if values is None:
+        return None
+    flat = (destination + np.arange(len(values))[:, None] * values.shape[1]).ravel()
+    out = np.empty_like(values)
+    out.ravel()[flat] = values.ravel()
     return out

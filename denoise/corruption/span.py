@@ -11,12 +11,16 @@ first and last positions are not biased (a span the rotation cuts in two then ta
 
 The source keeps the other tokens and replaces each noise span by the next sentinel (``<extra_id_0>``,
 ``<extra_id_1>``...). The target is ``sentinel_0 span_0 sentinel_1 span_1 ... sentinel_k``: each sentinel
-followed by the span it replaced, then one final sentinel. No end-of-sequence token is added. Rows with fewer
-than 2 corruptible tokens stay as they are, with target ``sentinel_0``.
+followed by the span it replaced, then one final sentinel (T5's own preprocessing leaves that final sentinel
+out when the row ends in noise, so its targets can be one token shorter). No end-of-sequence token is added
+here: the encoder-decoder batch appends one to source and target. Rows with fewer than 2 corruptible tokens
+stay as they are, with target ``sentinel_0``.
 
 Special tokens are neither counted nor made noise; one that falls inside a span splits it in two.
 :func:`span_lengths` gives the exact source and target lengths of a row without special tokens, and
-:func:`block_size_for` the longest block whose source fits a length (T5's ``random_spans_helper``).
+:func:`block_size_for` the longest block whose source fits a length, as T5's ``random_spans_helper`` does;
+both count tokens before framing, so for a model input of 512 tokens with an end-of-sequence token ask for
+``block_size_for(511, ...)`` (568 at density 0.15, mean span 3, as T5 computes).
 """
 
 from __future__ import annotations
@@ -182,15 +186,11 @@ class Span(Corruption):
         replaced[starts] = self._sentinels[span_index[starts]]
         source, source_lengths = gather_kept(replaced, sample.valid() & (~noise | starts), self.vocab.pad_id)
         target, target_lengths = self._target(sample.tokens, noise, starts, span_index, spans)
-        return sample.replace(
-            tokens=source,
-            lengths=source_lengths,
+        return sample.with_tokens(
+            source,
+            source_lengths,
             target=target,
             target_lengths=target_lengths,
-            sentence_ids=None,
-            document_ids=None,
-            labels=None,
-            segment_ids=None,
         )
 
     def choose(self, sample: Sample, rng: KeyedRandom) -> np.ndarray:
