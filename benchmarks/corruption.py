@@ -7,8 +7,8 @@ denoise's ops a Sample of numpy arrays (``op``), or rows from the prepared datas
 ``Collator`` (rows -> corruption -> framed torch tensors; ``collate``); transformers'
 ``DataCollatorForLanguageModeling`` the rows as lists of ids or as tensors (plain), and as lists with offset
 mappings that mark the same word starts denoise uses (``whole_word_mask=True``). Each timing is the median
-of ``--repeats`` runs on one thread; the table gives tokens/s and the ratio to the plain collator's faster
-input form.
+of ``--repeats`` runs on one thread, each run alternating with a run of the plain collator (in its faster
+input form, tensor rows) so that both see the same machine; the ratio divides the two medians.
 """
 
 from __future__ import annotations
@@ -38,14 +38,17 @@ OP_SETUP = {
 }
 
 
-def median_seconds(fn, repeats: int) -> float:
+def _seconds(fn) -> float:
+    start = time.perf_counter()
     fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return time.perf_counter() - start
+
+
+def interleaved(fn, baseline, repeats: int) -> tuple[float, float]:
+    """Median seconds of ``fn`` and of ``baseline``, run alternately so that a busy machine slows both alike."""
+    fn(), baseline()
+    pairs = [(_seconds(fn), _seconds(baseline)) for _ in range(repeats)]
+    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
 
 
 def hf_collators(tokenizer, vocab: Vocab):
@@ -114,50 +117,52 @@ def main() -> None:
     hf_wwm_rows = [
         dict(r, offset_mapping=offsets_for(np.asarray(r["input_ids"]), vocab.word_starts)) for r in hf_rows
     ]
-    hf_lists = median_seconds(lambda: plain(hf_rows), args.repeats)
-    hf_tensors = median_seconds(lambda: plain(hf_tensor_rows), args.repeats)
-    baseline = min(hf_lists, hf_tensors)  # the peer's faster input form
+    baseline = lambda: plain(hf_tensor_rows)  # noqa: E731 - the peer in its faster input form
     results = [
-        ("transformers MLM collator (list rows)", "collate", hf_lists),
-        ("transformers MLM collator (tensor rows)", "collate", hf_tensors),
+        (
+            "transformers MLM collator (tensor rows)",
+            "collate",
+            *interleaved(baseline, baseline, args.repeats),
+        ),
+        (
+            "transformers MLM collator (list rows)",
+            "collate",
+            *interleaved(lambda: plain(hf_rows), baseline, args.repeats),
+        ),
         (
             "transformers MLM collator, whole word",
             "collate",
-            median_seconds(lambda: whole_word(hf_wwm_rows), args.repeats),
+            *interleaved(lambda: whole_word(hf_wwm_rows), baseline, args.repeats),
         ),
     ]
-
-    for name in sorted(OPS) + sorted(OP_SETUP):
+    for name in sorted(set(OPS) | set(OP_SETUP)):
         op_name, params = OP_SETUP.get(name, (name, {}))
         op = build_op(op_name, params, vocab, corpus=corpus)
-        results.append((f"op {name}", "op", median_seconds(lambda op=op: op(blocks, rng), args.repeats)))
+        results.append(
+            (f"op {name}", "op", *interleaved(lambda op=op: op(blocks, rng), baseline, args.repeats))
+        )
     for name in available_recipes():
         recipe = Recipe.load(name)
         family = default_family(recipe, vocab)
         corrupter = recipe.build(vocab, family, args.block_size, corpus=corpus)
         collator = Collator(corrupter, vocab)
-        results.append(
-            (
-                f"recipe {name} ({family})",
-                "op",
-                median_seconds(lambda c=corrupter: c(sample(), 0, 0, np.arange(args.batch)), args.repeats),
-            )
-        )
+        run = lambda c=corrupter: c(sample(), 0, 0, np.arange(args.batch))  # noqa: E731
+        results.append((f"recipe {name} ({family})", "op", *interleaved(run, baseline, args.repeats)))
         results.append(
             (
                 f"recipe {name} ({family})",
                 "collate",
-                median_seconds(lambda c=collator: c(batch_rows), args.repeats),
+                *interleaved(lambda c=collator: c(batch_rows), baseline, args.repeats),
             )
         )
 
     print(f"{args.batch} x {args.block_size} blocks, {args.threads} thread(s), median of {args.repeats}")
     print(f"| {'what':<44} | {'path':<7} | {'ms':>7} | {'Mtokens/s':>9} | {'vs collator':>11} |")
     print(f"|{'-' * 46}|{'-' * 9}|{'-' * 9}|{'-' * 11}|{'-' * 13}|")
-    for what, path, seconds in results:
+    for what, path, seconds, peer in results:
         print(
             f"| {what:<44} | {path:<7} | {seconds * 1e3:7.2f} | {tokens / seconds / 1e6:9.1f} | "
-            f"{baseline / seconds:10.1f}x |"
+            f"{peer / seconds:10.1f}x |"
         )
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from denoise.corruption.base import Corruption, Vocab
 from denoise.corruption.random import KeyedRandom
 from denoise.corruption.sample import Sample
+from denoise.corruption.span import Span
 from denoise.errors import DenoiseError
 
 CHOICE = 0  # random stream
@@ -67,6 +68,11 @@ class Mixture(Corruption):
                 )
             self.ops.append(op)
         self.mode_ids = [self._mode_id(d.mode) for d in config.denoisers]
+        spans = [op for op in self.ops if isinstance(op, Span) and not op.config.roll]
+        self._span = spans[0] if spans else None
+        self._is_span = np.array([op in spans for op in self.ops])
+        self._density = np.array([op.config.density if op in spans else 0.0 for op in self.ops])
+        self._mean_span = np.array([op.config.mean_span if op in spans else 1.0 for op in self.ops])
         weights = np.array([d.weight for d in config.denoisers], dtype=np.float64)
         self.cumulative = np.cumsum(weights / weights.sum())
 
@@ -92,8 +98,22 @@ class Mixture(Corruption):
     def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
         choice = self.choose(rng)
         parts = []
+        span_rows = np.flatnonzero(self._is_span[choice])
+        if len(span_rows):  # every span denoiser in one batch, with each row's density and mean span
+            picked = choice[span_rows]
+            parts.append(
+                (
+                    span_rows,
+                    self._span.corrupt(
+                        sample.rows(span_rows),
+                        rng.rows(span_rows).child(0),
+                        self._density[picked],
+                        self._mean_span[picked],
+                    ),
+                )
+            )
         for k, op in enumerate(self.ops):
-            rows = np.flatnonzero(choice == k)
+            rows = np.flatnonzero(choice == k) if not self._is_span[k] else []
             if len(rows):
                 parts.append((rows, op(sample.rows(rows), rng.rows(rows).child(k + 1))))
         return _assemble(sample, parts, np.array(self.mode_ids)[choice], self.vocab.pad_id)

@@ -175,7 +175,12 @@ class Span(Corruption):
         self._check_sentinels(block_size, span_counts(block_size, c.density, c.mean_span, c.roll)[1] + 1)
 
     def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
-        noise = self.choose(sample, rng)
+        return self.corrupt(sample, rng, self.config.density, self.config.mean_span)
+
+    def corrupt(self, sample: Sample, rng: KeyedRandom, density, mean_span) -> Sample:
+        """Span corruption with ``density`` and ``mean_span`` given per row (arrays) or for all (numbers);
+        a mixture of span denoisers runs as one batch this way."""
+        noise = self.choose(sample, rng, density, mean_span)
         starts = span_starts(noise)
         spans = starts.sum(axis=1)
         if len(spans):
@@ -193,11 +198,13 @@ class Span(Corruption):
             target_lengths=target_lengths,
         )
 
-    def choose(self, sample: Sample, rng: KeyedRandom) -> np.ndarray:
-        """``[B, W]`` True at the noise positions."""
+    def choose(self, sample: Sample, rng: KeyedRandom, density=None, mean_span=None) -> np.ndarray:
+        """``[B, W]`` True at the noise positions (density and mean span from the config unless given)."""
+        density = self.config.density if density is None else density
+        mean_span = self.config.mean_span if mean_span is None else mean_span
         corruptible = self.corruptible(sample)
         n = corruptible.sum(axis=1)
-        noise, spans = noise_budget(n, self.config.density, self.config.mean_span)
+        noise, spans = noise_budget(n, density, mean_span)
         noise_lengths = random_composition(rng, NOISE_CUTS, noise, spans)
         kept_lengths = random_composition(rng, KEPT_CUTS, n - noise, spans)
         pattern = interleaved_pattern(kept_lengths, noise_lengths, n)
