@@ -73,6 +73,7 @@ class Sample:
         }
         if self.target is not None:
             changes["target"] = self.target[:, : int(self.target_lengths.max(initial=0))]
+        changes["original"] = self.original[:, : int(self.original_lengths.max(initial=0))]
         return replace(self, **changes)
 
     def targets(self) -> tuple[np.ndarray, np.ndarray]:
