@@ -1,0 +1,1 @@
+"""Models: one Encoder class, BERT and encoder-decoder models built on it."""

@@ -1,0 +1,101 @@
+"""The one Encoder class that BERT and every encoder-decoder model read their input with."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from denoise.errors import DenoiseError
+from denoise.models.layers import (
+    EncoderBlock,
+    RelativePositionBias,
+    TransformerConfig,
+    add_biases,
+    make_norm,
+    padding_bias,
+)
+
+
+class Embeddings(nn.Module):
+    """Token embeddings (shared with a decoder when given), plus learned positions and token types when the
+    config has them, then LayerNorm (when ``embedding_norm``) and dropout."""
+
+    def __init__(self, config: TransformerConfig, tokens: nn.Embedding | None = None):
+        super().__init__()
+        self.config = config
+        self.tokens = tokens if tokens is not None else nn.Embedding(config.vocab_size, config.d_model)
+        self.positions = (
+            nn.Embedding(config.max_positions + config.position_offset, config.d_model)
+            if config.positions == "learned"
+            else None
+        )
+        self.token_types = (
+            nn.Embedding(config.type_vocab_size, config.d_model) if config.type_vocab_size else None
+        )
+        self.norm = nn.LayerNorm(config.d_model, config.norm_eps) if config.embedding_norm else None
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None, start: int = 0
+    ) -> torch.Tensor:
+        check_inputs(input_ids, self.config, start)
+        x = self.tokens(input_ids) * self.config.embedding_scale
+        if self.positions is not None:
+            offset = start + self.config.position_offset
+            x = x + self.positions(torch.arange(offset, offset + input_ids.shape[1], device=input_ids.device))
+        if self.token_types is not None:
+            types = token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids)
+            x = x + self.token_types(types)
+        if self.norm is not None:
+            x = self.norm(x)
+        return self.dropout(x)
+
+
+def check_inputs(input_ids: torch.Tensor, config: TransformerConfig, start: int = 0) -> None:
+    """Clear errors for sequences longer than the position table and ids outside the vocabulary (ids are
+    checked on CPU tensors only: on an accelerator that would cost a synchronisation every step)."""
+    length = start + input_ids.shape[1]
+    if config.positions == "learned" and length > config.max_positions:
+        raise DenoiseError(
+            f"sequence of {length} tokens is longer than the model's {config.max_positions} positions; "
+            "use shorter blocks (remember the special tokens framing adds) or a model with more positions"
+        )
+    if input_ids.device.type == "cpu" and input_ids.numel():
+        low, high = int(input_ids.min()), int(input_ids.max())
+        if low < 0 or high >= config.vocab_size:
+            bad = high if high >= config.vocab_size else low
+            raise DenoiseError(
+                f"token id {bad} is outside the model's vocabulary of {config.vocab_size}; "
+                "the tokenizer and the model do not match"
+            )
+
+
+class Encoder(nn.Module):
+    """Embeddings, ``num_layers`` encoder blocks and, for T5, a final norm. Returns the hidden states."""
+
+    def __init__(self, config: TransformerConfig, tokens: nn.Embedding | None = None):
+        super().__init__()
+        self.config = config
+        self.embeddings = Embeddings(config, tokens)
+        self.relative_bias = (
+            RelativePositionBias(config, bidirectional=True) if config.positions == "relative" else None
+        )
+        self.layers = nn.ModuleList(EncoderBlock(config) for _ in range(config.num_layers))
+        self.final_norm = make_norm(config) if config.final_norm else None
+        self.final_dropout = nn.Dropout(config.dropout) if config.final_norm else None
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        x = self.embeddings(input_ids, token_type_ids)
+        length = input_ids.shape[1]
+        relative = self.relative_bias(length, length) if self.relative_bias is not None else None
+        bias = add_biases(padding_bias(attention_mask, x.dtype), relative)
+        for layer in self.layers:
+            x = layer(x, bias)
+        if self.final_norm is not None:
+            x = self.final_dropout(self.final_norm(x))
+        return x

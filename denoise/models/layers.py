@@ -1,0 +1,233 @@
+"""Transformer building blocks shared by the encoder and the decoder.
+
+One :class:`TransformerConfig` describes a stack. Its switches cover the published families:
+BERT and BART (learned absolute positions, LayerNorm after each residual, biases, GELU) and T5 (relative
+position buckets, RMSNorm before each sub-layer, no biases, unscaled attention, ReLU or gated GELU).
+Attention runs through ``torch.nn.functional.scaled_dot_product_attention``; with no padding and no relative
+bias no mask is built at all, so the fused kernels apply.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from denoise.errors import DenoiseError
+
+ACTIVATIONS = {
+    "gelu": lambda x: F.gelu(x),
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "relu": F.relu,
+}
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    vocab_size: int
+    d_model: int
+    num_layers: int
+    num_heads: int
+    d_ff: int
+    d_kv: int | None = None  # per-head size; d_model // num_heads when None
+    activation: str = "gelu"  # gelu | gelu_tanh | relu
+    gated: bool = False  # gated feed-forward (T5 v1.1): act(x W0) * (x W1)
+    pre_norm: bool = False  # RMSNorm before each sub-layer (T5) instead of LayerNorm after it (BERT, BART)
+    norm_eps: float = 1e-12
+    positions: str = "learned"  # learned | relative
+    max_positions: int = 512
+    position_offset: int = 0  # BART's learned position table starts at 2
+    relative_buckets: int = 32
+    relative_max_distance: int = 128
+    type_vocab_size: int = 0  # token types (segments) of BERT; 0 for none
+    embedding_norm: bool = True  # LayerNorm on the embeddings (BERT, BART)
+    embedding_scale: float = 1.0  # multiply token embeddings (BART's scale_embedding: sqrt(d_model))
+    final_norm: bool = False  # normalise the stack's output (T5)
+    bias: bool = True
+    scale_attention: bool = True  # divide scores by sqrt(d_kv) (T5 folds it into its initialisation)
+    dropout: float = 0.1
+    attention_dropout: float = 0.1
+    pad_id: int = 0
+
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise DenoiseError(f"activation {self.activation!r} is not one of {sorted(ACTIVATIONS)}")
+        if self.positions not in ("learned", "relative"):
+            raise DenoiseError(f"positions must be 'learned' or 'relative', got {self.positions!r}")
+        if self.d_kv is None and self.d_model % self.num_heads:
+            raise DenoiseError(
+                f"d_model {self.d_model} is not divisible by num_heads {self.num_heads}; set d_kv explicitly"
+            )
+
+    @property
+    def head_size(self) -> int:
+        return self.d_kv or self.d_model // self.num_heads
+
+
+class RMSNorm(nn.Module):
+    """Root-mean-square normalisation with a learned scale and no bias (T5)."""
+
+    def __init__(self, size: int, eps: float):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(size))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        variance = x.float().pow(2).mean(-1, keepdim=True)
+        return self.weight * (x.float() * torch.rsqrt(variance + self.eps)).to(x.dtype)
+
+
+def make_norm(config: TransformerConfig) -> nn.Module:
+    return (
+        RMSNorm(config.d_model, config.norm_eps)
+        if config.pre_norm
+        else nn.LayerNorm(config.d_model, config.norm_eps)
+    )
+
+
+class Attention(nn.Module):
+    """Multi-head attention; keys and values come from ``context`` when given (cross-attention)."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        inner = config.num_heads * config.head_size
+        self.num_heads, self.head_size = config.num_heads, config.head_size
+        self.query = nn.Linear(config.d_model, inner, bias=config.bias)
+        self.key = nn.Linear(config.d_model, inner, bias=config.bias)
+        self.value = nn.Linear(config.d_model, inner, bias=config.bias)
+        self.output = nn.Linear(inner, config.d_model, bias=config.bias)
+        self.scale = None if config.scale_attention else 1.0
+        self.dropout = config.attention_dropout
+
+    def split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(x.shape[0], x.shape[1], self.num_heads, self.head_size).transpose(1, 2)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        bias: torch.Tensor | None = None,
+        context: torch.Tensor | None = None,
+        causal: bool = False,
+        cache: dict | None = None,
+    ) -> torch.Tensor:
+        """``bias`` is added to the scores (padding and relative positions); ``cache`` (a dict) keeps keys and
+        values across decoding steps: self-attention appends to it, cross-attention computes it once."""
+        query = self.split_heads(self.query(x))
+        if cache is not None and context is not None and "key" in cache:
+            key, value = cache["key"], cache["value"]
+        else:
+            source = x if context is None else context
+            key, value = self.split_heads(self.key(source)), self.split_heads(self.value(source))
+            if cache is not None:
+                if context is None and "key" in cache:
+                    key = torch.cat([cache["key"], key], dim=2)
+                    value = torch.cat([cache["value"], value], dim=2)
+                cache["key"], cache["value"] = key, value
+        attended = F.scaled_dot_product_attention(
+            query,
+            key,
+            value,
+            attn_mask=bias,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=causal and bias is None and query.shape[2] > 1,
+            scale=self.scale,
+        )
+        return self.output(attended.transpose(1, 2).reshape(x.shape[0], x.shape[1], -1))
+
+
+class FeedForward(nn.Module):
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.gated = config.gated
+        self.input = nn.Linear(config.d_model, config.d_ff, bias=config.bias)
+        self.gate = nn.Linear(config.d_model, config.d_ff, bias=config.bias) if config.gated else None
+        self.output = nn.Linear(config.d_ff, config.d_model, bias=config.bias)
+        self.activation = ACTIVATIONS[config.activation]
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        hidden = self.activation(self.input(x))
+        if self.gate is not None:
+            hidden = hidden * self.gate(x)
+        return self.output(self.dropout(hidden))
+
+
+class EncoderBlock(nn.Module):
+    """Self-attention then feed-forward, each with a residual; normalised before (T5) or after (BERT, BART)."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.pre_norm = config.pre_norm
+        self.attention, self.attention_norm = Attention(config), make_norm(config)
+        self.feed_forward, self.feed_forward_norm = FeedForward(config), make_norm(config)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        if self.pre_norm:
+            x = x + self.dropout(self.attention(self.attention_norm(x), bias))
+            return x + self.dropout(self.feed_forward(self.feed_forward_norm(x)))
+        x = self.attention_norm(x + self.dropout(self.attention(x, bias)))
+        return self.feed_forward_norm(x + self.dropout(self.feed_forward(x)))
+
+
+def relative_position_bucket(relative: torch.Tensor, bidirectional: bool, buckets: int, max_distance: int):
+    """T5's buckets: exact for small distances, logarithmic up to ``max_distance``; the sign gets half the
+    buckets when ``bidirectional``, else only keys before the query count."""
+    bucket = torch.zeros_like(relative)
+    if bidirectional:
+        buckets //= 2
+        bucket = bucket + (relative > 0).long() * buckets
+        relative = relative.abs()
+    else:
+        relative = -torch.clamp(relative, max=0)
+    exact = buckets // 2
+    large = (
+        exact
+        + (
+            torch.log(relative.float().clamp(min=1) / exact)
+            / math.log(max_distance / exact)
+            * (buckets - exact)
+        ).long()
+    )
+    large = torch.clamp(large, max=buckets - 1)
+    return bucket + torch.where(relative < exact, relative, large)
+
+
+class RelativePositionBias(nn.Module):
+    """A learned scalar per head and relative-position bucket, added to the attention scores (T5)."""
+
+    def __init__(self, config: TransformerConfig, bidirectional: bool):
+        super().__init__()
+        self.bidirectional = bidirectional
+        self.buckets, self.max_distance = config.relative_buckets, config.relative_max_distance
+        self.embedding = nn.Embedding(config.relative_buckets, config.num_heads)
+
+    def forward(self, query_length: int, key_length: int, offset: int = 0) -> torch.Tensor:
+        """``[1, heads, query_length, key_length]``; queries sit at ``offset + i`` (decoding with a cache)."""
+        device = self.embedding.weight.device
+        queries = torch.arange(offset, offset + query_length, device=device)[:, None]
+        keys = torch.arange(key_length, device=device)[None, :]
+        buckets = relative_position_bucket(
+            keys - queries, self.bidirectional, self.buckets, self.max_distance
+        )
+        return self.embedding(buckets).permute(2, 0, 1).unsqueeze(0)
+
+
+def padding_bias(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+    """``[B, 1, 1, L]`` additive bias hiding padded keys, or None when nothing is padded."""
+    if attention_mask is None or bool(attention_mask.all()):
+        return None
+    return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+def add_biases(*biases: torch.Tensor | None) -> torch.Tensor | None:
+    present = [b for b in biases if b is not None]
+    if not present:
+        return None
+    total = present[0]
+    for b in present[1:]:
+        total = total + b
+    return total
