@@ -1,0 +1,16 @@
+"""What models return: logits (the tensor users expect under ``.logits``) and, given labels, the loss."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class ModelOutput:
+    logits: torch.Tensor
+    loss: torch.Tensor | None = None
+    pair_logits: torch.Tensor | None = None  # NSP / SOP head (encoder-only)
+    hidden_states: torch.Tensor | None = None  # last encoder (or decoder) hidden states
+    encoder_hidden_states: torch.Tensor | None = None  # encoder-decoder models
