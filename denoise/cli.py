@@ -98,6 +98,23 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
             print(show(item, tokenizer) + "\n")
 
 
+def cmd_convert(args: argparse.Namespace) -> None:
+    from denoise.models.checkpoint import load_model, save_model
+    from denoise.models.hf import copy_tokenizer_files, from_hf, to_hf
+
+    if args.from_hf:
+        model = from_hf(args.from_hf)
+        save_model(model, args.out)
+        copied = copy_tokenizer_files(args.from_hf, args.out)
+        print(
+            f"{args.from_hf} -> {args.out} (denoise {type(model).__name__}; tokenizer files: {copied or 'none'})"
+        )
+    else:
+        to_hf(load_model(args.to_hf), args.out)
+        copy_tokenizer_files(args.to_hf, args.out)
+        print(f"{args.to_hf} -> {args.out} (transformers checkpoint)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="denoise", description="Denoising pre-training of language models (BERT, BART, T5, MASS)."
@@ -173,6 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
         "target (token ids; labels with -100 for aligned recipes)",
     )
     corrupt.set_defaults(run=cmd_corrupt)
+
+    convert = commands.add_parser("convert", help="convert checkpoints to and from transformers")
+    direction = convert.add_mutually_exclusive_group(required=True)
+    direction.add_argument(
+        "--from-hf",
+        type=Path,
+        metavar="DIR",
+        help="a transformers checkpoint directory (BERT, RoBERTa, BART, T5)",
+    )
+    direction.add_argument("--to-hf", type=Path, metavar="DIR", help="a denoise model directory")
+    convert.add_argument("--out", type=Path, required=True, help="output directory")
+    convert.set_defaults(run=cmd_convert)
     return parser
 
 

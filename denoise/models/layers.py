@@ -50,6 +50,7 @@ class TransformerConfig:
     scale_attention: bool = True  # divide scores by sqrt(d_kv) (T5 folds it into its initialisation)
     dropout: float = 0.1
     attention_dropout: float = 0.1
+    activation_dropout: float | None = None  # dropout on the feed-forward hidden layer; ``dropout`` when None
     pad_id: int = 0
 
     def __post_init__(self):
@@ -132,7 +133,7 @@ class Attention(nn.Module):
             value,
             attn_mask=bias,
             dropout_p=self.dropout if self.training else 0.0,
-            is_causal=causal and bias is None and query.shape[2] > 1,
+            is_causal=causal and bias is None and 1 < query.shape[2] == key.shape[2],
             scale=self.scale,
         )
         return self.output(attended.transpose(1, 2).reshape(x.shape[0], x.shape[1], -1))
@@ -146,7 +147,9 @@ class FeedForward(nn.Module):
         self.gate = nn.Linear(config.d_model, config.d_ff, bias=config.bias) if config.gated else None
         self.output = nn.Linear(config.d_ff, config.d_model, bias=config.bias)
         self.activation = ACTIVATIONS[config.activation]
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = nn.Dropout(
+            config.dropout if config.activation_dropout is None else config.activation_dropout
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         hidden = self.activation(self.input(x))

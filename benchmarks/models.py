@@ -1,0 +1,261 @@
+"""Training-step speed and peak memory of denoise's models beside transformers', in one run.
+
+    python benchmarks/models.py [--steps 20] [--threads 2] [--device cpu|cuda]
+
+For small BERT, BART and T5 configurations, a transformers model is built, its weights are copied into the
+denoise model (``denoise.models.hf.from_hf``) and both losses are checked equal on the same batch first. Then
+training steps (forward, backward, AdamW) alternate between the two, in fp32 and under bf16 autocast, and the
+medians give tokens/s. Peak memory is measured in a fresh process per model (resident set on CPU, allocated
+memory on CUDA). Greedy generation with the key/value cache is timed against transformers' ``generate``.
+The same script runs on a GPU with ``--device cuda``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import nullcontext
+
+import torch
+
+BATCH, LENGTH, TARGET_LENGTH = 16, 128, 128
+MASKED = 0.15
+
+
+def hf_models():
+    """(name, transformers model) pairs of small configurations with the published vocabularies."""
+    import transformers as tf
+
+    bert = tf.BertForPreTraining(
+        tf.BertConfig(
+            vocab_size=30522,
+            hidden_size=256,
+            num_hidden_layers=4,
+            num_attention_heads=4,
+            intermediate_size=1024,
+        )
+    )
+    bart = tf.BartForConditionalGeneration(
+        tf.BartConfig(
+            vocab_size=50265,
+            d_model=256,
+            encoder_layers=3,
+            decoder_layers=3,
+            encoder_attention_heads=4,
+            decoder_attention_heads=4,
+            encoder_ffn_dim=1024,
+            decoder_ffn_dim=1024,
+            max_position_embeddings=256,
+        )
+    )
+    t5 = tf.T5ForConditionalGeneration(
+        tf.T5Config(vocab_size=32128, d_model=256, d_kv=64, d_ff=1024, num_layers=4, num_heads=4)
+    )
+    return {"bert": bert, "bart": bart, "t5": t5}
+
+
+def batch_for(name: str, vocab: int, device: str, generator: torch.Generator) -> dict:
+    ids = torch.randint(10, vocab, (BATCH, LENGTH), generator=generator)
+    if name == "bert":
+        labels = torch.full_like(ids, -100)
+        chosen = torch.rand(ids.shape, generator=generator) < MASKED
+        labels[chosen] = ids[chosen]
+        batch = {
+            "input_ids": ids,
+            "attention_mask": torch.ones_like(ids),
+            "token_type_ids": torch.zeros_like(ids),
+            "labels": labels,
+            "pair_labels": torch.randint(0, 2, (BATCH,), generator=generator),
+        }
+    else:
+        labels = torch.randint(10, vocab, (BATCH, TARGET_LENGTH), generator=generator)
+        batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def hf_kwargs(name: str, batch: dict) -> dict:
+    if name == "bert":
+        kwargs = {k: v for k, v in batch.items() if k != "pair_labels"}
+        return dict(kwargs, next_sentence_label=batch["pair_labels"])
+    return batch
+
+
+def step(model, kwargs: dict, optimizer, precision: str, device: str) -> None:
+    autocast = torch.autocast(device, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
+    with autocast:
+        loss = model(**kwargs).loss
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def compare_training(name: str, hf, ours, batch: dict, steps: int, device: str) -> list[dict]:
+    with torch.no_grad():
+        hf.eval(), ours.eval()
+        hf_loss = hf(**hf_kwargs(name, batch)).loss.item()
+        our_loss = ours(**batch).loss.item()
+    if abs(hf_loss - our_loss) > 1e-3 * max(1.0, abs(hf_loss)):
+        raise SystemExit(f"{name}: losses differ before timing ({hf_loss} vs {our_loss}); not comparing")
+    hf.train(), ours.train()
+    rows = []
+    for precision in ("fp32", "bf16"):
+        hf_opt = torch.optim.AdamW(hf.parameters(), lr=1e-5)
+        our_opt = torch.optim.AdamW(ours.parameters(), lr=1e-5)
+        pairs = []
+        for _ in range(steps + 1):
+            pairs.append(
+                (
+                    timed(step, hf, hf_kwargs(name, batch), hf_opt, precision, device),
+                    timed(step, ours, batch, our_opt, precision, device),
+                )
+            )
+        hf_time = statistics.median(p[0] for p in pairs[1:])
+        our_time = statistics.median(p[1] for p in pairs[1:])
+        tokens = BATCH * LENGTH
+        rows.append(
+            {
+                "model": name,
+                "what": f"train step {precision}",
+                "transformers tok/s": tokens / hf_time,
+                "denoise tok/s": tokens / our_time,
+                "speedup": hf_time / our_time,
+            }
+        )
+    return rows
+
+
+def compare_generation(name: str, hf, ours, device: str, repeats: int) -> dict:
+    from denoise.models.generation import generate
+
+    hf.eval(), ours.eval()
+    ids = torch.randint(10, 1000, (8, 64)).to(device)
+    mask = torch.ones_like(ids)
+    new = 32
+    hf.generation_config.update(
+        min_length=0,
+        forced_bos_token_id=None,
+        forced_eos_token_id=None,
+        no_repeat_ngram_size=0,
+        num_beams=1,
+        do_sample=False,
+        eos_token_id=None,
+    )
+
+    def run_hf():
+        with torch.no_grad():
+            return hf.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new, min_new_tokens=new)
+
+    def run_ours():
+        with torch.no_grad():
+            return generate(ours, ids, mask, max_new_tokens=new, eos_id=None)
+
+    pairs = [(timed(run_hf), timed(run_ours)) for _ in range(repeats + 1)][1:]
+    hf_time, our_time = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+    tokens = 8 * new
+    return {
+        "model": name,
+        "what": "greedy generate (cache)",
+        "transformers tok/s": tokens / hf_time,
+        "denoise tok/s": tokens / our_time,
+        "speedup": hf_time / our_time,
+    }
+
+
+def peak_memory(name: str, implementation: str, device: str) -> float:
+    """MB of peak memory over 3 fp32 training steps, in a fresh process."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-worker", name, implementation, "--device", device],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"]
+
+
+def memory_worker(name: str, implementation: str, device: str) -> None:
+    import resource
+
+    from denoise.models.hf import from_hf
+
+    torch.manual_seed(0)
+    hf = hf_models()[name]
+    model = from_hf(hf) if implementation == "denoise" else hf
+    model.to(device).train()
+    batch = batch_for(name, hf.config.vocab_size, device, torch.Generator().manual_seed(0))
+    kwargs = batch if implementation == "denoise" else hf_kwargs(name, batch)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    if device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for _ in range(3):
+        step(model, kwargs, optimizer, "fp32", device)
+    if device == "cuda":
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    print(json.dumps({"peak_mb": peak}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--memory-worker", nargs=2, metavar=("MODEL", "IMPLEMENTATION"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.memory_worker:
+        memory_worker(*args.memory_worker, args.device)
+        return
+
+    from denoise.models.hf import from_hf
+
+    torch.manual_seed(0)
+    rows = []
+    for name, hf in hf_models().items():
+        hf.to(args.device)
+        ours = from_hf(hf).to(args.device)
+        batch = batch_for(name, hf.config.vocab_size, args.device, torch.Generator().manual_seed(1))
+        rows += compare_training(name, hf, ours, batch, args.steps, args.device)
+        if name != "bert":
+            rows.append(compare_generation(name, hf, ours, args.device, max(3, args.steps // 4)))
+        hf_mb, our_mb = (
+            peak_memory(name, "transformers", args.device),
+            peak_memory(name, "denoise", args.device),
+        )
+        rows.append(
+            {
+                "model": name,
+                "what": "peak memory MB (fp32 step)",
+                "transformers tok/s": hf_mb,
+                "denoise tok/s": our_mb,
+                "speedup": hf_mb / max(our_mb, 1e-9),
+            }
+        )
+
+    print(f"batch {BATCH} x {LENGTH}, {args.threads} thread(s), device {args.device}, median of {args.steps}")
+    print("| model | what | transformers | denoise | ratio |")
+    print("|---|---|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['model']} | {r['what']} | {r['transformers tok/s']:.0f} | {r['denoise tok/s']:.0f} | "
+            f"{r['speedup']:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""BERT: the shared Encoder, a masked-LM head tied to the token embeddings and an optional pair head.
+
+The masked-LM head is BERT's ``cls.predictions``: dense, activation, LayerNorm, then the token embeddings
+(transposed) plus a bias. Given labels, it runs only at the labelled positions, so the vocabulary projection
+costs ``num_labelled x V`` rather than ``B x L x V``. The pair head (NSP or SOP) classifies the first token
+through a tanh pooler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from denoise.corruption.sample import IGNORE
+from denoise.errors import DenoiseError
+from denoise.models.encoder import Encoder
+from denoise.models.layers import ACTIVATIONS, TransformerConfig
+from denoise.models.outputs import ModelOutput
+
+INIT_STD = 0.02
+
+
+@dataclass(frozen=True)
+class BertConfig:
+    encoder: TransformerConfig
+    pair_head: bool = True  # NSP / SOP classifier on the first token, through a tanh pooler
+    tie_embeddings: bool = True  # the masked-LM head projects with the input token embeddings
+
+
+class MaskedLMHead(nn.Module):
+    """Dense, activation, LayerNorm, then a projection to the vocabulary (tied unless ``decoder`` is set)."""
+
+    def __init__(self, config: TransformerConfig, tied: bool):
+        super().__init__()
+        self.dense = nn.Linear(config.d_model, config.d_model)
+        self.activation = ACTIVATIONS[config.activation]
+        self.norm = nn.LayerNorm(config.d_model, config.norm_eps)
+        self.decoder = None if tied else nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+
+    def forward(self, hidden: torch.Tensor, token_embeddings: torch.Tensor) -> torch.Tensor:
+        weight = token_embeddings if self.decoder is None else self.decoder.weight
+        return F.linear(self.norm(self.activation(self.dense(hidden))), weight, self.bias)
+
+
+class Bert(nn.Module):
+    """Encoder-only model for masked-LM (and NSP/SOP) pre-training; takes the batch keys of
+    :func:`denoise.corruption.batch.encoder_arrays` as keyword arguments."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.config = config
+        self.encoder = Encoder(config.encoder)
+        self.mlm = MaskedLMHead(config.encoder, tied=config.tie_embeddings)
+        d_model = config.encoder.d_model
+        self.pooler = nn.Linear(d_model, d_model) if config.pair_head else None
+        self.pair_classifier = nn.Linear(d_model, 2) if config.pair_head else None
+        self.apply(init_weights)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        pair_labels: torch.Tensor | None = None,
+    ) -> ModelOutput:
+        """Without ``labels``: logits ``[B, L, V]``. With them: logits ``[num_labelled, V]`` at the positions
+        whose label is not -100 (in row-major order) and the mean cross-entropy there, plus the pair loss
+        when ``pair_labels`` are given."""
+        hidden = self.encoder(input_ids, attention_mask, token_type_ids)
+        pair_logits = self.pair_logits(hidden) if self.pair_classifier is not None else None
+        if labels is None:
+            return ModelOutput(
+                logits=self.vocabulary_logits(hidden), pair_logits=pair_logits, hidden_states=hidden
+            )
+        if labels.shape != input_ids.shape:
+            raise DenoiseError(
+                f"labels of shape {tuple(labels.shape)} do not match input_ids {tuple(input_ids.shape)}"
+            )
+        labelled = labels != IGNORE
+        logits = self.vocabulary_logits(hidden[labelled])
+        loss = mean_cross_entropy(logits, labels[labelled])
+        if pair_labels is not None:
+            if pair_logits is None:
+                raise DenoiseError(
+                    "pair_labels were given but the model has no pair head (BertConfig.pair_head)"
+                )
+            loss = loss + mean_cross_entropy(pair_logits, pair_labels)
+        return ModelOutput(logits=logits, loss=loss, pair_logits=pair_logits, hidden_states=hidden)
+
+    def vocabulary_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.mlm(hidden, self.encoder.embeddings.tokens.weight)
+
+    def pair_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.pair_classifier(torch.tanh(self.pooler(hidden[:, 0])))
+
+
+def mean_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy averaged over the labels that are not -100; zero (not NaN) when there are none. Counts
+    stay on the device, so no synchronisation."""
+    total = F.cross_entropy(logits.float(), labels, ignore_index=IGNORE, reduction="sum")
+    return total / (labels != IGNORE).sum().clamp(min=1)
+
+
+@torch.no_grad()
+def init_weights(module: nn.Module) -> None:
+    """BERT's initialisation: normal(0, 0.02) weights and embeddings, zero biases, unit norms."""
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        module.weight.normal_(0.0, INIT_STD)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        module.bias.zero_()
+    if isinstance(module, nn.LayerNorm):
+        module.weight.fill_(1.0)
+        module.bias.zero_()

@@ -1,0 +1,148 @@
+"""The decoder of encoder-decoder models: causal self-attention, cross-attention to the encoder, feed-forward.
+
+The same switches as the encoder cover BART (learned positions, LayerNorm after each residual) and T5 (one
+unidirectional relative bias shared by all layers, RMSNorm before each sub-layer, a final norm). A
+:class:`DecoderCache` keeps keys and values between decoding steps: self-attention entries grow by the
+tokens fed, cross-attention entries are computed from the encoder states once.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from denoise.models.encoder import Embeddings
+from denoise.models.layers import (
+    Attention,
+    FeedForward,
+    RelativePositionBias,
+    TransformerConfig,
+    add_biases,
+    make_norm,
+    padding_bias,
+)
+
+
+class DecoderCache:
+    """Per-layer keys and values for incremental decoding, and how many positions they hold."""
+
+    def __init__(self, num_layers: int):
+        self.self_attention: list[dict] = [{} for _ in range(num_layers)]
+        self.cross_attention: list[dict] = [{} for _ in range(num_layers)]
+        self.length = 0
+
+    def select_beams(self, index: torch.Tensor) -> None:
+        """Keep the self-attention rows ``index`` (beam search). Rows must stay within their example's beams:
+        cross-attention entries are identical across those beams and are left as they are."""
+        for entry in self.self_attention:
+            for name, tensor in entry.items():
+                entry[name] = tensor.index_select(0, index)
+
+
+class DecoderBlock(nn.Module):
+    """Causal self-attention, cross-attention to the encoder states and feed-forward, each with a residual;
+    normalised before each sub-layer (T5) or after each residual (BART)."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.pre_norm = config.pre_norm
+        self.self_attention, self.self_attention_norm = Attention(config), make_norm(config)
+        self.cross_attention, self.cross_attention_norm = Attention(config), make_norm(config)
+        self.feed_forward, self.feed_forward_norm = FeedForward(config), make_norm(config)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def residual(self, x: torch.Tensor, norm: nn.Module, sublayer) -> torch.Tensor:
+        if self.pre_norm:
+            return x + self.dropout(sublayer(norm(x)))
+        return norm(x + self.dropout(sublayer(x)))
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        self_bias: torch.Tensor | None,
+        encoder_states: torch.Tensor,
+        cross_bias: torch.Tensor | None,
+        self_cache: dict | None = None,
+        cross_cache: dict | None = None,
+    ) -> torch.Tensor:
+        x = self.residual(
+            x,
+            self.self_attention_norm,
+            lambda h: self.self_attention(h, self_bias, causal=True, cache=self_cache),
+        )
+        x = self.residual(
+            x,
+            self.cross_attention_norm,
+            lambda h: self.cross_attention(h, cross_bias, context=encoder_states, cache=cross_cache),
+        )
+        return self.residual(x, self.feed_forward_norm, self.feed_forward)
+
+
+def causal_bias(length: int, past: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``[1, 1, length, past + length]`` additive bias hiding keys after each query (queries sit at
+    ``past + i``)."""
+    queries = torch.arange(past, past + length, device=device)[:, None]
+    keys = torch.arange(past + length, device=device)[None, :]
+    bias = torch.zeros(length, past + length, dtype=dtype, device=device)
+    return bias.masked_fill(keys > queries, torch.finfo(dtype).min)[None, None]
+
+
+class Decoder(nn.Module):
+    """Embeddings (the token table shared with the encoder), ``num_layers`` decoder blocks and, for T5, a
+    final norm. Returns the hidden states."""
+
+    def __init__(self, config: TransformerConfig, tokens: nn.Embedding | None = None):
+        super().__init__()
+        self.config = config
+        self.embeddings = Embeddings(config, tokens)
+        self.relative_bias = (
+            RelativePositionBias(config, bidirectional=False) if config.positions == "relative" else None
+        )
+        self.layers = nn.ModuleList(DecoderBlock(config) for _ in range(config.num_layers))
+        self.final_norm = make_norm(config) if config.final_norm else None
+        self.final_dropout = nn.Dropout(config.dropout) if config.final_norm else None
+
+    def new_cache(self) -> DecoderCache:
+        return DecoderCache(len(self.layers))
+
+    def self_attention_bias(
+        self, length: int, past: int, attention_mask: torch.Tensor | None, dtype: torch.dtype, device
+    ) -> torch.Tensor | None:
+        """Relative positions, padded keys and the causal mask in one bias; None when SDPA's own causal mask
+        suffices (no cache, no padding, no relative bias)."""
+        relative = (
+            self.relative_bias(length, past + length, offset=past) if self.relative_bias is not None else None
+        )
+        padding = padding_bias(attention_mask, dtype)
+        needs_mask = length > 1 and (relative is not None or padding is not None or past > 0)
+        causal = causal_bias(length, past, dtype, device) if needs_mask else None
+        return add_biases(causal, padding, relative)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        encoder_states: torch.Tensor,
+        encoder_mask: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        cache: DecoderCache | None = None,
+    ) -> torch.Tensor:
+        """``attention_mask`` marks real decoder tokens (over the cached positions too when decoding with a
+        ``cache``); ``encoder_mask`` marks real encoder tokens."""
+        past = cache.length if cache is not None else 0
+        x = self.embeddings(input_ids, start=past)
+        self_bias = self.self_attention_bias(input_ids.shape[1], past, attention_mask, x.dtype, x.device)
+        cross_bias = padding_bias(encoder_mask, x.dtype)
+        for index, layer in enumerate(self.layers):
+            x = layer(
+                x,
+                self_bias,
+                encoder_states,
+                cross_bias,
+                cache.self_attention[index] if cache is not None else None,
+                cache.cross_attention[index] if cache is not None else None,
+            )
+        if cache is not None:
+            cache.length = past + input_ids.shape[1]
+        if self.final_norm is not None:
+            x = self.final_dropout(self.final_norm(x))
+        return x

@@ -1,0 +1,186 @@
+"""Greedy and beam-search decoding for :class:`~denoise.models.encoder_decoder.EncoderDecoder` models.
+
+The encoder runs once; each step feeds the decoder one token per row and reuses the keys and values of the
+earlier steps (:class:`~denoise.models.decoder.DecoderCache`). Outputs hold the generated tokens only (not
+the decoder start token), padded with the pad id after each row's end-of-sequence token.
+
+Beam search follows transformers' (``early_stopping=False``): the ``2 * num_beams`` best continuations are
+scored, those among the first ``num_beams`` that end (end-of-sequence or the last step) become hypotheses
+scored ``sum of log-probabilities / length ** length_penalty`` (the length counts the generated tokens,
+end-of-sequence included), the best unfinished ones continue, and an example stops once its best running beam
+(at its current length) cannot beat its worst kept hypothesis.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from denoise.errors import DenoiseError
+
+FROM_CONFIG = "config"
+DROPPED = -1.0e9  # score of beams that must not be chosen (transformers' value)
+
+
+def resolve_eos(model, eos_id: int | str | None) -> int | None:
+    """The model's ``config.eos_id`` for ``"config"``; None generates ``max_new_tokens`` for every row."""
+    return model.config.eos_id if eos_id == FROM_CONFIG else eos_id
+
+
+def check_generation(model, input_ids: torch.Tensor, max_new_tokens: int, num_beams: int) -> None:
+    if input_ids.dim() != 2:
+        raise DenoiseError(f"input_ids must be [batch, length], got shape {tuple(input_ids.shape)}")
+    if max_new_tokens < 1:
+        raise DenoiseError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
+    if num_beams < 1:
+        raise DenoiseError(f"num_beams must be at least 1, got {num_beams}")
+    decoder = model.config.decoder
+    if decoder.positions == "learned" and max_new_tokens > decoder.max_positions:
+        raise DenoiseError(
+            f"max_new_tokens {max_new_tokens} is more than the decoder's {decoder.max_positions} positions"
+        )
+
+
+@torch.no_grad()
+def generate(
+    model,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
+    max_new_tokens: int = 64,
+    num_beams: int = 1,
+    eos_id: int | str | None = FROM_CONFIG,
+    length_penalty: float = 1.0,
+) -> torch.Tensor:
+    """Generated ids ``[B, T]`` (``T <= max_new_tokens``): greedy for ``num_beams=1``, else beam search."""
+    if num_beams == 1:
+        return greedy_search(model, input_ids, attention_mask, max_new_tokens, eos_id)
+    return beam_search(model, input_ids, attention_mask, max_new_tokens, num_beams, eos_id, length_penalty)
+
+
+@torch.no_grad()
+def greedy_search(
+    model,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
+    max_new_tokens: int = 64,
+    eos_id: int | str | None = FROM_CONFIG,
+) -> torch.Tensor:
+    """The most likely next token at every step until every row has produced ``eos_id``."""
+    check_generation(model, input_ids, max_new_tokens, 1)
+    eos_id = resolve_eos(model, eos_id)
+    encoder_states = model.encode(input_ids, attention_mask)
+    cache = model.decoder.new_cache()
+    batch = input_ids.shape[0]
+    token = input_ids.new_full((batch, 1), model.config.decoder_start_id)
+    finished = torch.zeros(batch, dtype=torch.bool, device=input_ids.device)
+    generated = []
+    for _ in range(max_new_tokens):
+        logits = model.decode(token, encoder_states, attention_mask, cache=cache)[:, -1]
+        token = logits.argmax(-1).masked_fill(finished, model.config.pad_id)[:, None]
+        generated.append(token)
+        if eos_id is not None:
+            finished |= token[:, 0] == eos_id
+            if bool(finished.all()):
+                break
+    return torch.cat(generated, dim=1)
+
+
+def gather_rows(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``values[b, index[b, j]]`` for ``values`` of shape ``[B, N, ...]`` and ``index`` of shape ``[B, M]``."""
+    expanded = index.reshape(*index.shape, *([1] * (values.dim() - 2))).expand(
+        *index.shape, *values.shape[2:]
+    )
+    return values.gather(1, expanded)
+
+
+class Hypotheses:
+    """The ``num_beams`` best finished sequences of each example, best first."""
+
+    def __init__(self, batch: int, num_beams: int, max_new_tokens: int, pad_id: int, device):
+        self.tokens = torch.full((batch, num_beams, max_new_tokens), pad_id, dtype=torch.long, device=device)
+        self.scores = torch.full((batch, num_beams), DROPPED, device=device)
+        self.lengths = torch.zeros((batch, num_beams), dtype=torch.long, device=device)
+        self.kept = torch.zeros((batch, num_beams), dtype=torch.bool, device=device)
+
+    def add(self, tokens: torch.Tensor, scores: torch.Tensor, length: int, eligible: torch.Tensor) -> None:
+        """Merge candidates (``tokens [B, C, max_new_tokens]``, length-normalised ``scores [B, C]``); only
+        ``eligible`` ones can be kept."""
+        scores = torch.where(eligible, scores, scores + DROPPED)
+        merged_scores = torch.cat([self.scores, scores], dim=1)
+        best = merged_scores.topk(self.scores.shape[1], dim=1).indices
+        self.scores = merged_scores.gather(1, best)
+        self.tokens = gather_rows(torch.cat([self.tokens, tokens], dim=1), best)
+        self.lengths = torch.cat([self.lengths, torch.full_like(scores, length, dtype=torch.long)], 1).gather(
+            1, best
+        )
+        self.kept = torch.cat([self.kept, eligible], dim=1).gather(1, best)
+
+    def worst_kept(self) -> torch.Tensor:
+        """``[B, num_beams]``: the lowest kept score where a slot is kept, else the dropped score."""
+        lowest = self.scores.min(dim=1, keepdim=True).values
+        return torch.where(self.kept, lowest, torch.full_like(self.scores, DROPPED))
+
+    def best(self) -> torch.Tensor:
+        length = int(self.lengths[:, 0].max())
+        return self.tokens[:, 0, :length]
+
+
+@torch.no_grad()
+def beam_search(
+    model,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
+    max_new_tokens: int = 64,
+    num_beams: int = 4,
+    eos_id: int | str | None = FROM_CONFIG,
+    length_penalty: float = 1.0,
+) -> torch.Tensor:
+    """The best hypothesis of a beam search of ``num_beams`` beams per example (see the module docstring)."""
+    check_generation(model, input_ids, max_new_tokens, num_beams)
+    eos_id = resolve_eos(model, eos_id)
+    batch, beams, device = input_ids.shape[0], num_beams, input_ids.device
+    pad_id = model.config.pad_id
+    encoder_states = model.encode(input_ids, attention_mask).repeat_interleave(beams, dim=0)
+    encoder_mask = attention_mask.repeat_interleave(beams, dim=0) if attention_mask is not None else None
+    cache = model.decoder.new_cache()
+    last = input_ids.new_full((batch * beams, 1), model.config.decoder_start_id)
+    running = torch.full((batch, beams, max_new_tokens), pad_id, dtype=torch.long, device=device)
+    running_scores = torch.zeros((batch, beams), device=device)
+    running_scores[:, 1:] = DROPPED
+    hypotheses = Hypotheses(batch, beams, max_new_tokens, pad_id, device)
+    improvable = torch.ones(batch, dtype=torch.bool, device=device)
+    in_first_beams = torch.arange(2 * beams, device=device) < beams
+    row_offsets = torch.arange(batch, device=device)[:, None] * beams
+
+    for step in range(max_new_tokens):
+        length = step + 1
+        logits = model.decode(last, encoder_states, encoder_mask, cache=cache)[:, -1].float()
+        log_probs = F.log_softmax(logits, dim=-1)
+        vocab = log_probs.shape[-1]
+        totals = (log_probs.view(batch, beams, vocab) + running_scores[..., None]).view(batch, -1)
+        scores, index = totals.topk(2 * beams, dim=1)
+        source, tokens = index // vocab, index % vocab
+        candidates = gather_rows(running, source)
+        candidates[:, :, step] = tokens
+        ends = (tokens == eos_id) if eos_id is not None else torch.zeros_like(tokens, dtype=torch.bool)
+        if length == max_new_tokens:
+            ends = torch.ones_like(ends)
+
+        continuing = scores + DROPPED * ends
+        chosen = continuing.topk(beams, dim=1).indices
+        running, running_scores = gather_rows(candidates, chosen), continuing.gather(1, chosen)
+        hypotheses.add(
+            candidates,
+            scores / length**length_penalty,
+            length,
+            ends & in_first_beams & improvable[:, None],
+        )
+        if length == max_new_tokens:
+            break
+        cache.select_beams((row_offsets + source.gather(1, chosen)).view(-1))
+        last = running[:, :, step].reshape(-1, 1)
+        best_running = running_scores[:, :1] / length**length_penalty
+        improvable &= (best_running > hypotheses.worst_kept()).any(dim=1)
+        if not bool(improvable.any()):
+            break
+    return hypotheses.best()

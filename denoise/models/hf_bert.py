@@ -1,0 +1,307 @@
+"""BERT and RoBERTa checkpoints of transformers to and from a denoise :class:`Bert`.
+
+Every weight is mapped by name; a checkpoint with missing, unexpected or misshapen weights stops with an error
+naming them. RoBERTa numbers positions from ``pad_id + 1``, which becomes ``position_offset``; transformers
+also skips pad tokens when numbering, so outputs agree wherever pads only trail the real tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from denoise.errors import DenoiseError
+from denoise.models.bert import Bert, BertConfig
+from denoise.models.hf import import_transformers
+from denoise.models.layers import TransformerConfig
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a transformers architecture keeps its weights."""
+
+    family: str  # bert | roberta
+    prefix: str  # before the encoder's weight names
+    head: str | None  # before the masked-LM head's weight names; None when there is no head
+    pair: bool  # has BERT's NSP classifier, cls.seq_relationship
+
+
+LAYOUTS = {
+    "BertForPreTraining": Layout("bert", "bert.", "cls.predictions.", True),
+    "BertForMaskedLM": Layout("bert", "bert.", "cls.predictions.", False),
+    "BertModel": Layout("bert", "", None, False),
+    "RobertaForMaskedLM": Layout("roberta", "roberta.", "lm_head.", False),
+    "RobertaModel": Layout("roberta", "", None, False),
+}
+EMBEDDING_NAMES = {
+    "tokens": "word_embeddings",
+    "positions": "position_embeddings",
+    "token_types": "token_type_embeddings",
+    "norm": "LayerNorm",
+}
+LAYER_NAMES = {
+    "attention.query": "attention.self.query",
+    "attention.key": "attention.self.key",
+    "attention.value": "attention.self.value",
+    "attention.output": "attention.output.dense",
+    "attention_norm": "attention.output.LayerNorm",
+    "feed_forward.input": "intermediate.dense",
+    "feed_forward.output": "output.dense",
+    "feed_forward_norm": "output.LayerNorm",
+}
+HEAD_NAMES = {
+    "cls.predictions.": {"dense": "transform.dense", "norm": "transform.LayerNorm", "decoder": "decoder"},
+    "lm_head.": {"dense": "dense", "norm": "layer_norm", "decoder": "decoder"},
+}
+ACTIVATIONS_FROM_HF = {
+    "gelu": "gelu",
+    "gelu_new": "gelu_tanh",
+    "gelu_pytorch_tanh": "gelu_tanh",
+    "relu": "relu",
+}
+ACTIVATIONS_TO_HF = {"gelu": "gelu", "gelu_tanh": "gelu_pytorch_tanh", "relu": "relu"}
+
+
+def bert_from_hf(model_or_dir) -> Bert:
+    """A denoise Bert with the weights of a transformers BERT or RoBERTa (a local checkpoint directory or a
+    model). Heads a headless ``BertModel`` or ``RobertaModel`` lacks are freshly initialised, with a warning."""
+    hf_model = load_hf_model(model_or_dir)
+    architecture = architecture_of(hf_model)
+    layout = LAYOUTS[architecture]
+    state = hf_model.state_dict()
+    pair_head = layout.pair or (layout.head is None and f"{layout.prefix}pooler.dense.weight" in state)
+    model = Bert(bert_config_from_hf(hf_model.config, layout, pair_head))
+    fresh = load_hf_state(model, state, architecture)
+    if fresh:
+        warnings.warn(
+            f"{architecture} has no weights for {', '.join(fresh)}; they are freshly initialised",
+            stacklevel=2,
+        )
+    return model.train(hf_model.training)
+
+
+def load_hf_model(model_or_dir):
+    """The transformers model itself, or the one saved in a directory, loaded as the architecture its
+    config.json names; missing, unexpected or misshapen weights are an error rather than a random init."""
+    if not isinstance(model_or_dir, (str, os.PathLike)):
+        return model_or_dir
+    transformers = import_transformers()
+    directory = Path(model_or_dir)
+    if not (directory / "config.json").is_file():
+        raise FileNotFoundError(f"no transformers checkpoint in {directory} (config.json is missing)")
+    config = transformers.AutoConfig.from_pretrained(directory)
+    architectures = config.architectures or []
+    supported = [name for name in architectures if name in LAYOUTS]
+    if not supported:
+        raise DenoiseError(
+            f"{directory} holds a {config.model_type!r} checkpoint ({', '.join(architectures) or 'no architecture'}); "
+            f"bert_from_hf converts {', '.join(LAYOUTS)}"
+        )
+    model, info = getattr(transformers, supported[0]).from_pretrained(directory, output_loading_info=True)
+    problems = [
+        f"{kind} {sorted(map(str, keys))}" for kind, keys in info.items() if keys and kind != "error_msgs"
+    ]
+    if problems or info.get("error_msgs"):
+        raise DenoiseError(
+            f"{directory}: the weights do not fit {supported[0]}: {'; '.join(problems + info.get('error_msgs', []))}"
+        )
+    return model
+
+
+def architecture_of(hf_model) -> str:
+    name = type(hf_model).__name__
+    if name not in LAYOUTS:
+        kind = getattr(getattr(hf_model, "config", None), "model_type", "unknown")
+        raise DenoiseError(f"cannot convert a {name} ({kind!r}); bert_from_hf converts {', '.join(LAYOUTS)}")
+    return name
+
+
+def bert_config_from_hf(hf_config, layout: Layout, pair_head: bool) -> BertConfig:
+    """The denoise config of a transformers BERT or RoBERTa config; settings denoise lacks are an error."""
+    check_hf_config(hf_config, layout)
+    pad_id = hf_config.pad_token_id if hf_config.pad_token_id is not None else 0
+    offset = pad_id + 1 if layout.family == "roberta" else 0
+    encoder = TransformerConfig(
+        vocab_size=hf_config.vocab_size,
+        d_model=hf_config.hidden_size,
+        num_layers=hf_config.num_hidden_layers,
+        num_heads=hf_config.num_attention_heads,
+        d_ff=hf_config.intermediate_size,
+        activation=ACTIVATIONS_FROM_HF[hf_config.hidden_act],
+        norm_eps=hf_config.layer_norm_eps,
+        max_positions=hf_config.max_position_embeddings - offset,
+        position_offset=offset,
+        type_vocab_size=hf_config.type_vocab_size,
+        dropout=hf_config.hidden_dropout_prob,
+        attention_dropout=hf_config.attention_probs_dropout_prob,
+        pad_id=pad_id,
+    )
+    return BertConfig(
+        encoder=encoder, pair_head=pair_head, tie_embeddings=getattr(hf_config, "tie_word_embeddings", True)
+    )
+
+
+def check_hf_config(hf_config, layout: Layout) -> None:
+    problems = []
+    if getattr(hf_config, "is_decoder", False) or getattr(hf_config, "add_cross_attention", False):
+        problems.append("is_decoder / add_cross_attention (a causal or cross-attending BERT)")
+    if getattr(hf_config, "position_embedding_type", None) not in (None, "absolute"):
+        problems.append(f"position_embedding_type={hf_config.position_embedding_type!r}")
+    if hf_config.hidden_act not in ACTIVATIONS_FROM_HF:
+        problems.append(f"hidden_act={hf_config.hidden_act!r} (supported: {', '.join(ACTIVATIONS_FROM_HF)})")
+    elif layout.family == "roberta" and layout.head and hf_config.hidden_act != "gelu":
+        problems.append(f"hidden_act={hf_config.hidden_act!r} with RoBERTa's lm_head, which always uses gelu")
+    if problems:
+        raise DenoiseError(f"cannot convert this {hf_config.model_type!r} checkpoint: {'; '.join(problems)}")
+
+
+def hf_name(name: str, layout: Layout) -> str | None:
+    """The transformers name of a denoise Bert weight, or None when ``layout`` has no such weight."""
+    module, param = name.rsplit(".", 1)
+    if module.startswith("encoder.embeddings."):
+        return (
+            f"{layout.prefix}embeddings.{EMBEDDING_NAMES[module.removeprefix('encoder.embeddings.')]}.{param}"
+        )
+    layer = re.fullmatch(r"encoder\.layers\.(\d+)\.(.+)", module)
+    if layer:
+        return f"{layout.prefix}encoder.layer.{layer[1]}.{LAYER_NAMES[layer[2]]}.{param}"
+    if module == "pooler":
+        return f"{layout.prefix}pooler.dense.{param}"
+    if module == "pair_classifier":
+        return f"cls.seq_relationship.{param}" if layout.pair else None
+    if layout.head is None:
+        return None
+    if name == "mlm.bias":
+        return f"{layout.head}decoder.bias"
+    return f"{layout.head}{HEAD_NAMES[layout.head][module.removeprefix('mlm.')]}.{param}"
+
+
+def alias_names(layout: Layout, tied: bool) -> dict[str, str]:
+    """transformers names that repeat another weight (the head's second bias name, a tied decoder), each
+    with the denoise name of the weight they repeat."""
+    if layout.head is None:
+        return {}
+    aliases = {f"{layout.head}bias": "mlm.bias"}
+    if tied:
+        aliases[f"{layout.head}decoder.weight"] = "encoder.embeddings.tokens.weight"
+    return aliases
+
+
+def load_hf_state(model: Bert, hf_state: dict[str, torch.Tensor], architecture: str) -> list[str]:
+    """Copy a transformers state dict of ``architecture`` into ``model``; returns the denoise weights the
+    architecture has none for (left as initialised). Missing, unexpected or misshapen weights are an error."""
+    layout = LAYOUTS[architecture]
+    ours = model.state_dict()
+    names = {name: hf_name(name, layout) for name in ours}
+    expected = {hf for hf in names.values() if hf}
+    missing = sorted(expected - set(hf_state))
+    unexpected = sorted(set(hf_state) - expected - set(alias_names(layout, model.config.tie_embeddings)))
+    if missing or unexpected:
+        raise DenoiseError(
+            f"the {architecture} weights do not fit a denoise Bert of its config: "
+            f"missing {missing or 'none'}; unexpected {unexpected or 'none'}"
+        )
+    misshapen = [
+        f"{hf} {tuple(hf_state[hf].shape)} (expected {tuple(ours[name].shape)})"
+        for name, hf in names.items()
+        if hf and hf_state[hf].shape != ours[name].shape
+    ]
+    if misshapen:
+        raise DenoiseError(f"the {architecture} weights have unexpected shapes: {', '.join(misshapen)}")
+    model.load_state_dict({name: hf_state[hf] for name, hf in names.items() if hf}, strict=False)
+    return [name for name, hf in names.items() if not hf]
+
+
+def bert_to_hf(model: Bert, out_dir: str | Path) -> Path:
+    """Write ``model`` as a transformers checkpoint: BertForPreTraining with a pair head, else
+    BertForMaskedLM, or RobertaForMaskedLM for a RoBERTa-shaped model (positions from ``pad_id + 1``).
+    The folder is replaced only once the new one is complete."""
+    transformers = import_transformers()
+    check_exportable(model.config.encoder)
+    architecture = hf_architecture(model.config)
+    hf_model = getattr(transformers, architecture)(hf_config_of(model.config, architecture))
+    hf_model.load_state_dict(state_to_hf(model, architecture), strict=True)
+    out = Path(out_dir)
+    staging = out.with_name(out.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        hf_model.save_pretrained(staging)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def check_exportable(config: TransformerConfig) -> None:
+    """Refuse settings a transformers BERT cannot express."""
+    bert_like = {
+        "pre_norm": False,
+        "positions": "learned",
+        "gated": False,
+        "bias": True,
+        "scale_attention": True,
+        "embedding_norm": True,
+        "embedding_scale": 1.0,
+        "final_norm": False,
+    }
+    problems = [
+        f"{key}={getattr(config, key)!r}" for key, value in bert_like.items() if getattr(config, key) != value
+    ]
+    if config.head_size * config.num_heads != config.d_model:
+        problems.append(f"d_kv={config.d_kv} (transformers needs d_model / num_heads)")
+    if problems:
+        raise DenoiseError(f"a transformers BERT cannot express this model: {', '.join(problems)}")
+
+
+def hf_architecture(config: BertConfig) -> str:
+    encoder = config.encoder
+    if not config.pair_head and encoder.position_offset == encoder.pad_id + 1:
+        return "RobertaForMaskedLM"
+    return "BertForPreTraining" if config.pair_head else "BertForMaskedLM"
+
+
+def hf_config_of(config: BertConfig, architecture: str):
+    transformers = import_transformers()
+    encoder = config.encoder
+    roberta = LAYOUTS[architecture].family == "roberta"
+    settings = dict(
+        vocab_size=encoder.vocab_size,
+        hidden_size=encoder.d_model,
+        num_hidden_layers=encoder.num_layers,
+        num_attention_heads=encoder.num_heads,
+        intermediate_size=encoder.d_ff,
+        hidden_act=ACTIVATIONS_TO_HF[encoder.activation],
+        hidden_dropout_prob=encoder.dropout,
+        attention_probs_dropout_prob=encoder.attention_dropout,
+        max_position_embeddings=encoder.max_positions + (encoder.position_offset if roberta else 0),
+        type_vocab_size=max(encoder.type_vocab_size, 1),
+        layer_norm_eps=encoder.norm_eps,
+        pad_token_id=encoder.pad_id,
+        tie_word_embeddings=config.tie_embeddings,
+        architectures=[architecture],
+    )
+    return (transformers.RobertaConfig if roberta else transformers.BertConfig)(**settings)
+
+
+def state_to_hf(model: Bert, architecture: str) -> dict[str, torch.Tensor]:
+    """``model``'s weights under transformers names, aliases included, for ``load_state_dict(strict=True)``."""
+    layout = LAYOUTS[architecture]
+    encoder = model.config.encoder
+    ours = model.state_dict()
+    state = {hf_name(name, layout): value for name, value in ours.items()}
+    if layout.family == "bert" and encoder.position_offset:
+        positions = hf_name("encoder.embeddings.positions.weight", layout)
+        state[positions] = state[positions][encoder.position_offset :]
+    if not encoder.type_vocab_size:
+        state[hf_name("encoder.embeddings.token_types.weight", layout)] = torch.zeros(1, encoder.d_model)
+    for alias, name in alias_names(layout, model.config.tie_embeddings).items():
+        state[alias] = ours[name]
+    return state
