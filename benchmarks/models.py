@@ -13,10 +13,13 @@ The same script runs on a GPU with ``--device cuda``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from contextlib import nullcontext
 
@@ -26,36 +29,38 @@ BATCH, LENGTH, TARGET_LENGTH = 16, 128, 128
 MASKED = 0.15
 
 
-def hf_models():
-    """(name, transformers model) pairs of small configurations with the published vocabularies."""
+def hf_models(only: str | None = None) -> dict:
+    """Transformers models of small configurations with the published vocabularies, by name."""
     import transformers as tf
 
-    bert = tf.BertForPreTraining(
-        tf.BertConfig(
-            vocab_size=30522,
-            hidden_size=256,
-            num_hidden_layers=4,
-            num_attention_heads=4,
-            intermediate_size=1024,
-        )
-    )
-    bart = tf.BartForConditionalGeneration(
-        tf.BartConfig(
-            vocab_size=50265,
-            d_model=256,
-            encoder_layers=3,
-            decoder_layers=3,
-            encoder_attention_heads=4,
-            decoder_attention_heads=4,
-            encoder_ffn_dim=1024,
-            decoder_ffn_dim=1024,
-            max_position_embeddings=256,
-        )
-    )
-    t5 = tf.T5ForConditionalGeneration(
-        tf.T5Config(vocab_size=32128, d_model=256, d_kv=64, d_ff=1024, num_layers=4, num_heads=4)
-    )
-    return {"bert": bert, "bart": bart, "t5": t5}
+    builders = {
+        "bert": lambda: tf.BertForPreTraining(
+            tf.BertConfig(
+                vocab_size=30522,
+                hidden_size=256,
+                num_hidden_layers=4,
+                num_attention_heads=4,
+                intermediate_size=1024,
+            )
+        ),
+        "bart": lambda: tf.BartForConditionalGeneration(
+            tf.BartConfig(
+                vocab_size=50265,
+                d_model=256,
+                encoder_layers=3,
+                decoder_layers=3,
+                encoder_attention_heads=4,
+                decoder_attention_heads=4,
+                encoder_ffn_dim=1024,
+                decoder_ffn_dim=1024,
+                max_position_embeddings=256,
+            )
+        ),
+        "t5": lambda: tf.T5ForConditionalGeneration(
+            tf.T5Config(vocab_size=32128, d_model=256, d_kv=64, d_ff=1024, num_layers=4, num_heads=4)
+        ),
+    }
+    return {name: build() for name, build in builders.items() if only in (None, name)}
 
 
 def batch_for(name: str, vocab: int, device: str, generator: torch.Generator) -> dict:
@@ -73,7 +78,13 @@ def batch_for(name: str, vocab: int, device: str, generator: torch.Generator) ->
         }
     else:
         labels = torch.randint(10, vocab, (BATCH, TARGET_LENGTH), generator=generator)
-        batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+        start = torch.full((BATCH, 1), 2 if name == "bart" else 0)
+        batch = {
+            "input_ids": ids,
+            "attention_mask": torch.ones_like(ids),
+            "labels": labels,
+            "decoder_input_ids": torch.cat([start, labels[:, :-1]], dim=1),
+        }
     return {k: v.to(device) for k, v in batch.items()}
 
 
@@ -143,6 +154,7 @@ def compare_generation(name: str, hf, ours, device: str, repeats: int) -> dict:
     ids = torch.randint(10, 1000, (8, 64)).to(device)
     mask = torch.ones_like(ids)
     new = 32
+    hf.generation_config.decoder_start_token_id = ours.config.decoder_start_id
     hf.generation_config.update(
         min_length=0,
         forced_bos_token_id=None,
@@ -184,28 +196,51 @@ def peak_memory(name: str, implementation: str, device: str) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"]
 
 
-def memory_worker(name: str, implementation: str, device: str) -> None:
-    import resource
+def resident_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
+
+def memory_worker(name: str, implementation: str, device: str) -> None:
+    """Peak memory of 3 training steps above what the model and optimizer hold before them."""
     from denoise.models.hf import from_hf
 
     torch.manual_seed(0)
-    hf = hf_models()[name]
+    hf = hf_models(only=name)[name]
     model = from_hf(hf) if implementation == "denoise" else hf
+    vocab = hf.config.vocab_size
+    del hf
+    gc.collect()
     model.to(device).train()
-    batch = batch_for(name, hf.config.vocab_size, device, torch.Generator().manual_seed(0))
+    batch = batch_for(name, vocab, device, torch.Generator().manual_seed(0))
     kwargs = batch if implementation == "denoise" else hf_kwargs(name, batch)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    step(model, kwargs, optimizer, "fp32", device)  # optimizer state exists from here on
+    gc.collect()
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        base = torch.cuda.memory_allocated() / 2**20
+    else:
+        base = resident_mb()
+    peak = [base]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], resident_mb())
+            time.sleep(0.001)
+
+    sampler = threading.Thread(target=sample)
+    if device != "cuda":
+        sampler.start()
     for _ in range(3):
         step(model, kwargs, optimizer, "fp32", device)
+    done.set()
     if device == "cuda":
-        peak = torch.cuda.max_memory_allocated() / 2**20
+        peak[0] = torch.cuda.max_memory_allocated() / 2**20
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
-    print(json.dumps({"peak_mb": peak}))
+        sampler.join()
+    print(json.dumps({"peak_mb": peak[0] - base}))
 
 
 def main() -> None:
@@ -215,6 +250,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--only", choices=["bert", "bart", "t5"], help="measure one model")
     parser.add_argument("--memory-worker", nargs=2, metavar=("MODEL", "IMPLEMENTATION"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -225,12 +261,14 @@ def main() -> None:
     from denoise.models.hf import from_hf
 
     torch.manual_seed(0)
-    rows = []
-    for name, hf in hf_models().items():
+    print(f"batch {BATCH} x {LENGTH}, {args.threads} thread(s), device {args.device}, median of {args.steps}")
+    print("| model | what | transformers | denoise | ratio |")
+    print("|---|---|---:|---:|---:|", flush=True)
+    for name, hf in hf_models(only=args.only).items():
         hf.to(args.device)
         ours = from_hf(hf).to(args.device)
         batch = batch_for(name, hf.config.vocab_size, args.device, torch.Generator().manual_seed(1))
-        rows += compare_training(name, hf, ours, batch, args.steps, args.device)
+        rows = compare_training(name, hf, ours, batch, args.steps, args.device)
         if name != "bert":
             rows.append(compare_generation(name, hf, ours, args.device, max(3, args.steps // 4)))
         hf_mb, our_mb = (
@@ -240,21 +278,18 @@ def main() -> None:
         rows.append(
             {
                 "model": name,
-                "what": "peak memory MB (fp32 step)",
+                "what": "peak memory MB of a step (ratio: theirs / ours)",
                 "transformers tok/s": hf_mb,
                 "denoise tok/s": our_mb,
                 "speedup": hf_mb / max(our_mb, 1e-9),
             }
         )
-
-    print(f"batch {BATCH} x {LENGTH}, {args.threads} thread(s), device {args.device}, median of {args.steps}")
-    print("| model | what | transformers | denoise | ratio |")
-    print("|---|---|---:|---:|---:|")
-    for r in rows:
-        print(
-            f"| {r['model']} | {r['what']} | {r['transformers tok/s']:.0f} | {r['denoise tok/s']:.0f} | "
-            f"{r['speedup']:.2f}x |"
-        )
+        for r in rows:
+            print(
+                f"| {r['model']} | {r['what']} | {r['transformers tok/s']:.0f} | {r['denoise tok/s']:.0f} | "
+                f"{r['speedup']:.2f}x |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Named BERT sizes with the published shapes: the BERT miniatures (tiny to medium, Turc et al. 2019) and
-BERT base and large (Devlin et al. 2019)."""
+"""Named sizes with the published shapes: the BERT miniatures (tiny to medium, Turc et al. 2019), BERT base
+and large (Devlin et al. 2019), and, from ``encoder_decoder``, BART base and large and T5 small and base."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import NamedTuple
 from denoise.config import nearest
 from denoise.errors import DenoiseError
 from denoise.models.bert import BertConfig
+from denoise.models.encoder_decoder import BART_SIZES, T5_SIZES, bart_config, t5_config
 from denoise.models.layers import TransformerConfig
 
 
@@ -47,3 +48,6 @@ def bert_config(
         type_vocab_size=type_vocab_size,
     )
     return BertConfig(encoder=encoder)
+
+
+__all__ = ["BERT_SIZES", "BART_SIZES", "T5_SIZES", "bert_config", "bart_config", "t5_config"]
