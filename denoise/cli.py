@@ -115,6 +115,29 @@ def cmd_convert(args: argparse.Namespace) -> None:
         print(f"{args.to_hf} -> {args.out} (transformers checkpoint)")
 
 
+def cmd_pretrain(args: argparse.Namespace) -> None:
+    from denoise.train.config import load_config
+    from denoise.train.loop import pretrain
+
+    recipes = [a for a in args.settings if "=" not in a]
+    overrides = [a for a in args.settings if "=" in a]
+    if len(recipes) > 1:
+        raise DenoiseError(f"one recipe at most, got {recipes}; settings are key=value")
+    config = load_config(recipes[0] if recipes else None, overrides)
+    out = args.out or Path("runs") / config.name
+    summary = pretrain(config, out, resume=args.resume, progress=not args.no_progress)
+    print(
+        f"{out}: {summary['steps']} steps, {summary['tokens']:,} tokens in {summary['seconds']:.0f} s; "
+        f"loss {summary['first_loss']:.3f} -> {summary['final_loss']:.3f}"
+        + (
+            f"; eval loss {summary['eval_loss']:.3f}, accuracy {summary['eval_accuracy']:.3f}"
+            if "eval_loss" in summary
+            else ""
+        )
+    )
+    print(f"model: {out / 'model'}  tokenizer: {out / 'tokenizer'}  metrics: {out / 'metrics.jsonl'}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="denoise", description="Denoising pre-training of language models (BERT, BART, T5, MASS)."
@@ -202,6 +225,20 @@ def build_parser() -> argparse.ArgumentParser:
     direction.add_argument("--to-hf", type=Path, metavar="DIR", help="a denoise model directory")
     convert.add_argument("--out", type=Path, required=True, help="output directory")
     convert.set_defaults(run=cmd_convert)
+
+    pretrain = commands.add_parser(
+        "pretrain",
+        help="pre-train a model (no argument: a tiny BERT on the embedded corpus, minutes on a CPU)",
+        description="Pre-train from a recipe: defaults, then RECIPE.yaml, then key=value settings "
+        "(e.g. training.max_steps=100 model.d_model=256). Runs under `accelerate launch` unchanged.",
+    )
+    pretrain.add_argument("settings", nargs="*", metavar="[RECIPE.yaml] [key=value]")
+    pretrain.add_argument("--out", type=Path, help="run directory; default: runs/NAME")
+    pretrain.add_argument(
+        "--resume", action="store_true", help="continue from the latest checkpoint in --out"
+    )
+    pretrain.add_argument("--no-progress", action="store_true", help="no progress bar")
+    pretrain.set_defaults(run=cmd_pretrain)
     return parser
 
 

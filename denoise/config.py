@@ -78,6 +78,11 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
         return value
     if annotation is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if annotation is float and isinstance(value, str):
+        try:
+            return float(value)  # YAML 1.1 reads 1e-4 (no dot) as a string
+        except ValueError:
+            pass
     if annotation in (int, float, str, bool) and not (
         isinstance(value, annotation) and not (annotation is not bool and isinstance(value, bool))
     ):

@@ -37,3 +37,15 @@ def tokenizer(tmp_path_factory, training_text) -> Tokenizer:
     corpus = folder / "train.txt"
     corpus.write_text(training_text, encoding="utf-8")
     return Tokenizer.train([corpus], vocab_size=2000, out_dir=folder / "model")
+
+
+@pytest.fixture(scope="session")
+def prepared_corpus(tmp_path_factory, tokenizer, corpus_documents) -> str:
+    """Shakespeare and Bible documents packed into 64-token blocks with the session tokenizer, for training."""
+    from denoise.data.prepare import prepare_corpus
+
+    folder = tmp_path_factory.mktemp("prepared")
+    text = folder / "corpus.txt"
+    text.write_text("\n\n".join(corpus_documents[:60] + corpus_documents[-60:]) + "\n", encoding="utf-8")
+    prepare_corpus([str(text)], tokenizer, folder / "blocks", block_size=64)
+    return str(folder / "blocks")

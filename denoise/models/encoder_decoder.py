@@ -19,6 +19,7 @@ from denoise.config import from_mapping, nearest
 from denoise.errors import DenoiseError
 from denoise.models.decoder import Decoder, DecoderCache
 from denoise.models.encoder import Encoder
+from denoise.models.fused_loss import linear_cross_entropy_sum
 from denoise.models.layers import TransformerConfig
 from denoise.models.outputs import ModelOutput
 
@@ -96,6 +97,14 @@ class EncoderDecoder(nn.Module):
             logits = logits + self.final_logits_bias
         return logits
 
+    def chunked_loss(self, hidden: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Mean cross-entropy of the LM head on ``hidden`` without materialising the logits."""
+        if self.config.rescale_output:
+            hidden = hidden * self.config.decoder.d_model**-0.5
+        weight = self.shared.weight if self.lm_head is None else self.lm_head.weight
+        total = linear_cross_entropy_sum(hidden, weight, labels, self.final_logits_bias)
+        return total / (labels != IGNORE_INDEX).sum().clamp(min=1)
+
     def decode(
         self,
         decoder_input_ids: torch.Tensor,
@@ -117,13 +126,24 @@ class EncoderDecoder(nn.Module):
         decoder_input_ids: torch.Tensor | None = None,
         decoder_attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        return_logits: bool = True,
     ) -> ModelOutput:
+        """Logits ``[B, T, V]`` and, given ``labels``, their mean cross-entropy. With labels and
+        ``return_logits=False`` the loss is computed in chunks without holding the logits (faster, and far
+        less memory for large vocabularies); ``logits`` is then None."""
         if decoder_input_ids is None:
             if labels is None:
                 raise DenoiseError("an encoder-decoder forward needs decoder_input_ids or labels")
             decoder_input_ids = shift_right(labels, self.config.decoder_start_id, self.config.pad_id)
         encoder_states = self.encode(input_ids, attention_mask)
         hidden = self.decoder(decoder_input_ids, encoder_states, attention_mask, decoder_attention_mask)
+        if labels is not None and not return_logits:
+            return ModelOutput(
+                logits=None,
+                loss=self.chunked_loss(hidden, labels),
+                hidden_states=hidden,
+                encoder_hidden_states=encoder_states,
+            )
         logits = self.logits(hidden)
         loss = None
         if labels is not None:
@@ -133,11 +153,14 @@ class EncoderDecoder(nn.Module):
         )
 
 
+# "tiny" is not a published size: BERT-tiny's shape (2 layers of 128) in each stack, for CPU runs.
 BART_SIZES = {
+    "tiny": {"num_layers": 2, "d_model": 128, "num_heads": 2, "d_ff": 512},
     "base": {"num_layers": 6, "d_model": 768, "num_heads": 12, "d_ff": 3072},
     "large": {"num_layers": 12, "d_model": 1024, "num_heads": 16, "d_ff": 4096},
 }
 T5_SIZES = {
+    "tiny": {"num_layers": 2, "d_model": 128, "num_heads": 2, "d_kv": 64, "d_ff": 512},
     "small": {"num_layers": 6, "d_model": 512, "num_heads": 8, "d_kv": 64, "d_ff": 2048},
     "base": {"num_layers": 12, "d_model": 768, "num_heads": 12, "d_kv": 64, "d_ff": 3072},
 }

@@ -9,7 +9,7 @@ import torch
 
 @dataclass
 class ModelOutput:
-    logits: torch.Tensor
+    logits: torch.Tensor | None  # None when a loss was computed without them (return_logits=False)
     loss: torch.Tensor | None = None
     pair_logits: torch.Tensor | None = None  # NSP / SOP head (encoder-only)
     hidden_states: torch.Tensor | None = None  # last encoder (or decoder) hidden states

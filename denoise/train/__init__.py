@@ -1,0 +1,1 @@
+"""Pre-training: recipes, the training loop, checkpoints and exact resume (``denoise pretrain``)."""

@@ -1,0 +1,145 @@
+"""Training checkpoints: ``OUT/checkpoints/step-NNNNNNNN/`` holds everything needed to continue exactly.
+
+- ``model/``: the model directory (``model.safetensors`` + ``model.json``, loadable by ``load_model``);
+- ``optimizer.pt``, ``scheduler.pt``, ``scaler.pt`` (fp16): their state dicts;
+- ``rng-rank{R}.pt``: each process's torch RNG states (dropout);
+- ``trainer.json``: the step reached, tokens seen, the world size and the resolved config.
+
+The data position needs no file: the batches of a step follow from (seed, step). Every process writes into a
+``.partial`` folder which the main process renames once all are done, so a crash mid-save leaves the previous
+checkpoints intact and the partial one ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import torch
+
+from denoise.errors import DenoiseError
+from denoise.models.checkpoint import load_model, save_model
+
+CHECKPOINTS = "checkpoints"
+NAME = re.compile(r"^step-(\d{8})$")
+# Settings that may change when a run resumes; any other difference is refused.
+RESUMABLE_CHANGES = {
+    "training.max_steps",
+    "training.max_tokens",
+    "training.log_interval",
+    "training.eval_interval",
+    "training.eval_batches",
+    "training.reconstructions",
+    "training.checkpoint_interval",
+    "training.keep_checkpoints",
+    "training.trackers",
+    "training.threads",
+    "training.peak_tflops",
+    "data.num_workers",
+    "data.num_proc",
+}
+
+
+def checkpoint_dir(out: Path, step: int) -> Path:
+    return Path(out) / CHECKPOINTS / f"step-{step:08d}"
+
+
+def complete_checkpoints(out: Path) -> list[Path]:
+    """Finished checkpoints, oldest first."""
+    root = Path(out) / CHECKPOINTS
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.is_dir() and NAME.match(p.name) and (p / "trainer.json").exists()]
+    return sorted(found, key=lambda p: int(NAME.match(p.name).group(1)))
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    found = complete_checkpoints(out)
+    return found[-1] if found else None
+
+
+def staging_dir(out: Path, step: int) -> Path:
+    final = checkpoint_dir(out, step)
+    return final.with_name(final.name + ".partial")
+
+
+def write_shared(staging: Path, model, states: dict, trainer: dict) -> None:
+    """What the main process writes: the model, ``states`` (name -> object with a state dict) and the
+    trainer's position."""
+    save_model(model, staging / "model")
+    for name, owner in states.items():
+        torch.save(owner.state_dict(), staging / f"{name}.pt")
+    (staging / "trainer.json").write_text(json.dumps(trainer, indent=2) + "\n")
+
+
+def read_states(checkpoint: Path, states: dict) -> None:
+    """Load each of ``states`` from its file in ``checkpoint``."""
+    for name, owner in states.items():
+        path = checkpoint / f"{name}.pt"
+        if not path.exists():
+            raise DenoiseError(f"checkpoint {checkpoint} lacks {path.name}; it cannot be resumed exactly")
+        owner.load_state_dict(torch.load(path, weights_only=False))
+
+
+def write_rng(staging: Path, rank: int) -> None:
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    torch.save(state, staging / f"rng-rank{rank}.pt")
+
+
+def publish(staging: Path, out: Path, step: int, keep: int) -> Path:
+    """Rename the finished ``staging`` folder into place, then drop all but the newest ``keep``."""
+    final = checkpoint_dir(out, step)
+    if final.exists():
+        shutil.rmtree(final)
+    staging.rename(final)
+    for old in complete_checkpoints(out)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def read_trainer_state(checkpoint: Path) -> dict:
+    return json.loads((checkpoint / "trainer.json").read_text())
+
+
+def load_weights_into(model, checkpoint: Path) -> None:
+    saved = load_model(checkpoint / "model")
+    model.load_state_dict(saved.state_dict())
+
+
+def restore_rng(checkpoint: Path, rank: int) -> bool:
+    """Restore this process's RNG; False when the checkpoint has no state for ``rank``."""
+    path = checkpoint / f"rng-rank{rank}.pt"
+    if not path.exists():
+        return False
+    state = torch.load(path, weights_only=False)
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    return True
+
+
+def flatten(mapping: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and key != "corruption":
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def check_same_run(saved: dict, current: dict, checkpoint: Path) -> None:
+    """Refuse to resume ``checkpoint`` with settings that would change what the run computes."""
+    before, now = flatten(json.loads(json.dumps(saved))), flatten(json.loads(json.dumps(current)))
+    for key in sorted(set(before) | set(now)):
+        if key in RESUMABLE_CHANGES or before.get(key) == now.get(key):
+            continue
+        raise DenoiseError(
+            f"cannot resume {checkpoint}: it was made with {key}={before.get(key)!r} but the config now says "
+            f"{now.get(key)!r}; resume with the same recipe, or start a new run in another --out"
+        )

@@ -1,0 +1,168 @@
+"""A pre-training recipe: dataclass defaults, then a YAML file, then ``key=value`` overrides.
+
+The defaults are the tiny CPU recipe: a 2-layer BERT with masked LM on the embedded corpus, which finishes on
+two CPU cores in a few minutes. ``load_config("recipes/bart_base.yaml", ["training.max_steps=10"])`` reads a
+recipe and overrides one value; an unknown key fails with its name and the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from denoise.config import from_mapping, nearest
+from denoise.errors import DenoiseError
+from denoise.models.factory import ModelSettings
+
+FAMILIES = ("bert", "bart", "t5")
+PRECISIONS = ("fp32", "bf16", "fp16")
+SCHEDULES = ("linear", "cosine", "inverse_sqrt", "constant")
+OPTIMIZERS = ("adamw", "adafactor")
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    corpus: list[str] = field(
+        default_factory=list
+    )  # files, directories or hub:NAME; empty: the embedded corpus
+    prepared: str | None = None  # a directory written by `denoise prepare` (then corpus is not read)
+    tokenizer: str | None = None  # a tokenizer directory; None: trained on the corpus once, then cached
+    vocab_size: int = 8000  # of the tokenizer trained when none is given
+    block_size: int = 128  # tokens per packed block, before the special tokens framing adds
+    validation_blocks: int = 64  # blocks held out (drawn with the seed) for evaluation
+    text_column: str = "text"
+    num_proc: int = 1  # processes for tokenizing the corpus
+    streaming: bool = False  # tokenize in one pass without intermediate files (huge hub corpora)
+    num_workers: int = 0  # DataLoader workers corrupting batches
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    name: str = "adamw"  # adamw | adafactor (torch >= 2.5)
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    weight_decay: float = 0.01  # not applied to biases, norms and embeddings
+    schedule: str = "linear"  # linear | cosine | inverse_sqrt | constant, after the warmup
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.0  # linear and cosine decay down to lr * min_lr_ratio
+    clip_norm: float | None = 1.0
+    fused: bool | None = None  # fused AdamW kernels; None: on CUDA
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    global_batch: int = 32  # sequences per optimizer step, over all processes and accumulation steps
+    micro_batch: int | None = None  # sequences per forward on each process; None: global_batch / processes
+    max_steps: int | None = 600
+    max_tokens: int | None = None  # a token budget (block tokens); sets the steps when max_steps is None
+    precision: str = "fp32"  # fp32 | bf16 | fp16
+    compile: bool = False  # torch.compile the model (fixed shapes: batches are padded to the block size)
+    seed: int = 0
+    log_interval: int = 10
+    eval_interval: int = 200
+    eval_batches: int = 4
+    reconstructions: int = 4  # encoder-decoder: greedy reconstructions scored with sacrebleu at each eval
+    checkpoint_interval: int = 200
+    keep_checkpoints: int = 2
+    trackers: list[str] = field(default_factory=lambda: ["tensorboard"])  # accelerate trackers when installed
+    threads: int | None = None  # torch threads per process on CPU; None: torch's default
+    peak_tflops: float | None = None  # the device's peak, for model FLOPs utilisation; None: known GPUs
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    name: str = "tiny_bert"
+    data: DataSettings = field(default_factory=DataSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    corruption: Any = "bert"  # a shipped corruption recipe name, a .yaml path, or {name, steps}
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+    training: TrainingSettings = field(default_factory=TrainingSettings)
+
+    def __post_init__(self):
+        check_choice("model.family", self.model.family, FAMILIES)
+        check_choice("training.precision", self.training.precision, PRECISIONS)
+        check_choice("optimizer.schedule", self.optimizer.schedule, SCHEDULES)
+        check_choice("optimizer.name", self.optimizer.name, OPTIMIZERS)
+        t = self.training
+        if t.max_steps is None and t.max_tokens is None:
+            raise DenoiseError("set a budget: training.max_steps or training.max_tokens")
+        positive = {
+            "training.global_batch": t.global_batch,
+            "training.log_interval": t.log_interval,
+            "training.eval_interval": t.eval_interval,
+            "training.checkpoint_interval": t.checkpoint_interval,
+            "training.keep_checkpoints": t.keep_checkpoints,
+            "data.block_size": self.data.block_size,
+        }
+        for key, value in positive.items():
+            if value < 1:
+                raise DenoiseError(f"{key} must be at least 1, got {value}")
+        if self.data.validation_blocks < 0:
+            raise DenoiseError(f"data.validation_blocks must be >= 0, got {self.data.validation_blocks}")
+
+    @property
+    def encoder_decoder(self) -> bool:
+        return self.model.family != "bert"
+
+    def to_mapping(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise DenoiseError(f"{key} {value!r} is not one of {', '.join(choices)}{nearest(value, choices)}")
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"training.max_steps=10"`` -> (["training", "max_steps"], 10); the value is read as YAML."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise DenoiseError(f"override {text!r} must look like key=value, e.g. training.max_steps=100")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError as err:
+        raise DenoiseError(f"override {text!r}: the value is not valid YAML ({err})") from None
+    return key.strip().split("."), parsed
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """``data`` with each ``a.b=value`` set (nested mappings are created as needed)."""
+    data = dict(data)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            node[part] = dict(child) if isinstance(child, dict) else {}
+            node = node[part]
+        node[path[-1]] = value
+    return data
+
+
+def load_config(recipe: str | Path | None = None, overrides: list[str] | None = None) -> PretrainConfig:
+    """Defaults, then the YAML ``recipe`` (when given), then ``overrides``."""
+    data: dict = {}
+    where = "defaults"
+    if recipe is not None:
+        path = Path(recipe)
+        if not path.is_file():
+            raise FileNotFoundError(f"pre-training recipe {path} does not exist (see the recipes/ folder)")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise DenoiseError(f"{path} is not valid YAML: {err}") from None
+        if not isinstance(data, dict):
+            raise DenoiseError(f"{path} must hold a mapping of settings, got {type(data).__name__}")
+        data.setdefault("name", path.stem)
+        where = str(path)
+    data = apply_overrides(data, overrides or [])
+    return from_mapping(PretrainConfig, data, where=where)
+
+
+def config_from_mapping(data: dict, where: str = "config") -> PretrainConfig:
+    return from_mapping(PretrainConfig, data, where=where)

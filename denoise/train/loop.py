@@ -1,0 +1,408 @@
+"""The pre-training loop, the same code on one CPU or on many GPUs through accelerate.
+
+    from denoise.train.config import load_config
+    from denoise.train.loop import pretrain
+    summary = pretrain(load_config("recipes/tiny_bart.yaml", ["training.max_steps=50"]), "runs/bart")
+
+Each optimizer step reads one global batch (see ``denoise.train.data``), runs its micro-batches with the
+gradient synchronised only on the last, clips, steps, then logs, evaluates and checkpoints at their
+intervals. A non-finite loss stops the run before the optimizer touches the weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import shutil
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+import yaml
+
+from denoise.corruption.base import Vocab
+from denoise.corruption.corpus import BlockCorpus
+from denoise.corruption.loader import Collator
+from denoise.corruption.recipe import ENCODER, ENCODER_DECODER, Recipe
+from denoise.data.prepare import load_blocks
+from denoise.errors import DenoiseError
+from denoise.models.checkpoint import save_model
+from denoise.models.factory import Ids, build_model, check_positions
+from denoise.train import checkpoints as ckpt
+from denoise.train.config import PretrainConfig
+from denoise.train.data import EvalSampler, Layout, StepSampler, make_loader, prepare_data, split_blocks
+from denoise.train.evaluate import evaluate, reconstructions
+from denoise.train.metrics import MetricsLog, available_trackers, peak_flops, training_flops
+from denoise.train.objective import Counts, micro_batch_loss, model_inputs
+from denoise.train.optim import make_optimizer, make_scheduler
+
+
+class NonFiniteLoss(DenoiseError):
+    pass
+
+
+def total_steps(config: PretrainConfig) -> int:
+    t = config.training
+    if t.max_steps is not None:
+        return t.max_steps
+    return math.ceil(t.max_tokens / (t.global_batch * config.data.block_size))
+
+
+def corruption_recipe(value) -> Recipe:
+    if isinstance(value, dict):
+        return Recipe.from_mapping(value, where="corruption")
+    if isinstance(value, str):
+        return Recipe.load(value)
+    raise DenoiseError(
+        f"corruption must be a recipe name, a .yaml path or a mapping with steps, got {value!r}"
+    )
+
+
+def framed_length(block_size: int, encoder_decoder: bool, pairs: bool) -> int:
+    """Longest model input a block becomes: [CLS] A [SEP] (B [SEP]) for BERT; a mode token, the block and the
+    end token for an encoder-decoder (whose targets are never longer)."""
+    return block_size + 2 + (pairs and not encoder_decoder)
+
+
+class Pretraining:
+    """One run: built from a config and an output directory, then ``run()``."""
+
+    def __init__(self, config: PretrainConfig, out: str | Path, resume: bool = False, progress: bool = True):
+        from accelerate import Accelerator
+
+        self.config, self.out, self.progress = config, Path(out), progress
+        t = config.training
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        trackers = available_trackers(list(t.trackers))
+        # Precision is handled here (autocast, and a gradient scaler for fp16) rather than by accelerate,
+        # whose process-wide state would pin the first run's precision for every later run in the process.
+        # Several processes without a GPU (torchrun or accelerate launch on CPUs) need cpu=True for accelerate
+        # to join them into one gloo process group.
+        distributed_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+        self.accelerator = Accelerator(
+            cpu=distributed_cpu, log_with=trackers or None, project_dir=str(self.out / "logs")
+        )
+        device = self.accelerator.device.type
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
+        self.autocast = lambda: torch.autocast(device, dtype=dtype, enabled=dtype is not None)
+        self.scaler = torch.amp.GradScaler(device, enabled=t.precision == "fp16")
+        self.resume_from = self._checkpoint_to_resume(resume)
+        self.layout = Layout.of(t.global_batch, t.micro_batch, self.accelerator.num_processes)
+        self.total_steps = total_steps(config)
+        self._build()
+
+    # -- setup ---------------------------------------------------------------------------------------------
+
+    def _checkpoint_to_resume(self, resume: bool) -> Path | None:
+        latest = ckpt.latest_checkpoint(self.out)
+        if resume and latest is None:
+            raise DenoiseError(f"--resume: {self.out} holds no finished checkpoint to continue from")
+        if not resume and latest is not None:
+            raise DenoiseError(
+                f"{self.out} already holds checkpoints of a run (latest {latest.name}); pass --resume to "
+                "continue it, or choose another --out (nothing was changed)"
+            )
+        return latest
+
+    def _build(self) -> None:
+        config, acc = self.config, self.accelerator
+        t = config.training
+        with acc.main_process_first():
+            self.tokenizer, data_dir = prepare_data(config.data, acc.is_main_process)
+        blocks = load_blocks(data_dir)
+        self.split = split_blocks(len(blocks), config.data.validation_blocks, t.global_batch, t.seed)
+        vocab = Vocab.from_tokenizer(self.tokenizer)
+        family = ENCODER_DECODER if config.encoder_decoder else ENCODER
+        recipe = corruption_recipe(config.corruption)
+        corrupter = recipe.build(vocab, family, config.data.block_size, corpus=BlockCorpus(blocks))
+        pairs = any(op.pairs for op in corrupter.ops)
+        settings = config.model
+        if settings.pair_head is None:
+            settings = dataclasses.replace(settings, pair_head=pairs)
+        elif pairs and not settings.pair_head:
+            raise DenoiseError(
+                f"corruption recipe {recipe.name!r} builds sentence pairs but model.pair_head is false; "
+                "drop the pair step or enable the pair head"
+            )
+        ids = Ids(vocab.size, vocab.pad_id, start_id=vocab.cls_id, eos_id=vocab.sep_id)
+        torch.manual_seed(t.seed)
+        model = build_model(settings, ids)
+        check_positions(model.config, framed_length(config.data.block_size, config.encoder_decoder, pairs))
+        if self.resume_from is not None:
+            saved = ckpt.read_trainer_state(self.resume_from)
+            ckpt.check_same_run(saved["config"], config.to_mapping(), self.resume_from)
+            ckpt.load_weights_into(model, self.resume_from)
+        self.model_settings = settings
+        optimizer = make_optimizer(model, config.optimizer, acc.device.type)
+        o = config.optimizer
+        self.scheduler = make_scheduler(
+            optimizer, o.schedule, o.warmup_steps, self.total_steps, o.min_lr_ratio
+        )
+        self.model, self.optimizer = acc.prepare(model, optimizer)
+        if t.compile:
+            self.model = torch.compile(self.model)
+        self.start_step, self.tokens = 0, 0
+        if self.resume_from is not None:
+            self._restore(self.resume_from)
+        multiple = 64 if t.compile else 8
+        self.collator = Collator(corrupter, vocab, seed=t.seed, pad_to_multiple_of=multiple)
+        self.eval_collator = Collator(corrupter, vocab, seed=t.seed + 1, pad_to_multiple_of=multiple)
+        self.blocks = blocks
+
+    def _restore(self, checkpoint: Path) -> None:
+        state = ckpt.read_trainer_state(checkpoint)
+        ckpt.read_states(checkpoint, self._states())
+        self.start_step, self.tokens = state["step"], state["tokens"]
+        same_world = state.get("processes") == self.accelerator.num_processes
+        if not (same_world and ckpt.restore_rng(checkpoint, self.accelerator.process_index)):
+            self.accelerator.print(
+                f"resuming on {self.accelerator.num_processes} process(es) from a checkpoint made on "
+                f"{state.get('processes')}: data order is kept, dropout draws differ"
+            )
+
+    def _states(self) -> dict:
+        states = {"optimizer": self.optimizer, "scheduler": self.scheduler}
+        if self.scaler.is_enabled():
+            states["scaler"] = self.scaler
+        return states
+
+    @property
+    def unwrapped(self):
+        return self.accelerator.unwrap_model(self.model)
+
+    # -- one step ------------------------------------------------------------------------------------------
+
+    def global_counts(self, micro_batches) -> Counts:
+        local = Counts(0, 0)
+        for batch in micro_batches:
+            local = local + Counts.of(batch)
+        if self.accelerator.num_processes == 1:
+            return local
+        summed = self.accelerator.reduce(
+            torch.tensor([local.tokens, local.pairs], device=self.accelerator.device), "sum"
+        )
+        return Counts(int(summed[0]), int(summed[1]))
+
+    def train_step(self, micro_batches) -> dict:
+        acc, world = self.accelerator, self.accelerator.num_processes
+        total = self.global_counts(micro_batches)
+        losses = torch.zeros(3, device=acc.device)
+        for j, batch in enumerate(micro_batches):
+            counts = Counts.of(batch)
+            inputs = model_inputs(batch, self.config.encoder_decoder, acc.device)
+            last = j == len(micro_batches) - 1
+            with nullcontext() if last else acc.no_sync(self.model):
+                with self.autocast():
+                    loss, token_loss, pair_loss = micro_batch_loss(self.model, inputs, counts, total)
+                self.scaler.scale(loss * world).backward()
+            losses[0] += loss.detach()
+            losses[1] += token_loss
+            if pair_loss is not None:
+                losses[2] += pair_loss
+        if world > 1:
+            losses = acc.reduce(losses, "sum")
+        return {"loss": losses[0], "token_loss": losses[1], "pair_loss": losses[2], "counts": total}
+
+    # -- the run -------------------------------------------------------------------------------------------
+
+    def run(self) -> dict:
+        acc, t = self.accelerator, self.config.training
+        if acc.is_main_process:
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "config.yaml").write_text(yaml.safe_dump(self.config.to_mapping(), sort_keys=False))
+        log = (
+            MetricsLog(self.out, self.start_step if self.resume_from else None)
+            if acc.is_main_process
+            else None
+        )
+        acc.init_trackers(self.config.name, config=tracker_config(self.config.to_mapping()))
+        sampler = StepSampler(
+            self.split.train, self.layout, acc.process_index, t.seed, self.start_step, self.total_steps
+        )
+        loader = make_loader(self.blocks, sampler, self.collator, self.config.data.num_workers, t.seed)
+        batches = iter(loader)
+        bar = self._progress_bar()
+        window = {"start": time.perf_counter(), "tokens": 0, "flops": 0.0}
+        peak = peak_flops(
+            torch.cuda.get_device_name() if acc.device.type == "cuda" else None, t.precision, t.peak_tflops
+        )
+        record, evaluation = {}, {}
+        started = time.perf_counter()
+        first_loss = None
+        for step in range(self.start_step, self.total_steps):
+            micro_batches = [next(batches) for _ in range(self.layout.accumulation)]
+            window["tokens"] += sum(int(b.attention_mask.sum()) for b in micro_batches)
+            window["flops"] += sum(self._flops(b) for b in micro_batches)
+            result = self.train_step(micro_batches)
+            loss = float(result["loss"])
+            if not math.isfinite(loss):
+                self._stop_non_finite(step + 1, loss)
+            first_loss = loss if first_loss is None else first_loss
+            grad_norm = self._clip()
+            self.scaler.step(self.optimizer.optimizer)
+            self.scaler.update()
+            self.scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.tokens += self.layout.global_batch * self.config.data.block_size
+            done = step + 1
+            last = done == self.total_steps
+            if bar is not None:
+                bar.update(1)
+            if done % t.log_interval == 0 or last:
+                record = self._log_record(done, result, grad_norm, window, peak)
+                window = {"start": time.perf_counter(), "tokens": 0, "flops": 0.0}
+                self._emit(log, record, bar)
+            if done % t.eval_interval == 0 or last:
+                evaluation = self._evaluate(done)
+                self._emit(log, evaluation, None)
+            if done % t.checkpoint_interval == 0 or last:
+                self._save(done)
+        if bar is not None:
+            bar.close()
+        self._export()
+        acc.end_training()
+        return {
+            "out": str(self.out),
+            "steps": self.total_steps,
+            "tokens": self.tokens,
+            "first_loss": first_loss,
+            "final_loss": record.get("loss"),
+            "seconds": time.perf_counter() - started,
+            **{k: v for k, v in evaluation.items() if k != "examples"},
+        }
+
+    def _clip(self):
+        clip_norm = self.config.optimizer.clip_norm
+        if not clip_norm:
+            return None
+        self.scaler.unscale_(self.optimizer.optimizer)
+        return self.accelerator.clip_grad_norm_(self.model.parameters(), clip_norm)
+
+    def _flops(self, batch) -> float:
+        target = batch.labels.shape[1] if self.config.encoder_decoder else 0
+        predicted = int((batch.labels != -100).sum())
+        return training_flops(self.unwrapped, len(batch), batch.input_ids.shape[1], target, predicted)
+
+    def _log_record(self, step: int, result: dict, grad_norm, window: dict, peak: float | None) -> dict:
+        acc = self.accelerator
+        elapsed = max(time.perf_counter() - window["start"], 1e-9)
+        tokens = window["tokens"]
+        if acc.num_processes > 1:
+            tokens = int(acc.reduce(torch.tensor(tokens, device=acc.device), "sum"))
+        record = {
+            "step": step,
+            "loss": float(result["loss"]),
+            "token_loss": float(result["token_loss"]),
+            "lr": self.scheduler.get_last_lr()[0],
+            "tokens": self.tokens,
+            "tokens_per_s": tokens / elapsed,
+            "model_tflops_per_s": window["flops"] / elapsed / 1e12,
+        }
+        if result["counts"].pairs:
+            record["pair_loss"] = float(result["pair_loss"])
+        if grad_norm is not None:
+            record["grad_norm"] = float(grad_norm)
+        if peak:
+            record["mfu"] = window["flops"] / elapsed / peak
+        return record
+
+    def _emit(self, log: MetricsLog | None, record: dict, bar) -> None:
+        if log is not None:
+            log.write(record)
+        scalars = {k: v for k, v in record.items() if isinstance(v, (int, float)) and k != "step"}
+        self.accelerator.log(scalars, step=record["step"])
+        if bar is not None:
+            bar.set_postfix(
+                loss=f"{record['loss']:.3f}", lr=f"{record['lr']:.2e}", tok_s=f"{record['tokens_per_s']:.0f}"
+            )
+
+    def _evaluate(self, step: int) -> dict:
+        acc, t = self.accelerator, self.config.training
+        if not len(self.split.validation) or not t.eval_batches:
+            return {"step": step}
+        sampler = EvalSampler(
+            self.split.validation,
+            self.layout.micro_batch,
+            t.eval_batches,
+            acc.process_index,
+            acc.num_processes,
+        )
+        loader = make_loader(self.blocks, sampler, self.eval_collator, 0, t.seed)
+        metrics = {
+            "step": step,
+            **evaluate(self.model, loader, acc, self.autocast, self.config.encoder_decoder),
+        }
+        if self.config.encoder_decoder and t.reconstructions and acc.is_main_process and len(sampler):
+            first = next(iter(loader))
+            metrics.update(
+                reconstructions(self.unwrapped, first, self.tokenizer, t.reconstructions, acc.device)
+            )
+        return metrics
+
+    def _stop_non_finite(self, step: int, loss: float) -> None:
+        latest = ckpt.latest_checkpoint(self.out)
+        kept = (
+            f"the last good checkpoint, {latest}, is intact"
+            if latest
+            else "no checkpoint had been written yet"
+        )
+        self.accelerator.end_training()
+        raise NonFiniteLoss(
+            f"loss is {loss} at step {step}; stopped before the optimizer step, {kept}. Lower optimizer.lr, "
+            "raise warmup, or train in bf16 rather than fp16, then resume with --resume"
+        )
+
+    def _save(self, step: int) -> None:
+        acc = self.accelerator
+        staging = ckpt.staging_dir(self.out, step)
+        if acc.is_main_process:
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir(parents=True)
+        acc.wait_for_everyone()
+        ckpt.write_rng(staging, acc.process_index)
+        if acc.is_main_process:
+            state = {
+                "step": step,
+                "tokens": self.tokens,
+                "processes": acc.num_processes,
+                "config": self.config.to_mapping(),
+            }
+            ckpt.write_shared(staging, self.unwrapped, self._states(), state)
+        acc.wait_for_everyone()
+        if acc.is_main_process:
+            ckpt.publish(staging, self.out, step, self.config.training.keep_checkpoints)
+        acc.wait_for_everyone()
+
+    def _export(self) -> None:
+        """The final model and its tokenizer, ready for fine-tuning: ``OUT/model`` and ``OUT/tokenizer``."""
+        if self.accelerator.is_main_process:
+            save_model(self.unwrapped, self.out / "model")
+            self.tokenizer.save(self.out / "tokenizer")
+        self.accelerator.wait_for_everyone()
+
+    def _progress_bar(self):
+        if not (self.progress and self.accelerator.is_main_process):
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(
+            total=self.total_steps,
+            initial=self.start_step,
+            desc=self.config.name,
+            unit="step",
+            dynamic_ncols=True,
+        )
+
+
+def tracker_config(mapping: dict) -> dict:
+    """Hyperparameters as TensorBoard takes them: flat keys, scalar or string values."""
+    flat = ckpt.flatten(mapping)
+    return {k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in flat.items()}
+
+
+def pretrain(config: PretrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> dict:
+    """Pre-train as ``config`` says, writing to ``out``; returns a summary (steps, losses, eval metrics)."""
+    return Pretraining(config, out, resume=resume, progress=progress).run()

@@ -1,0 +1,190 @@
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from denoise.errors import DenoiseError
+from denoise.models.checkpoint import load_model
+from denoise.train.checkpoints import complete_checkpoints
+from denoise.train.config import PretrainConfig, load_config
+from denoise.train.data import Layout, StepSampler
+from denoise.train.loop import pretrain
+from denoise.train.metrics import read_metrics
+from denoise.train.optim import lr_factor
+from tests.train_helpers import tiny
+
+RECIPES = sorted((Path(__file__).parent.parent / "recipes").glob("*.yaml"))
+ENCODER_DECODER_RECIPES = {
+    "bart_base",
+    "t5_base",
+    "mass_base",
+    "ul2_base",
+    "tiny_bart",
+    "tiny_t5",
+    "tiny_mass",
+    "tiny_ul2",
+}
+
+
+def run(prepared, out, *extra, recipe=None, steps=3, resume=False):
+    return pretrain(
+        load_config(recipe, tiny(prepared, *extra, steps=steps)), out, resume=resume, progress=False
+    )
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
+def test_every_recipe_runs_three_steps_at_a_tiny_size(recipe, prepared_corpus, tmp_path):
+    summary = run(prepared_corpus, tmp_path / "run", recipe=recipe)
+    assert summary["steps"] == 3 and math.isfinite(summary["final_loss"])
+    records = read_metrics(tmp_path / "run")
+    assert [r["step"] for r in records if "loss" in r] == [1, 2, 3]
+    evaluation = [r for r in records if "eval_loss" in r][-1]
+    assert evaluation["eval_tokens"] > 0
+    if recipe.stem in ENCODER_DECODER_RECIPES:
+        assert "reconstruction_bleu" in evaluation and len(evaluation["examples"]) == 2
+    model = load_model(tmp_path / "run" / "model")
+    assert type(model).__name__ == ("EncoderDecoder" if recipe.stem in ENCODER_DECODER_RECIPES else "Bert")
+    assert (tmp_path / "run" / "tokenizer" / "tokenizer.json").exists()
+
+
+def test_defaults_are_the_tiny_bert_recipe():
+    recipe = load_config(RECIPES[0].parent / "tiny_bert.yaml")
+    assert recipe == PretrainConfig()
+
+
+def test_loss_falls(prepared_corpus, tmp_path):
+    summary = run(
+        prepared_corpus, tmp_path / "run", "optimizer.lr=3e-3", "training.global_batch=16", steps=40
+    )
+    losses = [r["loss"] for r in read_metrics(tmp_path / "run") if "loss" in r]
+    assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.5, losses
+    assert summary["eval_accuracy"] > 0.0
+
+
+def test_accumulation_gives_the_loss_of_the_whole_batch(prepared_corpus, tmp_path):
+    common = ("model.dropout=0.0", "model.attention_dropout=0.0", "corruption=bart", "model.family=bart")
+    whole = run(prepared_corpus, tmp_path / "whole", *common)
+    split = run(prepared_corpus, tmp_path / "split", *common, "training.micro_batch=2")
+    a = [r["loss"] for r in read_metrics(tmp_path / "whole") if "loss" in r]
+    b = [r["loss"] for r in read_metrics(tmp_path / "split") if "loss" in r]
+    assert np.allclose(a, b, rtol=1e-5), (a, b)
+    assert whole["final_loss"] == pytest.approx(split["final_loss"], rel=1e-5)
+
+
+def test_keeps_only_the_newest_checkpoints(prepared_corpus, tmp_path):
+    run(
+        prepared_corpus,
+        tmp_path / "run",
+        "training.checkpoint_interval=1",
+        "training.keep_checkpoints=2",
+        steps=4,
+    )
+    assert [p.name for p in complete_checkpoints(tmp_path / "run")] == ["step-00000003", "step-00000004"]
+    state = json.loads((tmp_path / "run" / "checkpoints" / "step-00000004" / "trainer.json").read_text())
+    assert state["step"] == 4 and state["tokens"] == 4 * 8 * 64
+
+
+def test_tensorboard_logs_through_accelerate(prepared_corpus, tmp_path):
+    pytest.importorskip("tensorboardX")
+    run(prepared_corpus, tmp_path / "run", "training.trackers=[tensorboard]")
+    assert list((tmp_path / "run" / "logs").rglob("events.out.tfevents*"))
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_checkpoint(prepared_corpus, tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(DenoiseError, match=r"loss is (nan|inf) at step \d+.*step-00000001.*intact"):
+        run(
+            prepared_corpus,
+            out,
+            "optimizer.lr=1e30",
+            "optimizer.clip_norm=null",
+            "optimizer.warmup_steps=0",
+            "training.checkpoint_interval=1",
+            steps=20,
+        )
+    first = complete_checkpoints(out)[0]
+    assert first.name == "step-00000001"
+    assert load_model(first / "model") is not None
+
+
+def test_refuses_to_overwrite_a_run_and_to_resume_with_other_settings(prepared_corpus, tmp_path):
+    out = tmp_path / "run"
+    run(prepared_corpus, out)
+    before = sorted(p.name for p in complete_checkpoints(out))
+    with pytest.raises(DenoiseError, match="already holds checkpoints.*--resume"):
+        run(prepared_corpus, out)
+    with pytest.raises(DenoiseError, match=r"model.d_model=32 .* 48"):
+        run(prepared_corpus, out, "model.d_model=48", resume=True)
+    assert sorted(p.name for p in complete_checkpoints(out)) == before
+    with pytest.raises(DenoiseError, match="no finished checkpoint"):
+        run(prepared_corpus, tmp_path / "empty", resume=True)
+
+
+def test_resume_extends_a_finished_run(prepared_corpus, tmp_path):
+    out = tmp_path / "run"
+    run(prepared_corpus, out, steps=3)
+    summary = run(prepared_corpus, out, "training.checkpoint_interval=3", steps=5, resume=True)
+    assert summary["steps"] == 5
+    assert [r["step"] for r in read_metrics(out) if "loss" in r] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("training.max_stepz=3", "did you mean 'max_steps'"),
+        ("model.family=gpt", "model.family 'gpt' is not one of"),
+        ("training.precision=fp8", "training.precision"),
+        ("data.block_size=32", "holds blocks of 64 tokens but data.block_size is 32"),
+        ("training.global_batch=6", "does not split into micro-batches"),
+        ("corruption=bart", "changes the sequence length"),
+        ("model.max_positions=40", "framed sequences reach 67 tokens but the model has 40 positions"),
+        ("corruption=nsp_only", "unknown corruption recipe 'nsp_only'"),
+    ],
+)
+def test_bad_settings_fail_with_the_value_and_what_to_do(override, message, prepared_corpus, tmp_path):
+    extra = [override, "training.micro_batch=4"] if "global_batch" in override else [override]
+    with pytest.raises(DenoiseError, match=message):
+        run(prepared_corpus, tmp_path / "run", *extra)
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_too_small_a_corpus_for_the_batch(prepared_corpus, tmp_path):
+    with pytest.raises(DenoiseError, match="fewer than one global batch"):
+        run(prepared_corpus, tmp_path / "run", "training.global_batch=4096", "training.micro_batch=8")
+
+
+def test_step_sampler_splits_each_global_batch_over_processes_and_accumulation():
+    train = np.arange(100, 200)
+    layout = Layout.of(global_batch=12, micro_batch=3, processes=2)
+    assert layout.accumulation == 2
+    one = StepSampler(train, Layout.of(12, None, 1), rank=0, seed=5, start=0, stop=4)
+    ranks = [list(StepSampler(train, layout, rank=r, seed=5, start=0, stop=4)) for r in range(2)]
+    for step, whole in enumerate(one):
+        parts = ranks[0][2 * step : 2 * step + 2] + ranks[1][2 * step : 2 * step + 2]
+        assert sorted(k for part in parts for k in part) == sorted(whole)
+    resumed = list(StepSampler(train, Layout.of(12, None, 1), rank=0, seed=5, start=2, stop=4))
+    assert resumed == list(one)[2:]
+    epochs = {epoch for keys in StepSampler(train, Layout.of(12, None, 1), 0, 5, 0, 20) for epoch, _ in keys}
+    assert epochs == {0, 1, 2}  # 8 steps per epoch
+
+
+@pytest.mark.parametrize(
+    "schedule, step, expected",
+    [
+        ("linear", 0, 0.1),
+        ("linear", 9, 1.0),
+        ("linear", 55, 0.5),
+        ("linear", 100, 0.0),
+        ("cosine", 55, 0.5),
+        ("constant", 80, 1.0),
+        ("inverse_sqrt", 39, 0.5),
+    ],
+)
+def test_learning_rate_schedules(schedule, step, expected):
+    assert lr_factor(step, schedule, warmup_steps=10, total_steps=100) == pytest.approx(expected, abs=1e-9)
+
+
+def test_cosine_decays_to_the_floor():
+    assert lr_factor(100, "cosine", 10, 100, min_ratio=0.1) == pytest.approx(0.1)
