@@ -73,6 +73,14 @@ def test_accumulation_gives_the_loss_of_the_whole_batch(prepared_corpus, tmp_pat
     assert whole["final_loss"] == pytest.approx(split["final_loss"], rel=1e-5)
 
 
+def test_data_loader_workers_change_nothing(prepared_corpus, tmp_path):
+    common = ("model.dropout=0.0", "model.attention_dropout=0.0")
+    run(prepared_corpus, tmp_path / "main", *common)
+    run(prepared_corpus, tmp_path / "workers", *common, "data.num_workers=2")
+    a = [r["loss"] for r in read_metrics(tmp_path / "main") if "loss" in r]
+    assert a == [r["loss"] for r in read_metrics(tmp_path / "workers") if "loss" in r]
+
+
 def test_keeps_only_the_newest_checkpoints(prepared_corpus, tmp_path):
     run(
         prepared_corpus,

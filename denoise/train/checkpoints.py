@@ -90,6 +90,13 @@ def write_rng(staging: Path, rank: int) -> None:
     torch.save(state, staging / f"rng-rank{rank}.pt")
 
 
+def remove_partial(out: Path) -> None:
+    """Drop folders a killed save left half-written (never a finished checkpoint)."""
+    root = Path(out) / CHECKPOINTS
+    for partial in root.glob("*.partial") if root.is_dir() else []:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 def publish(staging: Path, out: Path, step: int, keep: int) -> Path:
     """Rename the finished ``staging`` folder into place, then drop all but the newest ``keep``."""
     final = checkpoint_dir(out, step)

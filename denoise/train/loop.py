@@ -89,6 +89,11 @@ class Pretraining:
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
         self.autocast = lambda: torch.autocast(device, dtype=dtype, enabled=dtype is not None)
         self.scaler = torch.amp.GradScaler(device, enabled=t.precision == "fp16")
+        if self.accelerator.distributed_type.value == "FSDP":
+            raise DenoiseError(
+                "FSDP runs cannot be checkpointed by denoise yet (their weights and optimizer state are "
+                "sharded); launch with DDP (accelerate launch --multi_gpu) instead"
+            )
         self.resume_from = self._checkpoint_to_resume(resume)
         self.layout = Layout.of(t.global_batch, t.micro_batch, self.accelerator.num_processes)
         self.total_steps = total_steps(config)
@@ -97,6 +102,9 @@ class Pretraining:
     # -- setup ---------------------------------------------------------------------------------------------
 
     def _checkpoint_to_resume(self, resume: bool) -> Path | None:
+        if self.accelerator.is_main_process:
+            ckpt.remove_partial(self.out)
+        self.accelerator.wait_for_everyone()
         latest = ckpt.latest_checkpoint(self.out)
         if resume and latest is None:
             raise DenoiseError(f"--resume: {self.out} holds no finished checkpoint to continue from")
