@@ -126,15 +126,18 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     config = load_config(recipes[0] if recipes else None, overrides)
     out = args.out or Path("runs") / config.name
     summary = pretrain(config, out, resume=args.resume, progress=not args.no_progress)
-    print(
-        f"{out}: {summary['steps']} steps, {summary['tokens']:,} tokens in {summary['seconds']:.0f} s; "
-        f"loss {summary['first_loss']:.3f} -> {summary['final_loss']:.3f}"
-        + (
-            f"; eval loss {summary['eval_loss']:.3f}, accuracy {summary['eval_accuracy']:.3f}"
-            if "eval_loss" in summary
-            else ""
+    if summary["first_loss"] is None:
+        print(
+            f"{out}: already at step {summary['steps']}; nothing to train (raise training.max_steps to go on)"
         )
-    )
+    else:
+        line = (
+            f"{out}: {summary['steps']} steps, {summary['tokens']:,} tokens in {summary['seconds']:.0f} s; "
+        )
+        line += f"loss {summary['first_loss']:.3f} -> {summary['final_loss']:.3f}"
+        if "eval_loss" in summary:
+            line += f"; eval loss {summary['eval_loss']:.3f}, accuracy {summary['eval_accuracy']:.3f}"
+        print(line)
     print(f"model: {out / 'model'}  tokenizer: {out / 'tokenizer'}  metrics: {out / 'metrics.jsonl'}")
 
 

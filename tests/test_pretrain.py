@@ -81,6 +81,16 @@ def test_data_loader_workers_change_nothing(prepared_corpus, tmp_path):
     assert a == [r["loss"] for r in read_metrics(tmp_path / "workers") if "loss" in r]
 
 
+@pytest.mark.slow
+def test_compiled_training_saves_the_plain_model(prepared_corpus, tmp_path):
+    summary = run(
+        prepared_corpus, tmp_path / "run", "training.compile=true", "training.eval_batches=0", steps=2
+    )
+    assert math.isfinite(summary["final_loss"])
+    assert type(load_model(tmp_path / "run" / "model")).__name__ == "Bert"
+    assert complete_checkpoints(tmp_path / "run")
+
+
 def test_keeps_only_the_newest_checkpoints(prepared_corpus, tmp_path):
     run(
         prepared_corpus,
@@ -196,3 +206,18 @@ def test_learning_rate_schedules(schedule, step, expected):
 
 def test_cosine_decays_to_the_floor():
     assert lr_factor(100, "cosine", 10, 100, min_ratio=0.1) == pytest.approx(0.1)
+
+
+def test_cli_runs_a_recipe_with_settings_and_reports(prepared_corpus, tmp_path, capsys):
+    from denoise.cli import main
+
+    out = tmp_path / "run"
+    recipe = str(RECIPES[0].parent / "tiny_t5.yaml")
+    main(["pretrain", recipe, *tiny(prepared_corpus), "--out", str(out), "--no-progress"])
+    printed = capsys.readouterr().out
+    assert "3 steps" in printed and "eval loss" in printed and str(out / "model") in printed
+    main(["pretrain", recipe, *tiny(prepared_corpus), "--out", str(out), "--resume", "--no-progress"])
+    assert "already at step 3" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["pretrain", recipe, "recipes/other.yaml", "--out", str(tmp_path / "x")])
+    assert "one recipe at most" in capsys.readouterr().err

@@ -66,6 +66,21 @@ def framed_length(block_size: int, encoder_decoder: bool, pairs: bool) -> int:
     return block_size + 2 + (pairs and not encoder_decoder)
 
 
+def position_limit(config) -> int | None:
+    """The smallest learned position table of the model's stacks; None when positions are relative."""
+    stacks = [config.encoder] + ([config.decoder] if hasattr(config, "decoder") else [])
+    learned = [s.max_positions for s in stacks if s.positions == "learned"]
+    return min(learned) if learned else None
+
+
+def padding_multiple(longest: int, compile: bool, limit: int | None) -> int:
+    """Batches are padded to a multiple of 8 (tensor-core friendly) when that still fits the position table;
+    compiled models get every sequence padded to ``longest``, so shapes never change."""
+    if compile:
+        return longest
+    return 8 if limit is None or -(-longest // 8) * 8 <= limit else 1
+
+
 class Pretraining:
     """One run: built from a config and an output directory, then ``run()``."""
 
@@ -77,14 +92,14 @@ class Pretraining:
         if t.threads:
             torch.set_num_threads(t.threads)
         trackers = available_trackers(list(t.trackers))
-        # Precision is handled here (autocast, and a gradient scaler for fp16) rather than by accelerate,
-        # whose process-wide state would pin the first run's precision for every later run in the process.
         # Several processes without a GPU (torchrun or accelerate launch on CPUs) need cpu=True for accelerate
         # to join them into one gloo process group.
         distributed_cpu = not torch.cuda.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
         self.accelerator = Accelerator(
             cpu=distributed_cpu, log_with=trackers or None, project_dir=str(self.out / "logs")
         )
+        # Precision is handled here (autocast, and a gradient scaler for fp16) rather than by accelerate,
+        # whose process-wide state would pin the first run's precision for every later run in the process.
         device = self.accelerator.device.type
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
         self.autocast = lambda: torch.autocast(device, dtype=dtype, enabled=dtype is not None)
@@ -138,7 +153,8 @@ class Pretraining:
         ids = Ids(vocab.size, vocab.pad_id, start_id=vocab.cls_id, eos_id=vocab.sep_id)
         torch.manual_seed(t.seed)
         model = build_model(settings, ids)
-        check_positions(model.config, framed_length(config.data.block_size, config.encoder_decoder, pairs))
+        longest = framed_length(config.data.block_size, config.encoder_decoder, pairs)
+        check_positions(model.config, longest)
         if self.resume_from is not None:
             saved = ckpt.read_trainer_state(self.resume_from)
             ckpt.check_same_run(saved["config"], config.to_mapping(), self.resume_from)
@@ -155,7 +171,7 @@ class Pretraining:
         self.start_step, self.tokens = 0, 0
         if self.resume_from is not None:
             self._restore(self.resume_from)
-        multiple = 64 if t.compile else 8
+        multiple = padding_multiple(longest, t.compile, position_limit(model.config))
         self.collator = Collator(corrupter, vocab, seed=t.seed, pad_to_multiple_of=multiple)
         self.eval_collator = Collator(corrupter, vocab, seed=t.seed + 1, pad_to_multiple_of=multiple)
         self.blocks = blocks
@@ -179,7 +195,7 @@ class Pretraining:
 
     @property
     def unwrapped(self):
-        return self.accelerator.unwrap_model(self.model)
+        return self.accelerator.unwrap_model(self.model, keep_torch_compile=False)
 
     # -- one step ------------------------------------------------------------------------------------------
 
