@@ -1,0 +1,1 @@
+"""Downstream tasks: example types, file readers and writers, metrics and ready hub datasets."""

@@ -1,0 +1,3 @@
+El gato duerme en el sofá.
+Mañana vamos al mercado.
+Gracias por tu ayuda.
