@@ -119,11 +119,8 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     from denoise.train.config import load_config
     from denoise.train.loop import pretrain
 
-    recipes = [a for a in args.settings if "=" not in a]
-    overrides = [a for a in args.settings if "=" in a]
-    if len(recipes) > 1:
-        raise DenoiseError(f"one recipe at most, got {recipes}; settings are key=value")
-    config = load_config(recipes[0] if recipes else None, overrides)
+    recipe, overrides = split_settings(args.settings)
+    config = load_config(recipe, overrides)
     out = args.out or Path("runs") / config.name
     summary = pretrain(config, out, resume=args.resume, progress=not args.no_progress)
     if summary["first_loss"] is None:
@@ -139,6 +136,37 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
             line += f"; eval loss {summary['eval_loss']:.3f}, accuracy {summary['eval_accuracy']:.3f}"
         print(line)
     print(f"model: {out / 'model'}  tokenizer: {out / 'tokenizer'}  metrics: {out / 'metrics.jsonl'}")
+
+
+def split_settings(settings: list[str]) -> tuple[str | None, list[str]]:
+    recipes = [a for a in settings if "=" not in a]
+    if len(recipes) > 1:
+        raise DenoiseError(f"one recipe at most, got {recipes}; settings are key=value")
+    return (recipes[0] if recipes else None), [a for a in settings if "=" in a]
+
+
+def cmd_finetune(args: argparse.Namespace) -> None:
+    import json
+
+    from denoise.finetune.config import load_finetune_config
+    from denoise.finetune.loop import finetune
+
+    recipe, overrides = split_settings(args.settings)
+    config = load_finetune_config(recipe, overrides)
+    out = args.out or Path("runs") / config.name
+    results = finetune(config, out, progress=not args.no_progress)
+    for split in ("dev", "test"):
+        if split in results:
+            print(f"{split}: {json.dumps(results[split])}")
+    print(f"{out}: model in {out / 'final'}, metrics in {out / 'eval.json'} ({results['seconds']:.0f} s)")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    import json
+
+    from denoise.finetune.evaluate import evaluate_saved
+
+    print(json.dumps(evaluate_saved(args.directory, args.split, args.data)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,6 +270,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pretrain.add_argument("--no-progress", action="store_true", help="no progress bar")
     pretrain.set_defaults(run=cmd_pretrain)
+
+    finetune = commands.add_parser(
+        "finetune",
+        help="fine-tune a pre-trained (or fresh) model on a task: classification, tagging, span QA, generation",
+        description="Fine-tune from a task recipe: defaults, then TASK.yaml, then key=value settings, e.g. "
+        "init=runs/tiny_bert (a pre-training run), init=DIR (a transformers checkpoint), init=scratch:runs/tiny_bert.",
+    )
+    finetune.add_argument("settings", nargs="*", metavar="[TASK.yaml] [key=value]")
+    finetune.add_argument("--out", type=Path, help="output directory; default: runs/NAME")
+    finetune.add_argument("--no-progress", action="store_true", help="no progress bar")
+    finetune.set_defaults(run=cmd_finetune)
+
+    evaluate = commands.add_parser("evaluate", help="score a fine-tuned model on a split or another file")
+    evaluate.add_argument("directory", type=Path, help="a `denoise finetune` output directory")
+    evaluate.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    evaluate.add_argument("--data", help="a file of the same task to score instead of the recipe's split")
+    evaluate.set_defaults(run=cmd_evaluate)
     return parser
 
 

@@ -49,6 +49,11 @@ MODEL_TYPES = ("unigram", "bpe")
 MODE_PIECES = ("[NLU]", "[NLG]", "[S2S]")
 
 
+def is_tokenizer_dir(directory: str | Path) -> bool:
+    """True when ``directory`` holds a denoise tokenizer (rather than, say, a transformers one)."""
+    return (Path(directory) / MODEL_FILE).is_file() and (Path(directory) / SETTINGS_FILE).is_file()
+
+
 def sentinel_piece(i: int) -> str:
     return f"<extra_id_{i}>"
 

@@ -20,7 +20,7 @@ from denoise.errors import DenoiseError
 from denoise.models.decoder import Decoder, DecoderCache
 from denoise.models.encoder import Encoder
 from denoise.models.fused_loss import linear_cross_entropy_sum
-from denoise.models.layers import TransformerConfig
+from denoise.models.layers import Attention, FeedForward, RelativePositionBias, TransformerConfig
 from denoise.models.outputs import ModelOutput
 
 IGNORE_INDEX = -100
@@ -84,6 +84,7 @@ class EncoderDecoder(nn.Module):
             self.register_buffer("final_logits_bias", torch.zeros(config.vocab_size))
         else:
             self.final_logits_bias = None
+        initialise(self)
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         return self.encoder(input_ids, attention_mask)
@@ -223,6 +224,38 @@ def t5_config(size: str = "small", **changes) -> EncoderDecoderConfig:
     return EncoderDecoderConfig(
         encoder=stack, decoder=stack, decoder_start_id=0, eos_id=1, rescale_output=True
     )
+
+
+@torch.no_grad()
+def initialise(model: EncoderDecoder) -> None:
+    """Fresh weights as the families were trained from: BART's normal(0, 0.02) everywhere; T5's scaled
+    normals (token table 1.0, query (d_model x d_kv)^-0.5, key/value and feed-forward input d_model^-0.5,
+    attention output (heads x d_kv)^-0.5, feed-forward output d_ff^-0.5)."""
+    config = model.config.encoder
+    if not config.pre_norm:
+        for module in model.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                module.weight.normal_(0.0, 0.02)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                module.bias.zero_()
+        return
+    d_model, inner = config.d_model, config.num_heads * config.head_size
+    model.shared.weight.normal_(0.0, 1.0)
+    if model.lm_head is not None:
+        model.lm_head.weight.normal_(0.0, 1.0)
+    for module in model.modules():
+        if isinstance(module, Attention):
+            module.query.weight.normal_(0.0, (d_model * config.head_size) ** -0.5)
+            module.key.weight.normal_(0.0, d_model**-0.5)
+            module.value.weight.normal_(0.0, d_model**-0.5)
+            module.output.weight.normal_(0.0, inner**-0.5)
+        elif isinstance(module, FeedForward):
+            module.input.weight.normal_(0.0, d_model**-0.5)
+            if module.gate is not None:
+                module.gate.weight.normal_(0.0, d_model**-0.5)
+            module.output.weight.normal_(0.0, config.d_ff**-0.5)
+        elif isinstance(module, RelativePositionBias):
+            module.embedding.weight.normal_(0.0, d_model**-0.5)
 
 
 def count_parameters(model: nn.Module) -> int:

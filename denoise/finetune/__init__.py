@@ -1,0 +1,1 @@
+"""Fine-tuning: task recipes, the loop, evaluation and the saved task model (``denoise finetune``)."""

@@ -1,0 +1,80 @@
+"""Where a fine-tuned model starts: a pre-training run, a denoise model directory, a transformers checkpoint,
+or a fresh model (``scratch`` with ``tokenizer`` and ``model`` settings, or ``scratch:DIR`` for the architecture
+and tokenizer of DIR freshly initialised: the baseline of a comparison), with the tokenizer that goes with it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from denoise.errors import DenoiseError
+from denoise.models.bert import Bert
+from denoise.models.checkpoint import CONFIG_FILE, load_model
+from denoise.models.factory import Ids, build_model
+from denoise.tasks.text import HFTaskTokenizer, SentencePieceTaskTokenizer, TaskTokenizer
+from denoise.tokenizer import Tokenizer, is_tokenizer_dir
+
+
+def denoise_tokenizer(directory: Path) -> Tokenizer | None:
+    return Tokenizer.load(directory) if is_tokenizer_dir(directory) else None
+
+
+def wrap(tokenizer: Tokenizer, model: nn.Module) -> TaskTokenizer:
+    return SentencePieceTaskTokenizer(tokenizer, with_cls=isinstance(model, Bert))
+
+
+def load_backbone_model(config) -> tuple[nn.Module, TaskTokenizer]:
+    """The model and tokenizer ``config.init`` names (``config`` is a ``FinetuneConfig``)."""
+    if config.init == "scratch":
+        if not config.tokenizer:
+            raise DenoiseError(
+                "init=scratch needs tokenizer=DIR (use the pre-training run's tokenizer for a fair comparison)"
+            )
+        tokenizer = Tokenizer.load(config.tokenizer)
+        torch.manual_seed(config.seed)
+        ids = Ids(tokenizer.vocab_size, tokenizer.pad_id, start_id=tokenizer.cls_id, eos_id=tokenizer.sep_id)
+        settings = config.model
+        model = build_model(settings, ids)
+        return model, wrap(tokenizer, model)
+    if config.init.startswith("scratch:"):  # the architecture and tokenizer of a run, freshly initialised
+        trained, tokenizer = load_backbone_model(replace(config, init=config.init.removeprefix("scratch:")))
+        torch.manual_seed(config.seed)
+        return type(trained)(trained.config), tokenizer
+    root = Path(config.init)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"init {root} is not a directory; give a pre-training run, a model directory, a transformers "
+            "checkpoint, or scratch"
+        )
+    if (root / "model" / CONFIG_FILE).exists():  # a `denoise pretrain` run
+        model = load_model(root / "model")
+        tokenizer = denoise_tokenizer(root / "tokenizer")
+        if tokenizer is None:
+            raise DenoiseError(f"{root} has a model but no tokenizer/ directory beside it")
+        return model, wrap(tokenizer, model)
+    if (root / CONFIG_FILE).exists():  # a denoise model directory, maybe converted from transformers
+        model = load_model(root)
+        for candidate in (root / "tokenizer", root.parent / "tokenizer"):
+            tokenizer = denoise_tokenizer(candidate)
+            if tokenizer is not None:
+                return model, wrap(tokenizer, model)
+        return model, HFTaskTokenizer.load(root)
+    if (root / "config.json").exists():  # a transformers checkpoint
+        from denoise.models.hf import from_hf
+
+        return from_hf(root), HFTaskTokenizer.load(root)
+    raise DenoiseError(
+        f"{root} holds neither a denoise model ({CONFIG_FILE}) nor a transformers checkpoint (config.json)"
+    )
+
+
+def check_fit(model: nn.Module, tokenizer: TaskTokenizer) -> None:
+    vocab = model.encoder.config.vocab_size
+    if tokenizer.vocab_size > vocab:
+        raise DenoiseError(
+            f"the tokenizer has {tokenizer.vocab_size} ids but the model's vocabulary only {vocab}; "
+            "they do not belong together"
+        )

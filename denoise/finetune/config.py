@@ -1,0 +1,99 @@
+"""A fine-tuning recipe: the task, where the backbone comes from, the head, and the training budget.
+
+Defaults, then ``TASK.yaml``, then ``key=value`` settings (``init=runs/tiny_bert optimizer.lr=1e-4``), as for
+pre-training; an unknown key fails with its name and the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from denoise.config import from_mapping
+from denoise.errors import DenoiseError
+from denoise.models.factory import ModelSettings
+from denoise.train.config import apply_overrides, check_choice
+
+KINDS = ("classification", "regression", "tagging", "qa", "generation")
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    kind: str = "classification"  # classification | regression | tagging | qa | generation
+    train: str | None = None  # files of each split (for generation: a prefix, read as PREFIX.SOURCE_LANGUAGE)
+    dev: str | None = None
+    test: str | None = None
+    hub: str | None = None  # a ready hub task instead of files (sst2, mnli, squad, squad_v2, conll2003...)
+    text_column: str = "text"
+    pair_column: str | None = None
+    label_column: str = "label"
+    source_language: str = "en"  # generation: PREFIX.en -> PREFIX.es
+    target_language: str = "es"
+
+
+@dataclass(frozen=True)
+class FinetuneOptimizer:
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    clip_norm: float | None = 1.0
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    name: str = "task"
+    task: TaskSettings = field(default_factory=TaskSettings)
+    init: str = (
+        "scratch"  # a `denoise pretrain` run or model directory, a transformers checkpoint, or scratch
+    )
+    tokenizer: str | None = None  # scratch only: the tokenizer (a pre-training run's, for a fair comparison)
+    model: ModelSettings = field(default_factory=ModelSettings)  # scratch only: the architecture
+    mode: str = "encoder"  # encoder-decoder backbones: encoder | encoder_decoder (the BART way)
+    pooling: str | None = None  # first | mean | last; None: first for BERT, last in BART mode, mean otherwise
+    dropout: float = 0.1
+    max_length: int = 128
+    doc_stride: int = 32  # qa: context tokens shared by consecutive windows
+    max_answer_tokens: int = 30  # qa
+    n_best: int = 5  # qa: candidate spans kept per question
+    max_target_length: int = 128  # generation
+    num_beams: int = 4  # generation
+    optimizer: FinetuneOptimizer = field(default_factory=FinetuneOptimizer)
+    epochs: int = 3
+    max_steps: int | None = None  # stops early when set
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    max_train_examples: int | None = None  # use the first N training examples
+    max_eval_examples: int | None = None
+    precision: str = "fp32"
+    seed: int = 0
+    threads: int | None = None
+
+    def __post_init__(self):
+        check_choice("task.kind", self.task.kind, KINDS)
+        check_choice("mode", self.mode, ("encoder", "encoder_decoder"))
+        check_choice("precision", self.precision, ("fp32", "bf16", "fp16"))
+        if self.epochs < 1 or self.batch_size < 1:
+            raise DenoiseError(
+                f"epochs and batch_size must be at least 1, got {self.epochs}, {self.batch_size}"
+            )
+
+    def to_mapping(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def load_finetune_config(recipe: str | Path | None, overrides: list[str] | None = None) -> FinetuneConfig:
+    data: dict = {}
+    where = "defaults"
+    if recipe is not None:
+        path = Path(recipe)
+        if not path.is_file():
+            raise FileNotFoundError(f"task recipe {path} does not exist (see recipes/tasks/)")
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise DenoiseError(f"{path} must hold a mapping of settings, got {type(data).__name__}")
+        data.setdefault("name", path.stem)
+        where = str(path)
+    return from_mapping(FinetuneConfig, apply_overrides(data, overrides or []), where=where)

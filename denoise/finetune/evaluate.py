@@ -1,0 +1,41 @@
+"""Score a saved fine-tuned model on a split again, or on another file of the same task (``denoise evaluate``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from denoise.config import from_mapping
+from denoise.finetune.config import FinetuneConfig
+from denoise.finetune.loop import EVAL_FILE, KINDS, autocast_for, build_task_model, device_for, write_json
+from denoise.finetune.store import TASK_FILE, load_parts, read_task
+
+
+def evaluate_saved(run: str | Path, split: str = "test", data: str | None = None) -> dict:
+    """Metrics of the model fine-tuned in ``run`` (a `denoise finetune` output) on ``split``, read from the
+    recipe's file for it or from ``data``; merged into ``run/eval.json``."""
+    run = Path(run)
+    saved_dir = run if (run / TASK_FILE).exists() else run / "final"
+    saved = read_task(saved_dir)
+    config = from_mapping(FinetuneConfig, saved["config"], where=str(saved_dir / TASK_FILE))
+    if data is not None:
+        config = replace(config, task=replace(config.task, hub=None, **{split: data}))
+    kind = KINDS[config.task.kind](config)
+    kind.load_state(saved["state"])
+    examples = kind.read(split)
+    if not examples:
+        raise FileNotFoundError(f"the recipe names no {split} split; pass --data FILE")
+    kind.check(examples, split)
+    model, tok, head_state = load_parts(saved_dir)
+    device = device_for()
+    task_model = build_task_model(config, kind, model, head_state).to(device)
+    features = kind.features(examples, tok)
+    metrics, _ = kind.score(
+        task_model, examples, features, tok, device, autocast_for(config.precision, device)
+    )
+    results_path = saved_dir.parent / EVAL_FILE if saved_dir.name == "final" else saved_dir / EVAL_FILE
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    results[split if data is None else f"{split}:{data}"] = metrics
+    write_json(results_path, results)
+    return metrics

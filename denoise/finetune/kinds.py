@@ -1,0 +1,78 @@
+"""What differs between downstream tasks: how splits are read, how examples become features, which head
+scores them and how predictions are scored. One :class:`Kind` per task type; ``KINDS`` maps names to them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from denoise.errors import DenoiseError
+from denoise.tasks.features import collate
+from denoise.tasks.text import TaskTokenizer
+
+
+class Kind:
+    """Base: reading a split from files or the hub; subclasses add features, head, targets and scores."""
+
+    target_key = "label"
+
+    def __init__(self, config):
+        self.config = config  # a FinetuneConfig
+
+    def read(self, split: str) -> list:
+        task = self.config.task
+        if task.hub:
+            from denoise.tasks.hub import hub_examples
+
+            return hub_examples(task.hub, {"dev": "validation"}.get(split, split))
+        path = getattr(task, split)
+        if path is None:
+            return []
+        examples = self.read_file(Path(path), split)
+        if not examples:
+            raise DenoiseError(f"the {split} split {path} holds no examples")
+        return examples
+
+    def read_file(self, path: Path, split: str) -> list:
+        raise NotImplementedError
+
+    def fit(self, train: list) -> None:
+        """Learn what the training split defines (label names); ``state`` saves it."""
+
+    def check(self, examples: list, split: str) -> None:
+        """Refuse a dev or test split the training split does not cover (an unseen label)."""
+
+    def state(self) -> dict:
+        return {}
+
+    def load_state(self, state: dict) -> None:
+        pass
+
+    def features(self, examples: list, tok: TaskTokenizer) -> list[dict]:
+        raise NotImplementedError
+
+    def head(self, d_model: int, encoder_only: bool) -> nn.Module | None:
+        raise NotImplementedError
+
+    def targets(self, batch: dict) -> torch.Tensor:
+        return batch[self.target_key]
+
+    def score(self, model, examples: list, features: list[dict], tok: TaskTokenizer, device, autocast):
+        """Metrics and one prediction per example (``autocast()`` gives the run's precision)."""
+        raise NotImplementedError
+
+
+@torch.no_grad()
+def outputs(model, features: list[dict], tok: TaskTokenizer, batch_size: int, device, autocast) -> list:
+    """The model's output for each feature, on the CPU, in order."""
+    model.eval()
+    results = []
+    for start in range(0, len(features), batch_size):
+        chunk = features[start : start + batch_size]
+        batch = {k: v.to(device) for k, v in collate(chunk, tok.pad_id).items()}
+        with autocast():
+            logits = model(**batch)
+        results.extend(logits.float().cpu().unbind(0))
+    return results

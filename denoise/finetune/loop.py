@@ -1,0 +1,173 @@
+"""The fine-tuning loop: read the splits, build the task model, train for some epochs scoring the dev split
+after each, then score dev and test, save the model and write ``OUT/eval.json``.
+
+    from denoise.finetune.config import load_finetune_config
+    from denoise.finetune.loop import finetune
+    finetune(load_finetune_config("recipes/tasks/sentiment.yaml", ["init=runs/tiny_bert"]), "runs/sentiment")
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from denoise.errors import DenoiseError
+from denoise.finetune.backbone import check_fit, load_backbone_model
+from denoise.finetune.classify import Classification
+from denoise.finetune.generate import Generation
+from denoise.finetune.qa import SpanQA
+from denoise.finetune.store import save_task_model
+from denoise.finetune.tag import Tagging
+from denoise.heads.backbone import Backbone, TaskModel
+from denoise.models.bert import Bert
+from denoise.tasks.features import collate
+from denoise.train.optim import make_scheduler, parameter_groups
+
+KINDS = {
+    "classification": Classification,
+    "regression": Classification,
+    "tagging": Tagging,
+    "qa": SpanQA,
+    "generation": Generation,
+}
+EVAL_FILE = "eval.json"
+
+
+def device_for() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def autocast_for(precision: str, device: torch.device):
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    return lambda: torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
+
+
+def build_task_model(config, kind, model, head_state: dict | None = None) -> TaskModel:
+    backbone = Backbone(model, config.mode)
+    head = kind.head(backbone.d_model, backbone.encoder_only)
+    if head_state is not None and head is not None:
+        head.load_state_dict(head_state)
+    elif head is not None and isinstance(model, Bert) and model.pooler is not None and hasattr(head, "dense"):
+        if getattr(head, "pooling", None) == "first":  # BERT fine-tunes its pre-trained pooler
+            head.dense.load_state_dict(model.pooler.state_dict())
+    return TaskModel(backbone, head)
+
+
+def read_splits(config, kind) -> dict[str, list]:
+    splits = {}
+    for split, limit in (
+        ("train", config.max_train_examples),
+        ("dev", config.max_eval_examples),
+        ("test", config.max_eval_examples),
+    ):
+        examples = kind.read(split)
+        splits[split] = examples[:limit] if limit else examples
+    if not splits["train"]:
+        raise DenoiseError("the task has no training split: set task.train (or task.hub)")
+    kind.fit(splits["train"])
+    for split in ("dev", "test"):
+        kind.check(splits[split], split)
+    return splits
+
+
+def finetune(config, out: str | Path, progress: bool = False) -> dict:
+    """Fine-tune as ``config`` (a ``FinetuneConfig``) says; returns and writes the dev/test metrics."""
+    out = Path(out)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    started = time.perf_counter()
+    kind = KINDS[config.task.kind](config)
+    splits = read_splits(config, kind)
+    model, tok = load_backbone_model(config)
+    check_fit(model, tok)
+    torch.manual_seed(config.seed)
+    device = device_for()
+    task_model = build_task_model(config, kind, model).to(device)
+    autocast = autocast_for(config.precision, device)
+    features = {split: kind.features(examples, tok) for split, examples in splits.items() if examples}
+    history = train(config, kind, task_model, features, tok, device, autocast, splits, progress)
+    results = {"name": config.name, "init": config.init, "mode": config.mode, "history": history}
+    for split in ("dev", "test"):
+        if splits[split]:
+            metrics, predictions = kind.score(
+                task_model, splits[split], features[split], tok, device, autocast
+            )
+            results[split] = metrics
+            write_predictions(out / f"predictions-{split}.jsonl", predictions)
+    results["seconds"] = time.perf_counter() - started
+    save_task_model(task_model, tok, config.to_mapping(), kind.state(), out)
+    write_json(out / EVAL_FILE, results)
+    return results
+
+
+def train(config, kind, task_model, all_features, tok, device, autocast, splits, progress) -> list[dict]:
+    features = all_features["train"]
+    steps_per_epoch = math.ceil(len(features) / config.batch_size)
+    total = config.max_steps or config.epochs * steps_per_epoch
+    o = config.optimizer
+    optimizer = torch.optim.AdamW(parameter_groups(task_model, o.weight_decay), lr=o.lr)
+    scheduler = make_scheduler(optimizer, "linear", int(o.warmup_ratio * total), total, 0.0)
+    scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
+    generator = torch.Generator().manual_seed(config.seed)
+    history, step = [], 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc=config.name, unit="step")
+    for epoch in range(math.ceil(total / steps_per_epoch)):
+        task_model.train()
+        order = torch.randperm(len(features), generator=generator).tolist()
+        losses = []
+        for start in range(0, len(order), config.batch_size):
+            if step == total:
+                break
+            batch = collate([features[i] for i in order[start : start + config.batch_size]], tok.pad_id)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            with autocast():
+                loss = task_model.loss(task_model(**batch), kind.targets(batch))
+            if not math.isfinite(loss.item()):
+                raise DenoiseError(
+                    f"fine-tuning loss is {loss.item()} at step {step + 1}; lower optimizer.lr"
+                )
+            scaler.scale(loss).backward()
+            if o.clip_norm:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(task_model.parameters(), o.clip_norm)
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+            step += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+        record = {"epoch": epoch + 1, "step": step, "train_loss": sum(losses) / max(len(losses), 1)}
+        if splits["dev"]:
+            record["dev"] = kind.score(task_model, splits["dev"], all_features["dev"], tok, device, autocast)[
+                0
+            ]
+        history.append(record)
+    if bar is not None:
+        bar.close()
+    return history
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def write_predictions(path: Path, predictions: list) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as f:
+        for prediction in predictions:
+            f.write(json.dumps(prediction) + "\n")

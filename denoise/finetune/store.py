@@ -1,0 +1,74 @@
+"""A fine-tuned model on disk: ``model/`` (the backbone, a denoise model directory), ``head.safetensors``,
+``tokenizer/`` and ``task.json`` (the recipe and what the training split defined, such as label names)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from denoise.errors import DenoiseError
+from denoise.models.checkpoint import load_model, save_model
+from denoise.tasks.text import HFTaskTokenizer, SentencePieceTaskTokenizer, TaskTokenizer
+from denoise.tokenizer import Tokenizer, is_tokenizer_dir
+
+TASK_FILE = "task.json"
+HEAD_FILE = "head.safetensors"
+
+
+def save_task_model(
+    task_model, tok: TaskTokenizer, config_mapping: dict, kind_state: dict, out: Path
+) -> None:
+    """Write everything to a temporary folder, then rename it to ``out/final``."""
+    from safetensors.torch import save_file
+
+    final = Path(out) / "final"
+    staging = final.with_name(f"final.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        save_model(task_model.backbone.model, staging / "model")
+        if task_model.head is not None:
+            save_file(
+                {k: v.contiguous() for k, v in task_model.head.state_dict().items()}, staging / HEAD_FILE
+            )
+        if isinstance(tok, SentencePieceTaskTokenizer):
+            tok.tokenizer.save(staging / "tokenizer")
+        else:
+            tok.tokenizer.save_pretrained(staging / "tokenizer")
+        (staging / TASK_FILE).write_text(
+            json.dumps({"config": config_mapping, "state": kind_state}, indent=2)
+        )
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def read_task(directory: Path) -> dict:
+    path = Path(directory) / TASK_FILE
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no fine-tuned model in {directory} (needs {TASK_FILE}); run `denoise finetune`"
+        )
+    return json.loads(path.read_text())
+
+
+def load_parts(directory: Path):
+    """The backbone model, the tokenizer and the head weights saved in ``directory``."""
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    model = load_model(directory / "model")
+    if is_tokenizer_dir(directory / "tokenizer"):
+        tok: TaskTokenizer = SentencePieceTaskTokenizer(
+            Tokenizer.load(directory / "tokenizer"), with_cls=type(model).__name__ == "Bert"
+        )
+    else:
+        tok = HFTaskTokenizer.load(directory / "tokenizer")
+    head = load_file(directory / HEAD_FILE) if (directory / HEAD_FILE).exists() else None
+    if head is None and type(model).__name__ == "Bert":
+        raise DenoiseError(f"{directory} lacks {HEAD_FILE}")
+    return model, tok, head
