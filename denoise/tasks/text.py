@@ -54,7 +54,7 @@ class SentencePieceTaskTokenizer(TaskTokenizer):
         self.vocab_size = tokenizer.vocab_size
 
     def encode(self, texts: list[str]) -> list[list[int]]:
-        return self.tokenizer.encode(list(texts))
+        return self.tokenizer.encode(list(texts)) if texts else []
 
     def encode_with_offsets(self, text: str) -> Encoded:
         proto = self.tokenizer.processor.encode(text, return_type="proto")
@@ -101,6 +101,8 @@ class HFTaskTokenizer(TaskTokenizer):
         return cls(AutoTokenizer.from_pretrained(str(directory)))
 
     def encode(self, texts: list[str]) -> list[list[int]]:
+        if not texts:
+            return []
         return self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
 
     def encode_with_offsets(self, text: str) -> Encoded:

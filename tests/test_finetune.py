@@ -1,0 +1,155 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from denoise.errors import DenoiseError
+from denoise.finetune.config import load_finetune_config
+from denoise.finetune.evaluate import evaluate_saved
+from denoise.finetune.loop import finetune
+from denoise.train.config import load_config
+from denoise.train.loop import pretrain
+from tests.train_helpers import tiny
+
+SAMPLES = Path(__file__).parent / "data" / "task_samples"
+TASKS = {
+    "sentiment": [
+        "task.kind=classification",
+        f"task.train={SAMPLES}/sentiment.tsv",
+        "task.text_column=sentence",
+    ],
+    "pairs": [
+        "task.kind=classification",
+        f"task.train={SAMPLES}/entailment.tsv",
+        "task.text_column=premise",
+        "task.pair_column=hypothesis",
+    ],
+    "pos": ["task.kind=tagging", f"task.train={SAMPLES}/pos.conll"],
+    "ner": ["task.kind=tagging", f"task.train={SAMPLES}/ner.conll"],
+    "qa": ["task.kind=qa", f"task.train={SAMPLES}/squad_v2.json", "max_length=40", "doc_stride=8"],
+    "translation": [
+        "task.kind=generation",
+        f"task.train={SAMPLES}/parallel",
+        "max_target_length=8",
+        "num_beams=2",
+    ],
+}
+METRIC = {"sentiment": "accuracy", "pairs": "macro_f1", "pos": "accuracy", "ner": "entity_f1", "qa": "f1"}
+
+
+@pytest.fixture(scope="session")
+def pretrained(tmp_path_factory, prepared_corpus) -> dict[str, str]:
+    """Tiny runs of both families, 3 pre-training steps each."""
+    runs = {}
+    for family, corruption in (("bert", "bert"), ("bart", "bart")):
+        out = tmp_path_factory.mktemp("runs") / family
+        settings = tiny(
+            prepared_corpus, f"model.family={family}", "model.size=tiny", f"corruption={corruption}"
+        )
+        pretrain(load_config(None, settings), out, progress=False)
+        runs[family] = str(out)
+    return runs
+
+
+def settings_for(task: str, *extra: str) -> list[str]:
+    split = TASKS[task][1].split("=", 1)[1]
+    return [
+        *TASKS[task],
+        f"task.dev={split}",
+        f"task.test={split}",
+        "epochs=1",
+        "batch_size=4",
+        "threads=1",
+        *extra,
+    ]
+
+
+@pytest.mark.parametrize("task", ["sentiment", "pairs", "pos", "ner", "qa"])
+@pytest.mark.parametrize("backbone", ["bert", "bart:encoder", "bart:encoder_decoder"])
+def test_every_head_fine_tunes_either_family(task, backbone, pretrained, tmp_path):
+    family, _, mode = backbone.partition(":")
+    config = load_finetune_config(
+        None, settings_for(task, f"init={pretrained[family]}", f"mode={mode or 'encoder'}")
+    )
+    results = finetune(config, tmp_path / "run")
+    assert METRIC[task] in results["test"] and len(results["history"]) == 1
+    saved = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert saved["test"] == results["test"]
+    assert (tmp_path / "run" / "predictions-test.jsonl").exists()
+    again = evaluate_saved(tmp_path / "run", "test")
+    assert again == pytest.approx(results["test"])
+
+
+def test_generation_fine_tunes_an_encoder_decoder(pretrained, tmp_path):
+    results = finetune(
+        load_finetune_config(None, settings_for("translation", f"init={pretrained['bart']}")), tmp_path
+    )
+    assert set(results["test"]) == {"bleu", "chrf"}
+    predictions = (tmp_path / "predictions-test.jsonl").read_text().splitlines()
+    assert len(predictions) == len((SAMPLES / "parallel.en").read_text().splitlines())
+
+
+def test_scratch_baseline_takes_the_architecture_and_tokenizer_of_a_run(pretrained, tmp_path):
+    trained = finetune(
+        load_finetune_config(None, settings_for("sentiment", f"init={pretrained['bert']}")), tmp_path / "a"
+    )
+    fresh = finetune(
+        load_finetune_config(None, settings_for("sentiment", f"init=scratch:{pretrained['bert']}")),
+        tmp_path / "b",
+    )
+    assert set(trained["test"]) == set(fresh["test"])
+    scratch_weights = (tmp_path / "b" / "final" / "model" / "model.safetensors").read_bytes()
+    assert scratch_weights != (tmp_path / "a" / "final" / "model" / "model.safetensors").read_bytes()
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+def test_bad_input_names_the_value(pretrained, tmp_path):
+    init = f"init={pretrained['bert']}"
+    unseen = write(tmp_path / "dev.tsv", "sentence\tlabel\nfine film .\tneutral\n")
+    with pytest.raises(DenoiseError, match="neutral"):
+        finetune(
+            load_finetune_config(None, [*TASKS["sentiment"], f"task.dev={unseen}", init]), tmp_path / "a"
+        )
+    missing_tag = write(tmp_path / "bad.conll", "The DT\ncat\n")
+    with pytest.raises(DenoiseError, match="line 2"):
+        finetune(
+            load_finetune_config(None, ["task.kind=tagging", f"task.train={missing_tag}", init]),
+            tmp_path / "b",
+        )
+    empty = write(tmp_path / "empty.tsv", "")
+    with pytest.raises(DenoiseError, match="empty.tsv"):
+        finetune(
+            load_finetune_config(None, [*TASKS["sentiment"], f"task.test={empty}", init]), tmp_path / "c"
+        )
+    with pytest.raises(DenoiseError, match="encoder-decoder"):
+        finetune(load_finetune_config(None, settings_for("translation", init)), tmp_path / "d")
+    with pytest.raises(DenoiseError, match="no decoder"):
+        finetune(
+            load_finetune_config(None, settings_for("sentiment", init, "mode=encoder_decoder")),
+            tmp_path / "e",
+        )
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        finetune(load_finetune_config(None, settings_for("sentiment", "init=nowhere")), tmp_path / "f")
+    with pytest.raises(DenoiseError, match="did you mean 'epochs'"):
+        load_finetune_config(None, ["epoch=3"])
+
+
+def test_cli_finetune_then_evaluate(pretrained, tmp_path, capsys):
+    from denoise.cli import main
+
+    main(
+        [
+            "finetune",
+            *settings_for("ner", f"init={pretrained['bert']}"),
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
+    assert "test:" in capsys.readouterr().out
+    main(["evaluate", str(tmp_path), "--split", "dev"])
+    assert "entity_f1" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
