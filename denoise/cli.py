@@ -169,6 +169,32 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     print(json.dumps(evaluate_saved(args.directory, args.split, args.data)))
 
 
+def cmd_embed(args: argparse.Namespace) -> None:
+    import json
+
+    from denoise.embed import contextual_vectors, cosine_matrix, sense_separation
+    from denoise.finetune.backbone import load_backbone_model
+    from denoise.finetune.config import FinetuneConfig
+    from denoise.heads.backbone import Backbone
+
+    model, tok = load_backbone_model(FinetuneConfig(init=str(args.model)))
+    backbone = Backbone(model, "encoder")
+    if args.demo or not args.sentence:
+        print("word   within-sense  across-senses   (mean cosine similarity of the word's vectors)")
+        for word, scores in sense_separation(backbone, tok).items():
+            print(f"{word:<6} {scores['within']:>12.3f}  {scores['across']:>13.3f}")
+        return
+    if not args.word:
+        raise DenoiseError("give --word with --sentence (or --demo)")
+    vectors = contextual_vectors(backbone, tok, args.sentence, args.word)
+    if args.jsonl:
+        for sentence, vector in zip(args.sentence, vectors.tolist()):
+            print(json.dumps({"sentence": sentence, "word": args.word, "vector": vector}))
+        return
+    for sentence, row in zip(args.sentence, cosine_matrix(vectors).tolist()):
+        print(" ".join(f"{x:6.3f}" for x in row), " ", sentence)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="denoise", description="Denoising pre-training of language models (BERT, BART, T5, MASS)."
@@ -287,6 +313,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=["train", "dev", "test"])
     evaluate.add_argument("--data", help="a file of the same task to score instead of the recipe's split")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    embed = commands.add_parser(
+        "embed", help="contextual vectors of a word in sentences (--demo: one word in two senses)"
+    )
+    embed.add_argument(
+        "model", type=Path, help="a pre-training run, model directory or transformers checkpoint"
+    )
+    embed.add_argument("--word", help="the word whose vectors to compare")
+    embed.add_argument("--sentence", action="append", default=[], help="a sentence holding the word (repeat)")
+    embed.add_argument("--jsonl", action="store_true", help="print the vectors instead of their similarities")
+    embed.add_argument("--demo", action="store_true", help="built-in words in two senses each")
+    embed.set_defaults(run=cmd_embed)
     return parser
 
 
