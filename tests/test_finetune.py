@@ -153,3 +153,59 @@ def test_cli_finetune_then_evaluate(pretrained, tmp_path, capsys):
     assert "test:" in capsys.readouterr().out
     main(["evaluate", str(tmp_path), "--split", "dev"])
     assert "entity_f1" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+TASK_RECIPES = sorted((Path(__file__).parent.parent / "recipes" / "tasks").glob("*.yaml"))
+SAMPLE_FOR_KIND = {
+    "classification": ["task.train={s}/sentiment.tsv", "task.text_column=sentence", "task.pair_column=null"],
+    "regression": ["task.train={s}/sentiment.tsv", "task.text_column=sentence", "task.label_column=label"],
+    "tagging": ["task.train={s}/ner.conll"],
+    "qa": ["task.train={s}/squad_v2.json", "max_length=40", "doc_stride=8"],
+    "generation": ["task.train={s}/parallel", "max_target_length=8"],
+}
+
+
+@pytest.mark.parametrize("recipe", TASK_RECIPES, ids=lambda p: p.stem)
+def test_every_task_recipe_loads_and_its_kind_runs_on_sample_files(recipe, pretrained, tmp_path):
+    from denoise.tasks.hub import TASKS as HUB_TASKS
+
+    config = load_finetune_config(recipe)
+    if config.task.hub:
+        assert config.task.hub in HUB_TASKS
+        return
+    if config.task.kind == "regression":
+        pytest.skip("the samples hold no scores; regression runs in test_regression_reports_correlations")
+    family = "bart" if config.task.kind == "generation" else "bert"
+    samples = [s.format(s=SAMPLES) for s in SAMPLE_FOR_KIND[config.task.kind]]
+    overrides = [*samples, "task.dev=null", "task.test=null", "epochs=1", f"init={pretrained[family]}"]
+    results = finetune(load_finetune_config(recipe, overrides), tmp_path)
+    assert results["history"][0]["train_loss"] > 0
+
+
+def test_regression_reports_correlations(pretrained, tmp_path):
+    scores = write(
+        tmp_path / "scores.tsv",
+        "text\tscore\n"
+        + "".join(
+            f"{word} film .\t{value}\n"
+            for word, value in [
+                ("great", 3.1),
+                ("awful", -2.5),
+                ("fine", 0.8),
+                ("dull", -1.2),
+                ("superb", 3.6),
+                ("bad", -2.0),
+            ]
+        ),
+    )
+    settings = [
+        "task.kind=regression",
+        f"task.train={scores}",
+        f"task.test={scores}",
+        "task.label_column=score",
+        "epochs=2",
+        "batch_size=2",
+        f"init={pretrained['bert']}",
+    ]
+    results = finetune(load_finetune_config(None, settings), tmp_path / "run")
+    assert set(results["test"]) == {"pearson", "spearman", "mse"}
