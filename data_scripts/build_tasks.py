@@ -1,0 +1,113 @@
+"""Build the offline downstream task sets from the sources fetched by fetch_sources.py.
+
+    python data_scripts/fetch_sources.py --out sources/
+    python data_scripts/build_tasks.py --sources sources/ --out tasks/ [--tasks sentiment pos ...] [--seed 0]
+
+Each task is written to ``OUT/<task>/`` as ``train.*``, ``dev.*`` and ``test.*``: TSV tables with a header
+(``sentiment``, ``bible_pairs``), CoNLL ``word TAG`` lines (``pos``, ``ner``), SQuAD v2.0 JSON (``qa``) and
+line-aligned ``.en``/``.es`` text (``translation``). A task is written to a temporary folder and renamed into
+place, so a failed build leaves the previous one untouched. The same sources and seed give the same files.
+See data_scripts/README.md for how each set is made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tasks_pairs
+import tasks_qa
+import tasks_sentiment
+import tasks_tagging
+import tasks_translation
+from tasks_splits import SPLITS, Splits
+
+
+@dataclass(frozen=True)
+class Task:
+    build: Callable[[Path, int], Splits[Any]]  # (sources folder, seed) -> examples per split
+    write: Callable[[list[Any], Path, str], None]  # (examples, task folder, split name)
+    summary: Callable[[list[Any]], str]  # what a split holds, beyond its number of examples
+
+
+TASKS = {
+    "sentiment": Task(tasks_sentiment.build, tasks_sentiment.write, tasks_sentiment.summary),
+    "bible_pairs": Task(tasks_pairs.build, tasks_pairs.write, tasks_pairs.summary),
+    "pos": Task(tasks_tagging.build_pos, tasks_tagging.write, tasks_tagging.pos_summary),
+    "ner": Task(tasks_tagging.build_ner, tasks_tagging.write, tasks_tagging.ner_summary),
+    "translation": Task(tasks_translation.build, tasks_translation.write, tasks_translation.summary),
+    "qa": Task(tasks_qa.build, tasks_qa.write, tasks_qa.summary),
+}
+
+
+@dataclass(frozen=True)
+class SplitReport:
+    task: str
+    split: str
+    examples: int
+    bytes: int
+    summary: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.task}/{self.split}: {self.examples} examples ({self.summary}), {self.bytes / 1e3:,.0f} kB"
+        )
+
+
+def build_task(name: str, sources: Path, out: Path, seed: int) -> list[SplitReport]:
+    """Build task ``name`` into ``out/name``, replacing what was there only once every split is written."""
+    task = TASKS[name]
+    splits = task.build(sources, seed)
+    empty = [split for split in SPLITS if not splits[split]]
+    if empty:
+        raise ValueError(f"{name}: the {', '.join(empty)} split is empty; check the sources in {sources}")
+    partial = out / f".{name}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        for split in SPLITS:
+            task.write(splits[split], partial, split)
+        final = out / name
+        if final.exists():
+            shutil.rmtree(final)
+        partial.rename(final)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return [
+        SplitReport(
+            name,
+            split,
+            len(examples),
+            sum(f.stat().st_size for f in final.glob(f"{split}.*")),
+            task.summary(examples),
+        )
+        for split, examples in splits.items()
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--sources", type=Path, default=Path("sources"), help="folder written by fetch_sources.py"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="folder to write one folder per task into")
+    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    parser.add_argument("--seed", type=int, default=0, help="seed of the splits and of every random choice")
+    args = parser.parse_args()
+    for name in args.tasks:
+        for report in build_task(name, args.sources, args.out, args.seed):
+            print(report, flush=True)
+
+
+if __name__ == "__main__":
+    main()
