@@ -195,6 +195,12 @@ def cmd_embed(args: argparse.Namespace) -> None:
         print(" ".join(f"{x:6.3f}" for x in row), " ", sentence)
 
 
+def add_recipe_arguments(parser: argparse.ArgumentParser, recipe: str) -> None:
+    parser.add_argument("settings", nargs="*", metavar=f"[{recipe}] [key=value]")
+    parser.add_argument("--out", type=Path, help="output directory; default: runs/NAME")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="denoise", description="Denoising pre-training of language models (BERT, BART, T5, MASS)."
@@ -289,12 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pre-train from a recipe: defaults, then RECIPE.yaml, then key=value settings "
         "(e.g. training.max_steps=100 model.d_model=256). Runs under `accelerate launch` unchanged.",
     )
-    pretrain.add_argument("settings", nargs="*", metavar="[RECIPE.yaml] [key=value]")
-    pretrain.add_argument("--out", type=Path, help="run directory; default: runs/NAME")
+    add_recipe_arguments(pretrain, "RECIPE.yaml")
     pretrain.add_argument(
         "--resume", action="store_true", help="continue from the latest checkpoint in --out"
     )
-    pretrain.add_argument("--no-progress", action="store_true", help="no progress bar")
     pretrain.set_defaults(run=cmd_pretrain)
 
     finetune = commands.add_parser(
@@ -303,9 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fine-tune from a task recipe: defaults, then TASK.yaml, then key=value settings, e.g. "
         "init=runs/tiny_bert (a pre-training run), init=DIR (a transformers checkpoint), init=scratch:runs/tiny_bert.",
     )
-    finetune.add_argument("settings", nargs="*", metavar="[TASK.yaml] [key=value]")
-    finetune.add_argument("--out", type=Path, help="output directory; default: runs/NAME")
-    finetune.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_recipe_arguments(finetune, "TASK.yaml")
     finetune.set_defaults(run=cmd_finetune)
 
     evaluate = commands.add_parser("evaluate", help="score a fine-tuned model on a split or another file")

@@ -12,9 +12,27 @@ import difflib
 import types
 import typing
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from denoise.errors import DenoiseError
+
+
+def read_recipe(path: str | Path, what: str) -> dict:
+    """The settings of a YAML recipe file, with its file name as the default ``name``."""
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise DenoiseError(f"{path} is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise DenoiseError(f"{path} must hold a mapping of settings, got {type(data).__name__}")
+    data.setdefault("name", path.stem)
+    return data
 
 
 def nearest(name: str, choices) -> str:

@@ -10,9 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from denoise.config import from_mapping
+from denoise.config import from_mapping, read_recipe
 from denoise.errors import DenoiseError
 from denoise.models.factory import ModelSettings
 from denoise.train.config import apply_overrides, check_choice
@@ -85,15 +83,6 @@ class FinetuneConfig:
 
 
 def load_finetune_config(recipe: str | Path | None, overrides: list[str] | None = None) -> FinetuneConfig:
-    data: dict = {}
-    where = "defaults"
-    if recipe is not None:
-        path = Path(recipe)
-        if not path.is_file():
-            raise FileNotFoundError(f"task recipe {path} does not exist (see recipes/tasks/)")
-        data = yaml.safe_load(path.read_text()) or {}
-        if not isinstance(data, dict):
-            raise DenoiseError(f"{path} must hold a mapping of settings, got {type(data).__name__}")
-        data.setdefault("name", path.stem)
-        where = str(path)
+    data = read_recipe(recipe, "task recipe") if recipe is not None else {}
+    where = str(recipe) if recipe is not None else "defaults"
     return from_mapping(FinetuneConfig, apply_overrides(data, overrides or []), where=where)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from denoise.config import from_mapping, nearest
+from denoise.config import from_mapping, nearest, read_recipe
 from denoise.errors import DenoiseError
 from denoise.models.factory import ModelSettings
 
@@ -146,23 +146,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
 
 def load_config(recipe: str | Path | None = None, overrides: list[str] | None = None) -> PretrainConfig:
     """Defaults, then the YAML ``recipe`` (when given), then ``overrides``."""
-    data: dict = {}
-    where = "defaults"
-    if recipe is not None:
-        path = Path(recipe)
-        if not path.is_file():
-            raise FileNotFoundError(f"pre-training recipe {path} does not exist (see the recipes/ folder)")
-        try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise DenoiseError(f"{path} is not valid YAML: {err}") from None
-        if not isinstance(data, dict):
-            raise DenoiseError(f"{path} must hold a mapping of settings, got {type(data).__name__}")
-        data.setdefault("name", path.stem)
-        where = str(path)
+    data = read_recipe(recipe, "pre-training recipe") if recipe is not None else {}
+    where = str(recipe) if recipe is not None else "defaults"
     data = apply_overrides(data, overrides or [])
-    return from_mapping(PretrainConfig, data, where=where)
-
-
-def config_from_mapping(data: dict, where: str = "config") -> PretrainConfig:
     return from_mapping(PretrainConfig, data, where=where)
