@@ -65,6 +65,7 @@ class FinetuneConfig:
     eval_batch_size: int = 64
     max_train_examples: int | None = None  # a random subset of N training examples (the same for every seed)
     max_eval_examples: int | None = None
+    dev_each_epoch: bool = True  # score the dev split after every epoch (else only at the end)
     precision: str = "fp32"
     seed: int = 0
     threads: int | None = None

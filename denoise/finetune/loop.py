@@ -157,7 +157,7 @@ def train(config, kind, task_model, all_features, tok, device, autocast, splits,
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.3f}")
         record = {"epoch": epoch + 1, "step": step, "train_loss": sum(losses) / max(len(losses), 1)}
-        if splits["dev"]:
+        if splits["dev"] and config.dev_each_epoch:
             record["dev"] = kind.score(task_model, splits["dev"], all_features["dev"], tok, device, autocast)[
                 0
             ]
