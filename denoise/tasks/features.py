@@ -32,17 +32,18 @@ def frame(
 def truncate_pair(
     first: list[int], second: list[int] | None, budget: int
 ) -> tuple[list[int], list[int] | None]:
-    """Drop tokens from the end of the longer segment until both fit ``budget``."""
+    """Drop tokens from the end of the longer segment until both fit ``budget`` (then from both equally)."""
     if budget < (2 if second is not None else 1):
         raise DenoiseError(f"max_length leaves room for {budget} tokens of text; raise max_length")
-    first = list(first)
-    second = list(second) if second is not None else None
-    while len(first) + (len(second) if second is not None else 0) > budget:
-        if second is not None and len(second) > len(first):
-            second.pop()
+    if second is None:
+        return list(first[:budget]), None
+    a, b = len(first), len(second)
+    if a + b > budget:
+        if min(a, b) <= budget // 2:
+            a, b = (a, budget - a) if a <= b else (budget - b, b)
         else:
-            first.pop()
-    return first, second
+            a, b = budget // 2, budget - budget // 2
+    return list(first[:a]), list(second[:b])
 
 
 def classification_features(
