@@ -199,10 +199,10 @@ class Pretraining:
 
     # -- one step ------------------------------------------------------------------------------------------
 
-    def global_counts(self, micro_batches) -> Counts:
+    def global_counts(self, counts: list[Counts]) -> Counts:
         local = Counts(0, 0)
-        for batch in micro_batches:
-            local = local + Counts.of(batch)
+        for each in counts:
+            local = local + each
         if self.accelerator.num_processes == 1:
             return local
         summed = self.accelerator.reduce(
@@ -210,17 +210,17 @@ class Pretraining:
         )
         return Counts(int(summed[0]), int(summed[1]))
 
-    def train_step(self, micro_batches) -> dict:
+    def train_step(self, micro_batches, counts: list[Counts]) -> dict:
+        """Forward and backward of one global batch's micro-batches (``counts``: their predicted tokens)."""
         acc, world = self.accelerator, self.accelerator.num_processes
-        total = self.global_counts(micro_batches)
+        total = self.global_counts(counts)
         losses = torch.zeros(3, device=acc.device)
         for j, batch in enumerate(micro_batches):
-            counts = Counts.of(batch)
             inputs = model_inputs(batch, self.config.encoder_decoder, acc.device)
             last = j == len(micro_batches) - 1
             with nullcontext() if last else acc.no_sync(self.model):
                 with self.autocast():
-                    loss, token_loss, pair_loss = micro_batch_loss(self.model, inputs, counts, total)
+                    loss, token_loss, pair_loss = micro_batch_loss(self.model, inputs, counts[j], total)
                 self.scaler.scale(loss * world).backward()
             losses[0] += loss.detach()
             losses[1] += token_loss
@@ -259,8 +259,9 @@ class Pretraining:
         for step in range(self.start_step, self.total_steps):
             micro_batches = [next(batches) for _ in range(self.layout.accumulation)]
             window["tokens"] += sum(int(b.attention_mask.sum()) for b in micro_batches)
-            window["flops"] += sum(self._flops(b) for b in micro_batches)
-            result = self.train_step(micro_batches)
+            counts = [Counts.of(b) for b in micro_batches]
+            window["flops"] += sum(self._flops(b, c.tokens) for b, c in zip(micro_batches, counts))
+            result = self.train_step(micro_batches, counts)
             loss = float(result["loss"])
             if not math.isfinite(loss):
                 self._stop_non_finite(step + 1, loss)
@@ -305,9 +306,8 @@ class Pretraining:
         self.scaler.unscale_(self.optimizer.optimizer)
         return self.accelerator.clip_grad_norm_(self.model.parameters(), clip_norm)
 
-    def _flops(self, batch) -> float:
+    def _flops(self, batch, predicted: int) -> float:
         target = batch.labels.shape[1] if self.config.encoder_decoder else 0
-        predicted = int((batch.labels != -100).sum())
         return training_flops(self.unwrapped, len(batch), batch.input_ids.shape[1], target, predicted)
 
     def _log_record(self, step: int, result: dict, grad_norm, window: dict, peak: float | None) -> dict:

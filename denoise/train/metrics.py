@@ -4,7 +4,6 @@ trackers (TensorBoard), and the model FLOPs behind the utilisation figure."""
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
@@ -100,7 +99,3 @@ def peak_flops(device_name: str | None, precision: str, configured_tflops: float
         if key in device_name:
             return tflops * 1e12
     return None
-
-
-def finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))
