@@ -1,6 +1,6 @@
 import pytest
 
-from denoise.cli import main
+from denoise.cli import main, parse
 
 
 def test_help_lists_subcommands(capsys):
@@ -156,3 +156,17 @@ def test_tokenizer_train_can_reuse_a_saved_sentence_model(tmp_path, corpus_file,
         ]
     )
     assert Tokenizer.load(tmp_path / "t").splitter.state() == tokenizer.splitter.state()
+
+
+def test_settings_may_follow_options():
+    args = parse(["pretrain", "r.yaml", "--out", "o", "training.max_steps=3", "seed=1"])
+    assert args.settings == ["r.yaml", "training.max_steps=3", "seed=1"]
+    assert str(args.out) == "o"
+
+
+def test_unknown_options_are_still_refused(capsys):
+    with pytest.raises(SystemExit):
+        parse(["pretrain", "r.yaml", "--outt", "o"])
+    assert "--outt" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse(["corrupt", "bert", "x=1"])
