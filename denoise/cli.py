@@ -161,6 +161,19 @@ def cmd_finetune(args: argparse.Namespace) -> None:
     print(f"{out}: model in {out / 'final'}, metrics in {out / 'eval.json'} ({results['seconds']:.0f} s)")
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    from denoise.compare import compare, load_grid
+
+    grid, overrides = split_settings(args.settings)
+    if grid is None:
+        raise DenoiseError("name a grid file, e.g. `denoise compare recipes/compare_tiny.yaml`")
+    config = load_grid(grid, overrides)
+    out = args.out or Path("runs") / config.name
+    written = compare(config, out)
+    print((out / "results.md").read_text())
+    print("wrote " + ", ".join(str(path) for path in written.values()))
+
+
 def cmd_evaluate(args: argparse.Namespace) -> None:
     import json
 
@@ -315,6 +328,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=["train", "dev", "test"])
     evaluate.add_argument("--data", help="a file of the same task to score instead of the recipe's split")
     evaluate.set_defaults(run=cmd_evaluate)
+
+    compare = commands.add_parser(
+        "compare",
+        help="pre-train a grid of recipes and families on an equal budget, fine-tune each, tabulate and plot",
+    )
+    compare.add_argument("settings", nargs="*", metavar="GRID.yaml [key=value]")
+    compare.add_argument("--out", type=Path, help="output directory; default: runs/NAME (rerun to resume)")
+    compare.set_defaults(run=cmd_compare)
 
     embed = commands.add_parser(
         "embed", help="contextual vectors of a word in sentences (--demo: one word in two senses)"

@@ -1,0 +1,91 @@
+"""A comparison grid: pre-training cells on shared data and an equal budget, then a downstream suite.
+
+Paths in a grid file (pre-training recipes, task recipes, ``tasks_dir``) are read relative to the file, so a
+grid in ``recipes/`` names ``tiny_bert.yaml`` and ``tasks/sentiment.yaml``. ``load_grid(path, ["seeds=[0]"])``
+applies ``key=value`` settings as the other commands do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from denoise.config import from_mapping, read_recipe
+from denoise.errors import DenoiseError
+from denoise.train.config import apply_overrides
+
+CELL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What every cell gets for pre-training: a number of block tokens, or seconds of training on this machine."""
+
+    tokens: int | None = None
+    seconds: float | None = None
+    calibration_steps: int = 20  # seconds budget: steps timed to turn the seconds into tokens for each cell
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str  # a label, also the folder name
+    recipe: str | None = None  # a pre-training recipe (its family, corruption and size)
+    settings: list[str] = field(default_factory=list)  # key=value over the recipe (e.g. model.size=small)
+    run: str | None = None  # an existing `denoise pretrain` run instead of pre-training here
+
+
+@dataclass(frozen=True)
+class Downstream:
+    tasks: list[str] = field(default_factory=list)  # task recipes (paths relative to the grid file)
+    tasks_dir: str = "../tasks"  # where data_scripts/build_tasks.py wrote the task files
+    settings: list[str] = field(default_factory=list)  # key=value for every fine-tuning run
+    task_settings: dict = field(default_factory=dict)  # task name -> extra key=value for that task
+
+
+@dataclass(frozen=True)
+class GridConfig:
+    name: str = "compare"
+    data: list[str] = field(default_factory=list)  # key=value data settings shared by every cell
+    budget: Budget = field(default_factory=Budget)
+    cells: list[Cell] = field(default_factory=list)
+    baseline: bool = True  # fine-tune each family's architecture from scratch too
+    downstream: Downstream = field(default_factory=Downstream)
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    threads: int | None = None  # torch threads for every step; None: torch's default
+    root: str = "."  # the folder relative paths start from (the grid file's)
+
+    def __post_init__(self):
+        if not self.cells:
+            raise DenoiseError(f"grid {self.name!r} has no cells; list pre-training recipes under cells:")
+        names = [cell.name for cell in self.cells]
+        for cell in self.cells:
+            if not CELL_NAME.match(cell.name):
+                raise DenoiseError(
+                    f"cell name {cell.name!r} must be letters, digits, '.', '_' or '-' (it names a folder)"
+                )
+            if (cell.recipe is None) == (cell.run is None):
+                raise DenoiseError(f"cell {cell.name!r}: give exactly one of recipe (to pre-train) or run")
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise DenoiseError(f"cell names must differ; repeated: {', '.join(duplicates)}")
+        if self.budget.tokens is None and self.budget.seconds is None and any(c.recipe for c in self.cells):
+            raise DenoiseError(
+                "set budget.tokens or budget.seconds: every cell gets the same pre-training budget"
+            )
+        if self.budget.tokens is not None and self.budget.seconds is not None:
+            raise DenoiseError("set one of budget.tokens and budget.seconds, not both")
+        if not self.seeds:
+            raise DenoiseError("seeds is empty; give at least one fine-tuning seed")
+
+    def path(self, value: str) -> Path:
+        """``value`` read relative to the grid file."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else Path(self.root) / path
+
+
+def load_grid(path: str | Path, overrides: list[str] | None = None) -> GridConfig:
+    data = read_recipe(path, "comparison grid")
+    data = apply_overrides(data, overrides or [])
+    data.setdefault("root", str(Path(path).resolve().parent))
+    return from_mapping(GridConfig, data, where=str(path))
