@@ -393,3 +393,16 @@ def test_missing_transformers_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "transformers", None)
     with pytest.raises(DenoiseError, match="pip install transformers"):
         bert_to_hf(Bert(small_config()), "unused")
+
+
+def test_a_bert_with_relative_positions_trains_and_refuses_export(tmp_path):
+    from denoise.models.factory import Ids, ModelSettings, build_model
+
+    model = build_model(ModelSettings(family="bert", size="tiny", positions="relative"), Ids(100, 0, 2, 3))
+    assert model.encoder.embeddings.positions is None and model.encoder.relative_bias is not None
+    ids = torch.randint(5, 100, (2, 300))  # longer than any learned table would need
+    labels = torch.where(torch.rand(ids.shape) < 0.2, ids, torch.full_like(ids, -100))
+    model(ids, labels=labels).loss.backward()
+    assert model.encoder.relative_bias.embedding.weight.grad.abs().sum() > 0
+    with pytest.raises(DenoiseError, match="positions='relative'"):
+        bert_to_hf(model, tmp_path / "hf")
