@@ -50,6 +50,11 @@ class Entry:
     value: float
 
 
+def say(message: str) -> None:
+    """Progress lines, shown at once even when the output goes to a file."""
+    print(message, flush=True)
+
+
 def main_metric(kind: str, metrics: dict) -> str:
     if kind == "tagging":
         return "entity_f1" if "entity_f1" in metrics else "accuracy"
@@ -57,7 +62,7 @@ def main_metric(kind: str, metrics: dict) -> str:
 
 
 class Grid:
-    def __init__(self, config: GridConfig, out: str | Path, log: Callable[[str], None] = print):
+    def __init__(self, config: GridConfig, out: str | Path, log: Callable[[str], None] = say):
         self.config, self.out, self.log = config, Path(out), log
         self.tasks = {self.task_name(task): config.path(task) for task in config.downstream.tasks}
         for name, recipe in self.tasks.items():
@@ -183,6 +188,7 @@ class Grid:
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
         runs = self.runs()
+        self.pretrained_runs = {cell.name: run for cell, run in runs}
         starts = [(cell.name, run, "pre-trained") for cell, run in runs]
         if self.config.baseline:
             first_of_family: dict[str, tuple[Cell, Path]] = {}
@@ -244,3 +250,13 @@ def pretraining_curve(run: Path) -> list[tuple[int, float]]:
         for r in read_metrics(run)
         if "loss" in r and "tokens" in r and math.isfinite(r["loss"])
     ]
+
+
+def training_seconds(run: Path) -> float:
+    """Seconds spent in training steps, from the logged throughput (over resumes; evaluation not counted)."""
+    seconds, seen = 0.0, 0
+    for record in read_metrics(run):
+        if record.get("tokens_per_s"):
+            seconds += (record["tokens"] - seen) / record["tokens_per_s"]
+            seen = record["tokens"]
+    return seconds

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import statistics
 from pathlib import Path
 
-from denoise.compare.grid import SUMMARY, Entry
+from denoise.compare.grid import Entry, pretraining_curve, training_seconds
 
 RESULTS_CSV = "results.csv"
 RESULTS_MD = "results.md"
@@ -51,21 +50,16 @@ def short_count(number: float) -> str:
     return str(int(number))
 
 
-def pretraining_columns(out: Path, cell: str) -> tuple[str, str, str]:
-    """Tokens seen, minutes spent and final training loss of a cell pre-trained by the grid."""
-    path = out / "pretrain" / cell / SUMMARY
-    if not path.exists():
-        return "-", "-", "-"
-    summary = json.loads(path.read_text())
-    loss = summary.get("final_loss")
-    return (
-        short_count(summary["tokens"]),
-        f"{summary['seconds'] / 60:.1f}",
-        f"{loss:.2f}" if isinstance(loss, (int, float)) else "-",
-    )
+def pretraining_columns(run: Path) -> list[str]:
+    """Tokens seen, minutes of training steps and the last logged training loss of a pre-training run."""
+    curve = pretraining_curve(run)
+    if not curve:
+        return ["-", "-", "-"]
+    tokens, loss = curve[-1]
+    return [short_count(tokens), f"{training_seconds(run) / 60:.1f}", f"{loss:.2f}"]
 
 
-def markdown_table(entries: list[Entry], out: Path) -> str:
+def markdown_table(entries: list[Entry], runs: dict[str, Path]) -> str:
     """One row per cell (scratch baselines last), one column per task: mean ± standard deviation over seeds."""
     tasks = ordered(e.task for e in entries)
     metric = {e.task: e.metric for e in entries}
@@ -80,16 +74,17 @@ def markdown_table(entries: list[Entry], out: Path) -> str:
         rows = [e for e in entries if e.cell == cell]
         first = rows[0]
         row = [cell, first.family, first.corruption if first.init == "pre-trained" else "none (scratch)"]
-        row += pretraining_columns(out, cell) if first.init == "pre-trained" else ["-", "-", "-"]
+        row += pretraining_columns(runs[cell]) if first.init == "pre-trained" else ["-", "-", "-"]
         row += [mean_and_spread([e.value for e in rows if e.task == task]) for task in tasks]
         lines.append("| " + " | ".join(row) + " |")
     dev_only = ordered(e.task for e in entries if e.split == "dev")
     note = f"\nMean ± standard deviation over {seeds} fine-tuning seed{'s' if seeds > 1 else ''}, on each task's test split"
     note += f" (the dev split where there is none: {', '.join(dev_only)})." if dev_only else "."
+    note += " Minutes count pre-training steps only; the final loss is the last logged training loss."
     return "\n".join(lines) + "\n" + note + "\n"
 
 
-def write_markdown(entries: list[Entry], out: Path) -> Path:
+def write_markdown(entries: list[Entry], runs: dict[str, Path], out: Path) -> Path:
     path = out / RESULTS_MD
-    path.write_text(markdown_table(entries, out))
+    path.write_text(markdown_table(entries, runs))
     return path
