@@ -250,13 +250,3 @@ def pretraining_curve(run: Path) -> list[tuple[int, float]]:
         for r in read_metrics(run)
         if "loss" in r and "tokens" in r and math.isfinite(r["loss"])
     ]
-
-
-def training_seconds(run: Path) -> float:
-    """Seconds spent in training steps, from the logged throughput (over resumes; evaluation not counted)."""
-    seconds, seen = 0.0, 0
-    for record in read_metrics(run):
-        if record.get("tokens_per_s"):
-            seconds += (record["tokens"] - seen) / record["tokens_per_s"]
-            seen = record["tokens"]
-    return seconds

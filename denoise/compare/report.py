@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import statistics
 from pathlib import Path
 
-from denoise.compare.grid import Entry, pretraining_curve, training_seconds
+from denoise.compare.grid import SUMMARY, Entry, pretraining_curve
 
 RESULTS_CSV = "results.csv"
 RESULTS_MD = "results.md"
@@ -51,12 +52,14 @@ def short_count(number: float) -> str:
 
 
 def pretraining_columns(run: Path) -> list[str]:
-    """Tokens seen, minutes of training steps and the last logged training loss of a pre-training run."""
+    """Tokens seen, wall-clock minutes and the last logged training loss of a pre-training run."""
     curve = pretraining_curve(run)
     if not curve:
         return ["-", "-", "-"]
     tokens, loss = curve[-1]
-    return [short_count(tokens), f"{training_seconds(run) / 60:.1f}", f"{loss:.2f}"]
+    summary = run / SUMMARY  # written by the grid; absent for runs pre-trained elsewhere
+    minutes = f"{json.loads(summary.read_text())['seconds'] / 60:.1f}" if summary.exists() else "-"
+    return [short_count(tokens), minutes, f"{loss:.2f}"]
 
 
 def markdown_table(entries: list[Entry], runs: dict[str, Path]) -> str:
@@ -80,7 +83,10 @@ def markdown_table(entries: list[Entry], runs: dict[str, Path]) -> str:
     dev_only = ordered(e.task for e in entries if e.split == "dev")
     note = f"\nMean ± standard deviation over {seeds} fine-tuning seed{'s' if seeds > 1 else ''}, on each task's test split"
     note += f" (the dev split where there is none: {', '.join(dev_only)})." if dev_only else "."
-    note += " Minutes count pre-training steps only; the final loss is the last logged training loss."
+    note += (
+        " Minutes: wall clock of pre-training (of its last call, for a resumed cell); final loss: the last"
+    )
+    note += " logged training loss."
     return "\n".join(lines) + "\n" + note + "\n"
 
 
