@@ -49,7 +49,7 @@ class GridConfig:
     data: list[str] = field(default_factory=list)  # key=value data settings shared by every cell
     budget: Budget = field(default_factory=Budget)
     cells: list[Cell] = field(default_factory=list)
-    baseline: bool = True  # fine-tune each family's architecture from scratch too
+    baseline: bool = True  # also fine-tune from scratch the architecture of each family's first cell
     downstream: Downstream = field(default_factory=Downstream)
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     threads: int | None = None  # torch threads for every step; None: torch's default

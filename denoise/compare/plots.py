@@ -48,6 +48,7 @@ def plot_scores(entries: list[Entry], out: Path) -> Path:
     plt = pyplot()
     tasks = list(dict.fromkeys(e.task for e in entries))
     cells = list(dict.fromkeys(e.cell for e in entries))
+    baselines = {e.cell for e in entries if e.init == "scratch"}
     figure, panels = plt.subplots(
         1, len(tasks), figsize=(TASK_WIDTH * len(tasks), TASK_HEIGHT), dpi=DPI, squeeze=False
     )
@@ -61,7 +62,7 @@ def plot_scores(entries: list[Entry], out: Path) -> Path:
             names.append(cell)
             means.append(statistics.mean(values))
             spreads.append(statistics.stdev(values) if len(values) > 1 else 0.0)
-            colors.append("lightgrey" if cell.endswith("-scratch") else colours(index % 10))
+            colors.append("lightgrey" if cell in baselines else colours(index % 10))
         panel.bar(range(len(names)), means, yerr=spreads, color=colors, capsize=3)
         panel.set_xticks(range(len(names)), names, rotation=45, ha="right")
         metric = next(e.metric for e in entries if e.task == task)

@@ -25,14 +25,6 @@ def write_csv(entries: list[Entry], out: Path) -> Path:
     return path
 
 
-def read_csv(path: Path) -> list[Entry]:
-    with path.open(newline="") as handle:
-        return [
-            Entry(**{**row, "seed": int(row["seed"]), "value": float(row["value"])})
-            for row in csv.DictReader(handle)
-        ]
-
-
 def mean_and_spread(values: list[float]) -> str:
     if not values:
         return "-"
