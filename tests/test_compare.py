@@ -168,6 +168,23 @@ def test_a_missing_task_recipe_is_named(prepared_corpus, tmp_path):
         compare(load_grid(path), tmp_path / "out", log=lambda _: None)
 
 
+def test_a_bad_recipe_stops_the_grid_before_any_pre_training(prepared_corpus, tmp_path):
+    path = write_grid(tmp_path, prepared_corpus)
+    (tmp_path / "tasks" / "pos.yaml").write_text("task: {kind: tagging}\nepochz: 1\n")
+    with pytest.raises(DenoiseError, match="did you mean 'epochs'"):
+        compare(load_grid(path), tmp_path / "out", log=lambda _: None)
+    assert not (tmp_path / "out" / "pretrain").exists()
+    data = yaml.safe_load(path.read_text())
+    data["cells"][1]["settings"] = ["model.familly=bart"]
+    path.write_text(yaml.safe_dump(data))
+    (tmp_path / "tasks" / "pos.yaml").unlink()
+    data["downstream"]["tasks"] = ["tasks/sentiment.yaml"]
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(DenoiseError, match="familly"):
+        compare(load_grid(path), tmp_path / "out", log=lambda _: None)
+    assert not (tmp_path / "out" / "pretrain").exists()
+
+
 def test_shipped_grids_load(tmp_path):
     paths = sorted(RECIPES.glob("compare_*.yaml"))
     assert len(paths) >= 2

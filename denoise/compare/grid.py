@@ -68,6 +68,11 @@ class Grid:
         for name, recipe in self.tasks.items():
             if not recipe.is_file():
                 raise FileNotFoundError(f"task recipe {recipe} (task {name!r} of the grid) does not exist")
+        # Read every recipe now, so that a mistake in one stops the grid before hours of pre-training.
+        self.kinds = {name: load_finetune_config(recipe).task.kind for name, recipe in self.tasks.items()}
+        for cell in config.cells:
+            if cell.recipe:
+                load_config(config.path(cell.recipe), [*config.data, *cell.settings])
 
     @staticmethod
     def task_name(task: str) -> str:
@@ -205,8 +210,7 @@ class Grid:
                     init = str(run) if start == "pre-trained" else f"scratch:{run}"
                     results = self.finetuned(label, init, task, seed)
                     split = scored_split(results, self.tasks[task])
-                    kind = self.task_config(task, init, seed).task.kind
-                    metric = main_metric(kind, results[split])
+                    metric = main_metric(self.kinds[task], results[split])
                     value = results[split][metric]
                     value = 100 * value if metric in ("accuracy", "entity_f1", "macro_f1") else value
                     entries.append(Entry(label, family, corruption, start, task, split, metric, seed, value))
@@ -214,7 +218,7 @@ class Grid:
 
     def fits(self, task: str, family: str) -> bool:
         """Generation needs a decoder: encoder-only cells skip generation tasks."""
-        return not (family == "bert" and load_finetune_config(self.tasks[task]).task.kind == "generation")
+        return not (family == "bert" and self.kinds[task] == "generation")
 
 
 def scored_split(results: dict, recipe: Path) -> str:

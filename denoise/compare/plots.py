@@ -6,6 +6,7 @@ import statistics
 from pathlib import Path
 
 from denoise.compare.grid import Entry
+from denoise.compare.report import ordered
 
 LOSS_PNG = "pretraining_loss.png"
 SCORES_PNG = "downstream.png"
@@ -46,8 +47,8 @@ def plot_losses(curves: dict[str, list[tuple[int, float]]], out: Path) -> Path:
 def plot_scores(entries: list[Entry], out: Path) -> Path:
     """A panel per task, a bar per cell: the mean over seeds, with the standard deviation as an error bar."""
     plt = pyplot()
-    tasks = list(dict.fromkeys(e.task for e in entries))
-    cells = list(dict.fromkeys(e.cell for e in entries))
+    tasks = ordered(e.task for e in entries)
+    cells = ordered(e.cell for e in entries)
     baselines = {e.cell for e in entries if e.init == "scratch"}
     figure, panels = plt.subplots(
         1, len(tasks), figsize=(TASK_WIDTH * len(tasks), TASK_HEIGHT), dpi=DPI, squeeze=False
