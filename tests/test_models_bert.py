@@ -406,3 +406,27 @@ def test_a_bert_with_relative_positions_trains_and_refuses_export(tmp_path):
     assert model.encoder.relative_bias.embedding.weight.grad.abs().sum() > 0
     with pytest.raises(DenoiseError, match="positions='relative'"):
         bert_to_hf(model, tmp_path / "hf")
+
+
+def test_alibi_slopes_follow_the_papers_rule():
+    from denoise.models.layers import alibi_slopes
+
+    torch.testing.assert_close(alibi_slopes(8), torch.tensor([2.0**-i for i in range(1, 9)]))
+    # six heads: the four slopes of four heads, then every other slope of eight
+    expected = [2.0**-2, 2.0**-4, 2.0**-6, 2.0**-8, 2.0**-1, 2.0**-3]
+    torch.testing.assert_close(alibi_slopes(6), torch.tensor(expected))
+
+
+def test_a_bert_with_alibi_attends_locally_trains_and_refuses_export(tmp_path):
+    from denoise.models.factory import Ids, ModelSettings, build_model
+
+    model = build_model(ModelSettings(family="bert", size="tiny", positions="alibi"), Ids(100, 0, 2, 3))
+    assert model.encoder.embeddings.positions is None and not list(model.encoder.relative_bias.parameters())
+    bias = model.encoder.relative_bias(5, 5)
+    assert bias.shape == (1, 2, 5, 5)
+    torch.testing.assert_close(bias[0, 0, 2], torch.tensor([-2.0, -1.0, 0.0, -1.0, -2.0]) / 16)
+    ids = torch.randint(5, 100, (2, 600))  # longer than the learned table of the same size
+    labels = torch.where(torch.rand(ids.shape) < 0.2, ids, torch.full_like(ids, -100))
+    model(ids, labels=labels).loss.backward()
+    with pytest.raises(DenoiseError, match="positions='alibi'"):
+        bert_to_hf(model, tmp_path / "hf")

@@ -354,3 +354,27 @@ def test_models_transformers_cannot_express_are_refused(tmp_path):
     with pytest.raises(DenoiseError, match="differ in max_positions"):
         seq2seq_to_hf(EncoderDecoder(config), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_alibi_decoding_with_a_cache_equals_one_pass(tmp_path):
+    config = bart_config("base", vocab_size=100, d_model=16, num_heads=2, d_ff=32, num_layers=1)
+    alibi = {"positions": "alibi", "dropout": 0.0, "attention_dropout": 0.0}
+    config = dataclasses.replace(
+        config,
+        encoder=dataclasses.replace(config.encoder, **alibi),
+        decoder=dataclasses.replace(config.decoder, **alibi),
+    )
+    model = EncoderDecoder(config).eval()
+    input_ids, attention_mask, labels = padded_batch(100, seed=5)
+    decoder_input_ids = labels.clamp(min=0)
+    with torch.no_grad():
+        full = model(input_ids, attention_mask, decoder_input_ids=decoder_input_ids).logits
+        states = model.encode(input_ids, attention_mask)
+        cache = model.decoder.new_cache()
+        chunks = [
+            model.decode(decoder_input_ids[:, a:b], states, attention_mask, cache=cache)
+            for a, b in ((0, 4), (4, 5), (5, 9))
+        ]
+    torch.testing.assert_close(torch.cat(chunks, dim=1), full, rtol=1e-5, atol=TOLERANCE)
+    with pytest.raises(DenoiseError, match="positions='alibi', not 'learned'"):
+        seq2seq_to_hf(model, tmp_path / "out")

@@ -15,11 +15,11 @@ from denoise.models.encoder import Embeddings
 from denoise.models.layers import (
     Attention,
     FeedForward,
-    RelativePositionBias,
     TransformerConfig,
     add_biases,
     make_norm,
     padding_bias,
+    position_bias,
 )
 
 
@@ -95,9 +95,7 @@ class Decoder(nn.Module):
         super().__init__()
         self.config = config
         self.embeddings = Embeddings(config, tokens)
-        self.relative_bias = (
-            RelativePositionBias(config, bidirectional=False) if config.positions == "relative" else None
-        )
+        self.relative_bias = position_bias(config, bidirectional=False)
         self.layers = nn.ModuleList(DecoderBlock(config) for _ in range(config.num_layers))
         self.final_norm = make_norm(config) if config.final_norm else None
         self.final_dropout = nn.Dropout(config.dropout) if config.final_norm else None

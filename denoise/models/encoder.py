@@ -8,11 +8,11 @@ from torch import nn
 from denoise.errors import DenoiseError
 from denoise.models.layers import (
     EncoderBlock,
-    RelativePositionBias,
     TransformerConfig,
     add_biases,
     make_norm,
     padding_bias,
+    position_bias,
 )
 
 
@@ -77,9 +77,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.config = config
         self.embeddings = Embeddings(config, tokens)
-        self.relative_bias = (
-            RelativePositionBias(config, bidirectional=True) if config.positions == "relative" else None
-        )
+        self.relative_bias = position_bias(config, bidirectional=True)
         self.layers = nn.ModuleList(EncoderBlock(config) for _ in range(config.num_layers))
         self.final_norm = make_norm(config) if config.final_norm else None
         self.final_dropout = nn.Dropout(config.dropout) if config.final_norm else None

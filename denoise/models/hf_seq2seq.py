@@ -382,6 +382,8 @@ def check_representable(config: EncoderDecoderConfig, family: str) -> None:
     for side in ("encoder", "decoder"):
         stack = getattr(config, side)
         require(stack.type_vocab_size == 0, family, f"the {side} has token types")
+        wanted = "learned" if family == "bart" else "relative"
+        require(stack.positions == wanted, family, f"{side} positions={stack.positions!r}, not {wanted!r}")
         if family == "bart":
             require(
                 not stack.pre_norm and not stack.gated and stack.bias, family, f"the {side} is not BART's"

@@ -25,6 +25,9 @@ ACTIVATIONS = {
 }
 
 
+POSITIONS = ("learned", "relative", "alibi")
+
+
 @dataclass(frozen=True)
 class TransformerConfig:
     vocab_size: int
@@ -37,7 +40,7 @@ class TransformerConfig:
     gated: bool = False  # gated feed-forward (T5 v1.1): act(x W0) * (x W1)
     pre_norm: bool = False  # RMSNorm before each sub-layer (T5) instead of LayerNorm after it (BERT, BART)
     norm_eps: float = 1e-12
-    positions: str = "learned"  # learned | relative
+    positions: str = "learned"  # learned | relative (T5's buckets) | alibi (a fixed distance penalty)
     max_positions: int = 512
     position_offset: int = 0  # BART's learned position table starts at 2
     relative_buckets: int = 32
@@ -56,8 +59,8 @@ class TransformerConfig:
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
             raise DenoiseError(f"activation {self.activation!r} is not one of {sorted(ACTIVATIONS)}")
-        if self.positions not in ("learned", "relative"):
-            raise DenoiseError(f"positions must be 'learned' or 'relative', got {self.positions!r}")
+        if self.positions not in POSITIONS:
+            raise DenoiseError(f"positions must be one of {POSITIONS}, got {self.positions!r}")
         if self.d_kv is None and self.d_model % self.num_heads:
             raise DenoiseError(
                 f"d_model {self.d_model} is not divisible by num_heads {self.num_heads}; set d_kv explicitly"
@@ -217,6 +220,44 @@ class RelativePositionBias(nn.Module):
             keys - queries, self.bidirectional, self.buckets, self.max_distance
         )
         return self.embedding(buckets).permute(2, 0, 1).unsqueeze(0)
+
+
+class AlibiBias(nn.Module):
+    """ALiBi (Press et al., 2022): no parameters; each head subtracts its slope times the query-key distance
+    from the scores, so attention starts local. n heads (a power of two) get the slopes 2^(-8/n), 2^(-16/n),
+    ..., 2^-8; other counts take the slopes of the power of two below, then every other slope of the one
+    above."""
+
+    def __init__(self, config: TransformerConfig, bidirectional: bool):
+        super().__init__()
+        self.bidirectional = bidirectional
+        self.register_buffer("slopes", alibi_slopes(config.num_heads), persistent=False)
+
+    def forward(self, query_length: int, key_length: int, offset: int = 0) -> torch.Tensor:
+        """``[1, heads, query_length, key_length]``; queries sit at ``offset + i`` (decoding with a cache)."""
+        device = self.slopes.device
+        queries = torch.arange(offset, offset + query_length, device=device)[:, None]
+        keys = torch.arange(key_length, device=device)[None, :]
+        distance = (keys - queries).abs() if self.bidirectional else (queries - keys).clamp(min=0)
+        return -(self.slopes[:, None, None] * distance).unsqueeze(0)
+
+
+def alibi_slopes(heads: int) -> torch.Tensor:
+    power = 2 ** math.ceil(math.log2(heads))
+    slopes = [2 ** (-8 * (i + 1) / power) for i in range(power)]
+    if power != heads:
+        lower = 2 ** math.floor(math.log2(heads))
+        slopes = [2 ** (-8 * (i + 1) / lower) for i in range(lower)] + slopes[0::2][: heads - lower]
+    return torch.tensor(slopes)
+
+
+def position_bias(config: TransformerConfig, bidirectional: bool) -> nn.Module | None:
+    """The attention-score bias that carries positions, or None when positions are a learned table."""
+    if config.positions == "relative":
+        return RelativePositionBias(config, bidirectional)
+    if config.positions == "alibi":
+        return AlibiBias(config, bidirectional)
+    return None
 
 
 def padding_bias(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
