@@ -27,6 +27,7 @@ ENCODER_DECODER_RECIPES = {
     "tiny_t5",
     "tiny_mass",
     "tiny_ul2",
+    "tiny_bart_long",
 }
 
 
