@@ -37,7 +37,14 @@ def grid(args) -> GridConfig:
     if args.epochs:
         settings.append(f"epochs={args.epochs}")
     # Greedy decoding of fewer sentences keeps the CPU grid short.
-    translation = ["num_beams=1", "max_target_length=96", f"max_eval_examples={min(args.max_eval, 200)}"]
+    task_settings = {
+        "translation": ["num_beams=1", "max_target_length=96", f"max_eval_examples={min(args.max_eval, 200)}"]
+    }
+    for item in args.set_task:
+        task, _, setting = item.partition(":")
+        if task not in TASKS or "=" not in setting:
+            raise SystemExit(f"--set-task {item!r}: write TASK:KEY=VALUE with TASK one of {', '.join(TASKS)}")
+        task_settings.setdefault(task, []).append(setting)
     return GridConfig(
         name="downstream",
         cells=cells,
@@ -45,7 +52,7 @@ def grid(args) -> GridConfig:
             tasks=[f"tasks/{task}.yaml" for task in args.tasks],
             tasks_dir=str(Path(args.tasks_dir).resolve()),
             settings=settings,
-            task_settings={"translation": translation},
+            task_settings=task_settings,
         ),
         seeds=args.seeds,
         threads=args.threads,
@@ -66,6 +73,13 @@ def main() -> None:
     parser.add_argument("--max-eval", type=int, default=500)
     parser.add_argument("--epochs", type=int, help="instead of each task recipe's")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="more fine-tuning settings")
+    parser.add_argument(
+        "--set-task",
+        nargs="*",
+        default=[],
+        metavar="TASK:KEY=VALUE",
+        help="a fine-tuning setting for one task (after --set), e.g. qa:max_train_examples=8000",
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/downstream"))
     args = parser.parse_args()
