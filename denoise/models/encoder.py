@@ -77,6 +77,7 @@ class Encoder(nn.Module):
         super().__init__()
         self.config = config
         self.embeddings = Embeddings(config, tokens)
+        # relative or ALiBi positions, None for a learned table (the name keeps T5 checkpoints' keys)
         self.relative_bias = position_bias(config, bidirectional=True)
         self.layers = nn.ModuleList(EncoderBlock(config) for _ in range(config.num_layers))
         self.final_norm = make_norm(config) if config.final_norm else None

@@ -53,9 +53,7 @@ class ModelSettings:
     attention_dropout: float | None = None
     activation: str | None = None  # gelu | gelu_tanh | relu
     gated: bool | None = None  # gated feed-forward (T5 v1.1)
-    positions: str | None = (
-        None  # learned (BERT, BART) | relative (T5's bucketed bias) | alibi (distance penalty)
-    )
+    positions: str | None = None  # learned (BERT, BART) | relative (T5's buckets) | alibi
     pair_head: bool | None = None  # BERT's NSP/SOP head; None: when the corruption recipe builds pairs
 
 
