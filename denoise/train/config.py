@@ -77,6 +77,9 @@ class TrainingSettings:
 @dataclass(frozen=True)
 class PretrainConfig:
     name: str = "tiny_bert"
+    # Continue pre-training a run (or model directory): its weights, architecture and tokenizer replace the
+    # model settings (model.family must agree); None: fresh weights.
+    init: str | None = None
     data: DataSettings = field(default_factory=DataSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
     corruption: Any = "bert"  # a shipped corruption recipe name, a .yaml path, or {name, steps}

@@ -34,6 +34,7 @@ from denoise.train import checkpoints as ckpt
 from denoise.train.config import PretrainConfig
 from denoise.train.data import EvalSampler, Layout, StepSampler, make_loader, prepare_data, split_blocks
 from denoise.train.evaluate import evaluate, reconstructions
+from denoise.train.init import Init
 from denoise.train.metrics import MetricsLog, available_trackers, peak_flops, training_flops
 from denoise.train.objective import Counts, micro_batch_loss, model_inputs
 from denoise.train.optim import make_optimizer, make_scheduler
@@ -133,8 +134,14 @@ class Pretraining:
     def _build(self) -> None:
         config, acc = self.config, self.accelerator
         t = config.training
+        init = Init.find(config.init) if config.init else None
+        data = config.data
+        if init is not None and not (data.tokenizer or data.prepared):
+            data = dataclasses.replace(data, tokenizer=str(init.tokenizer_dir))
         with acc.main_process_first():
-            self.tokenizer, data_dir = prepare_data(config.data, acc.is_main_process)
+            self.tokenizer, data_dir = prepare_data(data, acc.is_main_process)
+        if init is not None:
+            init.check_tokenizer(self.tokenizer, f"the corpus of {data_dir}")
         blocks = load_blocks(data_dir)
         self.split = split_blocks(len(blocks), config.data.validation_blocks, t.global_batch, t.seed)
         vocab = Vocab.from_tokenizer(self.tokenizer)
@@ -152,14 +159,13 @@ class Pretraining:
             )
         ids = Ids(vocab.size, vocab.pad_id, start_id=vocab.cls_id, eos_id=vocab.sep_id)
         torch.manual_seed(t.seed)
-        model = build_model(settings, ids)
+        model = init.model(config.encoder_decoder, pairs) if init else build_model(settings, ids)
         longest = framed_length(config.data.block_size, config.encoder_decoder, pairs)
         check_positions(model.config, longest)
         if self.resume_from is not None:
             saved = ckpt.read_trainer_state(self.resume_from)
             ckpt.check_same_run(saved["config"], config.to_mapping(), self.resume_from)
             ckpt.load_weights_into(model, self.resume_from)
-        self.model_settings = settings
         optimizer = make_optimizer(model, config.optimizer, acc.device.type)
         o = config.optimizer
         self.scheduler = make_scheduler(

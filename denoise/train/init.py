@@ -1,0 +1,66 @@
+"""Continued pre-training: start from the model and tokenizer of an earlier run (``init``) instead of fresh
+weights, to adapt it to a domain or to a task's unlabelled text (Gururangan et al., 2020)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from torch import nn
+
+from denoise.errors import DenoiseError
+from denoise.models.bert import Bert
+from denoise.models.checkpoint import CONFIG_FILE, load_model
+from denoise.tokenizer import Tokenizer, is_tokenizer_dir
+
+
+@dataclass(frozen=True)
+class Init:
+    model_dir: Path
+    tokenizer_dir: Path
+
+    @classmethod
+    def find(cls, init: str | Path) -> Init:
+        """A `denoise pretrain` run (``model/`` and ``tokenizer/``) or a denoise model directory with a
+        ``tokenizer/`` inside or beside it."""
+        root = Path(init)
+        if (root / "model" / CONFIG_FILE).is_file():
+            model_dir, candidates = root / "model", [root / "tokenizer"]
+        elif (root / CONFIG_FILE).is_file():
+            model_dir, candidates = root, [root / "tokenizer", root.parent / "tokenizer"]
+        else:
+            raise DenoiseError(
+                f"init {root} is neither a pre-training run (model/ and tokenizer/) nor a denoise model "
+                f"directory ({CONFIG_FILE}); give the output folder of `denoise pretrain`"
+            )
+        tokenizer_dir = next((c for c in candidates if is_tokenizer_dir(c)), None)
+        if tokenizer_dir is None:
+            raise DenoiseError(
+                f"init {root} has no denoise tokenizer beside its model; continued pre-training needs the "
+                "tokenizer the model was trained with"
+            )
+        return cls(model_dir, tokenizer_dir)
+
+    def check_tokenizer(self, tokenizer: Tokenizer, where: str) -> None:
+        """Refuse a corpus tokenized with another tokenizer than the model's."""
+        own = Tokenizer.load(self.tokenizer_dir)
+        if (own.model_proto, own.num_sentinels) != (tokenizer.model_proto, tokenizer.num_sentinels):
+            raise DenoiseError(
+                f"{where} was tokenized with another tokenizer than init's ({self.tokenizer_dir}); prepare the "
+                f"corpus with --tokenizer {self.tokenizer_dir}, or leave data.tokenizer and data.prepared unset"
+            )
+
+    def model(self, encoder_decoder: bool, pairs: bool) -> nn.Module:
+        model = load_model(self.model_dir)
+        if isinstance(model, Bert) == encoder_decoder:
+            wanted = "an encoder-decoder" if encoder_decoder else "a BERT"
+            raise DenoiseError(
+                f"init {self.model_dir} holds a {type(model).__name__} but model.family asks for {wanted}; "
+                "set model.family to the init's family"
+            )
+        if pairs and not model.config.pair_head:
+            raise DenoiseError(
+                f"the corruption recipe builds sentence pairs but init {self.model_dir} has no pair head; "
+                "choose a recipe without a pair step (for example roberta)"
+            )
+        return model
