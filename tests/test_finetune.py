@@ -73,6 +73,8 @@ def test_every_head_fine_tunes_either_family(task, backbone, pretrained, tmp_pat
     )
     results = finetune(config, tmp_path / "run")
     assert METRIC[task] in results["test"] and len(results["history"]) == 1
+    if task == "qa":  # SQuAD 2.0 data: the no-answer threshold was chosen on dev and applies to test
+        assert results["test"]["null_threshold"] == results["dev"]["null_threshold"]
     saved = json.loads((tmp_path / "run" / "eval.json").read_text())
     assert saved["test"] == results["test"]
     assert (tmp_path / "run" / "predictions-test.jsonl").exists()

@@ -160,3 +160,31 @@ def test_bleu_chrf():
     assert 0 < partial["bleu"] < 100 and 0 < partial["chrf"] < 100
     with pytest.raises(DenoiseError, match="1 gold sentences but 2 predicted"):
         bleu_chrf(["a", "b"], ["a"])
+
+
+def test_the_no_answer_threshold_maximises_dev_f1():
+    from denoise.finetune.qa import best_null_threshold
+
+    context = "Ann ran home."
+    examples = [
+        QAExample("a", "Who?", context, (Answer("Ann", 0),)),
+        QAExample("b", "Where?", context, (Answer("home", 8),)),
+        QAExample("c", "Why?", context, ()),
+    ]
+    # (n-best, no-answer score): differences null - best are 1.0, 2.0 and 3.0
+    ranked = [([("Ann", 1.0)], 2.0), ([("home", 1.0)], 3.0), ([("ran", 1.0)], 4.0)]
+    # answering a and b (threshold 2.0) and staying silent on c gives F1 3/3
+    assert best_null_threshold(ranked, examples) == 2.0
+    # with a wrong best span for b, answering only a is best
+    ranked[1] = ([("ran", 1.0)], 3.0)
+    assert best_null_threshold(ranked, examples) == 1.0
+    # when every best span is wrong, a threshold below all differences keeps every question silent
+    wrong = [([("ran", 1.0)], 2.0), ([("Ann", 1.0)], 3.0), ([("home", 1.0)], 4.0)]
+    assert best_null_threshold(wrong, examples) < 1.0
+    # tied differences are answered together or not at all: answering a right and c wrongly gains no more
+    # than staying silent on both
+    tied = [([("Ann", 1.0)], 3.0), ([("ran", 1.0)], 3.0)]
+    assert best_null_threshold(tied, [examples[0], examples[2]]) < 2.0
+    # and answering both tied a and b (b wrongly) beats silence
+    tied = [([("Ann", 1.0)], 3.0), ([("ran", 1.0)], 3.0), ([("ran", 1.0)], 4.0)]
+    assert best_null_threshold(tied, examples) == 2.0

@@ -59,6 +59,10 @@ class Kind:
     def targets(self, batch: dict) -> torch.Tensor:
         return batch[self.target_key]
 
+    def tune(self, model, examples: list, features: list[dict], tok: TaskTokenizer, device, autocast) -> None:
+        """Choose decoding settings on the dev split after training, before the final scores (``state``
+        saves them); nothing by default."""
+
     def score(self, model, examples: list, features: list[dict], tok: TaskTokenizer, device, autocast):
         """Metrics and one prediction per example (``autocast()`` gives the run's precision)."""
         raise NotImplementedError

@@ -99,6 +99,8 @@ def finetune(config, out: str | Path, progress: bool = False) -> dict:
     autocast = autocast_for(config.precision, device)
     features = {split: kind.features(examples, tok) for split, examples in splits.items() if examples}
     history = train(config, kind, task_model, features, tok, device, autocast, splits, progress)
+    if splits["dev"]:
+        kind.tune(task_model, splits["dev"], features["dev"], tok, device, autocast)
     results = {"name": config.name, "init": config.init, "mode": config.mode, "history": history}
     for split in ("dev", "test"):
         if splits[split]:

@@ -1,6 +1,6 @@
 """Extractive span QA (SQuAD v1.1 and v2.0): long contexts in overlapping windows, n-best span decoding,
-and "no answer" when the first token outscores every span (only if the training set has unanswerable
-questions)."""
+and "no answer" when the first token outscores the best span by more than a threshold chosen on the dev
+split (only if the training set has unanswerable questions; 0 without a dev split)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch
 from denoise.finetune.kinds import Kind, outputs
 from denoise.heads.span import SpanHead
 from denoise.tasks.features import qa_features
-from denoise.tasks.metrics import squad_scores
+from denoise.tasks.metrics import squad_scores, token_f1
 from denoise.tasks.readers import read_squad
 
 
@@ -20,6 +20,7 @@ class SpanQA(Kind):
     def __init__(self, config):
         super().__init__(config)
         self.no_answer = False
+        self.null_threshold = 0.0  # "no answer" when its score minus the best span's exceeds this
 
     def read_file(self, path: Path, split: str) -> list:
         return read_squad(path)
@@ -28,10 +29,11 @@ class SpanQA(Kind):
         self.no_answer = any(not e.answers for e in train)
 
     def state(self) -> dict:
-        return {"no_answer": self.no_answer}
+        return {"no_answer": self.no_answer, "null_threshold": self.null_threshold}
 
     def load_state(self, state: dict) -> None:
         self.no_answer = state["no_answer"]
+        self.null_threshold = state.get("null_threshold", 0.0)
 
     def features(self, examples, tok):
         return qa_features(examples, tok, self.config.max_length, self.config.doc_stride)
@@ -42,17 +44,30 @@ class SpanQA(Kind):
     def targets(self, batch: dict) -> torch.Tensor:
         return torch.stack([batch["start"], batch["end"]], dim=1)
 
-    def score(self, model, examples, features, tok, device, autocast):
+    def candidates(self, model, examples, features, tok, device, autocast) -> list:
+        """For each example: its n-best (text, score) spans and its no-answer score."""
         logits = outputs(model, features, tok, self.config.eval_batch_size, device, autocast)
         windows = defaultdict(list)
         for feature, scores in zip(features, logits):
             windows[feature["example"]].append((feature["offsets"], scores))
-        predictions, nbest = {}, []
+        ranked = []
         for number, example in enumerate(examples):
-            candidates, null = rank_spans(windows[number], self.config.n_best, self.config.max_answer_tokens)
-            texts = [(example.context[a:b], score) for score, a, b in candidates]
+            spans, null = rank_spans(windows[number], self.config.n_best, self.config.max_answer_tokens)
+            ranked.append(([(example.context[a:b], score) for score, a, b in spans], null))
+        return ranked
+
+    def tune(self, model, examples, features, tok, device, autocast) -> None:
+        if self.no_answer:
+            ranked = self.candidates(model, examples, features, tok, device, autocast)
+            self.null_threshold = best_null_threshold(ranked, examples)
+
+    def score(self, model, examples, features, tok, device, autocast):
+        ranked = self.candidates(model, examples, features, tok, device, autocast)
+        predictions, nbest = {}, []
+        for example, (texts, null) in zip(examples, ranked):
             best = texts[0] if texts else ("", null)
-            predictions[example.id] = "" if self.no_answer and null > best[1] else best[0]
+            silent = self.no_answer and null - best[1] > self.null_threshold
+            predictions[example.id] = "" if silent else best[0]
             nbest.append(
                 {
                     "id": example.id,
@@ -61,7 +76,32 @@ class SpanQA(Kind):
                     "nbest": [{"text": t, "score": s} for t, s in texts],
                 }
             )
-        return squad_scores(predictions, examples), nbest
+        metrics = squad_scores(predictions, examples)
+        if self.no_answer:
+            metrics["null_threshold"] = self.null_threshold
+        return metrics, nbest
+
+
+def best_null_threshold(ranked: list, examples: list) -> float:
+    """The threshold on (no-answer score - best span score) that maximises F1 over ``examples`` (the dev
+    split), as SQuAD 2.0 systems choose it: answering question i gains the F1 of its best span, staying
+    silent gains 1 when it has no answer. Questions are swept in order of that difference."""
+    rows = []
+    for example, (texts, null) in zip(examples, ranked):
+        best_text, best_score = texts[0] if texts else ("", null)
+        golds = [answer.text for answer in example.answers]
+        answered = token_f1(best_text, golds) if golds else float(best_text == "")
+        rows.append((null - best_score, answered, 0.0 if golds else 1.0))
+    rows.sort()
+    # Threshold below every difference: silent everywhere; each step answers one more question.
+    total = best = sum(silent for _, _, silent in rows)
+    threshold = rows[0][0] - 1.0 if rows else 0.0
+    for i, (difference, answered, silent) in enumerate(rows):
+        total += answered - silent
+        tied_with_next = i + 1 < len(rows) and rows[i + 1][0] == difference
+        if total > best and not tied_with_next:  # a threshold answers all tied questions or none
+            best, threshold = total, difference
+    return threshold
 
 
 def rank_spans(windows: list, n_best: int, max_tokens: int) -> tuple[list[tuple[float, int, int]], float]:
