@@ -232,20 +232,24 @@ def test_generation_matches_uncached_decoding_and_transformers(checkpoint):
     assert torch.equal(blank_after_eos(theirs, eos_id, pad_id), blank_after_eos(beams, eos_id, pad_id))
 
 
-def test_cached_chunks_equal_one_pass(checkpoint):
-    model = seq2seq_from_hf(checkpoint.directory).eval()
-    input_ids, attention_mask, labels = padded_batch(checkpoint.vocab_size, seed=4)
+def assert_cached_chunks_equal_one_pass(model, vocab_size: int, seed: int, bounds) -> None:
+    """Decoding ``bounds`` chunks with a cache gives the logits of one uncached pass."""
+    input_ids, attention_mask, labels = padded_batch(vocab_size, seed=seed)
     decoder_input_ids = labels.clamp(min=0)
     with torch.no_grad():
         full = model(input_ids, attention_mask, decoder_input_ids=decoder_input_ids).logits
         states = model.encode(input_ids, attention_mask)
         cache = model.decoder.new_cache()
         chunks = [
-            model.decode(decoder_input_ids[:, a:b], states, attention_mask, cache=cache)
-            for a, b in ((0, 3), (3, 4), (4, 9))
+            model.decode(decoder_input_ids[:, a:b], states, attention_mask, cache=cache) for a, b in bounds
         ]
-    assert cache.length == 9
+    assert cache.length == bounds[-1][1]
     torch.testing.assert_close(torch.cat(chunks, dim=1), full, rtol=1e-5, atol=TOLERANCE)
+
+
+def test_cached_chunks_equal_one_pass(checkpoint):
+    model = seq2seq_from_hf(checkpoint.directory).eval()
+    assert_cached_chunks_equal_one_pass(model, checkpoint.vocab_size, 4, ((0, 3), (3, 4), (4, 9)))
 
 
 PUBLISHED = {"bart-base": 140e6, "bart-large": 406e6, "t5-small": 60e6, "t5-base": 220e6}
@@ -365,16 +369,6 @@ def test_alibi_decoding_with_a_cache_equals_one_pass(tmp_path):
         decoder=dataclasses.replace(config.decoder, **alibi),
     )
     model = EncoderDecoder(config).eval()
-    input_ids, attention_mask, labels = padded_batch(100, seed=5)
-    decoder_input_ids = labels.clamp(min=0)
-    with torch.no_grad():
-        full = model(input_ids, attention_mask, decoder_input_ids=decoder_input_ids).logits
-        states = model.encode(input_ids, attention_mask)
-        cache = model.decoder.new_cache()
-        chunks = [
-            model.decode(decoder_input_ids[:, a:b], states, attention_mask, cache=cache)
-            for a, b in ((0, 4), (4, 5), (5, 9))
-        ]
-    torch.testing.assert_close(torch.cat(chunks, dim=1), full, rtol=1e-5, atol=TOLERANCE)
+    assert_cached_chunks_equal_one_pass(model, 100, 5, ((0, 4), (4, 5), (5, 9)))
     with pytest.raises(DenoiseError, match="positions='alibi', not 'learned'"):
         seq2seq_to_hf(model, tmp_path / "out")
