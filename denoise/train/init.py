@@ -58,7 +58,7 @@ class Init:
                 f"init {self.model_dir} holds a {type(model).__name__} but model.family asks for {wanted}; "
                 "set model.family to the init's family"
             )
-        if pairs and not model.config.pair_head:
+        if pairs and not getattr(model.config, "pair_head", False):
             raise DenoiseError(
                 f"the corruption recipe builds sentence pairs but init {self.model_dir} has no pair head; "
                 "choose a recipe without a pair step (for example roberta)"
