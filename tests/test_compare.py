@@ -176,7 +176,6 @@ def test_a_bad_recipe_stops_the_grid_before_any_pre_training(prepared_corpus, tm
     assert not (tmp_path / "out" / "pretrain").exists()
     data = yaml.safe_load(path.read_text())
     data["cells"][1]["settings"] = ["model.familly=bart"]
-    path.write_text(yaml.safe_dump(data))
     (tmp_path / "tasks" / "pos.yaml").unlink()
     data["downstream"]["tasks"] = ["tasks/sentiment.yaml"]
     path.write_text(yaml.safe_dump(data))

@@ -12,14 +12,10 @@ from torch import nn
 
 from denoise.errors import DenoiseError
 from denoise.models.bert import Bert
-from denoise.models.checkpoint import CONFIG_FILE, load_model
+from denoise.models.checkpoint import CONFIG_FILE, load_model, locate_model
 from denoise.models.factory import Ids, build_model
 from denoise.tasks.text import HFTaskTokenizer, SentencePieceTaskTokenizer, TaskTokenizer
-from denoise.tokenizer import Tokenizer, is_tokenizer_dir
-
-
-def denoise_tokenizer(directory: Path) -> Tokenizer | None:
-    return Tokenizer.load(directory) if is_tokenizer_dir(directory) else None
+from denoise.tokenizer import Tokenizer
 
 
 def wrap(tokenizer: Tokenizer, model: nn.Module) -> TaskTokenizer:
@@ -49,19 +45,15 @@ def load_backbone_model(config) -> tuple[nn.Module, TaskTokenizer]:
             f"init {root} is not a directory; give a pre-training run, a model directory, a transformers "
             "checkpoint, or scratch"
         )
-    if (root / "model" / CONFIG_FILE).exists():  # a `denoise pretrain` run
-        model = load_model(root / "model")
-        tokenizer = denoise_tokenizer(root / "tokenizer")
-        if tokenizer is None:
+    found = locate_model(root)  # a `denoise pretrain` run, or a denoise model directory
+    if found is not None:
+        model_dir, tokenizer_dir = found
+        model = load_model(model_dir)
+        if tokenizer_dir is not None:
+            return model, wrap(Tokenizer.load(tokenizer_dir), model)
+        if model_dir != root:
             raise DenoiseError(f"{root} has a model but no tokenizer/ directory beside it")
-        return model, wrap(tokenizer, model)
-    if (root / CONFIG_FILE).exists():  # a denoise model directory, maybe converted from transformers
-        model = load_model(root)
-        for candidate in (root / "tokenizer", root.parent / "tokenizer"):
-            tokenizer = denoise_tokenizer(candidate)
-            if tokenizer is not None:
-                return model, wrap(tokenizer, model)
-        return model, HFTaskTokenizer.load(root)
+        return model, HFTaskTokenizer.load(root)  # converted from transformers, with its tokenizer files
     if (root / "config.json").exists():  # a transformers checkpoint
         from denoise.models.hf import from_hf
 

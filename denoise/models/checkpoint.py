@@ -79,3 +79,19 @@ def load_model(directory: str | Path) -> nn.Module:
     except RuntimeError as err:
         raise DenoiseError(f"{directory / WEIGHTS_FILE} does not fit its {CONFIG_FILE}: {err}") from None
     return model
+
+
+def locate_model(root: str | Path) -> tuple[Path, Path | None] | None:
+    """The model directory of a `denoise pretrain` run (``model/``) or of a denoise model directory, and the
+    denoise tokenizer that goes with it (``tokenizer/`` inside or beside it; None when there is none); None
+    when ``root`` holds neither."""
+    from denoise.tokenizer import is_tokenizer_dir
+
+    root = Path(root)
+    if (root / "model" / CONFIG_FILE).is_file():
+        model_dir, candidates = root / "model", [root / "tokenizer"]
+    elif (root / CONFIG_FILE).is_file():
+        model_dir, candidates = root, [root / "tokenizer", root.parent / "tokenizer"]
+    else:
+        return None
+    return model_dir, next((c for c in candidates if is_tokenizer_dir(c)), None)

@@ -10,8 +10,8 @@ from torch import nn
 
 from denoise.errors import DenoiseError
 from denoise.models.bert import Bert
-from denoise.models.checkpoint import CONFIG_FILE, load_model
-from denoise.tokenizer import Tokenizer, is_tokenizer_dir
+from denoise.models.checkpoint import CONFIG_FILE, load_model, locate_model
+from denoise.tokenizer import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -24,16 +24,13 @@ class Init:
         """A `denoise pretrain` run (``model/`` and ``tokenizer/``) or a denoise model directory with a
         ``tokenizer/`` inside or beside it."""
         root = Path(init)
-        if (root / "model" / CONFIG_FILE).is_file():
-            model_dir, candidates = root / "model", [root / "tokenizer"]
-        elif (root / CONFIG_FILE).is_file():
-            model_dir, candidates = root, [root / "tokenizer", root.parent / "tokenizer"]
-        else:
+        found = locate_model(root)
+        if found is None:
             raise DenoiseError(
                 f"init {root} is neither a pre-training run (model/ and tokenizer/) nor a denoise model "
                 f"directory ({CONFIG_FILE}); give the output folder of `denoise pretrain`"
             )
-        tokenizer_dir = next((c for c in candidates if is_tokenizer_dir(c)), None)
+        model_dir, tokenizer_dir = found
         if tokenizer_dir is None:
             raise DenoiseError(
                 f"init {root} has no denoise tokenizer beside its model; continued pre-training needs the "
