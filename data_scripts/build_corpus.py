@@ -3,9 +3,13 @@
     python data_scripts/fetch_sources.py --out sources/
     python data_scripts/build_corpus.py --sources sources/ --parts shakespeare kjv --out denoise/data/corpus/default.txt.gz
     python data_scripts/build_corpus.py --sources sources/ --out corpus/offline-en.txt.gz   # every English part
+    python data_scripts/build_corpus.py --sources sources/ --parts shakespeare kjv web wordnet sparv \
+        --out corpus/offline-en-es.txt.gz   # and the Spanish Bible, for a model fine-tuned to translate
 
 The format is the one ``denoise prepare`` reads: one paragraph per line, a blank line between documents.
 Documents are scenes of Shakespeare's plays (or numbered poems), Bible chapters, and groups of WordNet glosses.
+The Spanish part (Reina-Valera 1909) leaves out the books the translation task holds out for dev and test,
+so a model pre-trained on it has not read the references it is scored against.
 The embedded default corpus of denoise is the first command's output (Shakespeare and the King James Bible).
 The gzip header carries no time stamp, so a rebuild gives the same bytes.
 """
@@ -22,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from denoise.data.sword import read_verses
+from tasks_translation import DEV_BOOKS, TEST_BOOKS
 
 Document = list[str]  # paragraphs
 
@@ -49,10 +54,12 @@ def shakespeare_documents(root: Path) -> Iterator[Document]:
             yield document
 
 
-def bible_documents(root: Path) -> Iterator[Document]:
-    """One document per chapter, its verses joined into one paragraph."""
-    for _, verses in groupby(read_verses(root), key=lambda v: (v.book, v.chapter)):
-        yield [" ".join(v.text for v in verses)]
+def bible_documents(root: Path, skip_books: Iterable[str] = ()) -> Iterator[Document]:
+    """One document per chapter, its verses joined into one paragraph; ``skip_books`` (OSIS ids) left out."""
+    skipped = set(skip_books)
+    for (book, _), verses in groupby(read_verses(root), key=lambda v: (v.book, v.chapter)):
+        if book not in skipped:
+            yield [" ".join(v.text for v in verses)]
 
 
 def wordnet_documents(root: Path, synsets_per_document: int = 50) -> Iterator[Document]:
@@ -82,6 +89,7 @@ PARTS = {
     "kjv": lambda sources: bible_documents(sources / "kjv"),
     "web": lambda sources: bible_documents(sources / "web"),
     "wordnet": lambda sources: wordnet_documents(sources / "wordnet"),
+    "sparv": lambda sources: bible_documents(sources / "sparv", skip_books=DEV_BOOKS + TEST_BOOKS),
 }
 
 
@@ -104,7 +112,9 @@ def main() -> None:
     parser.add_argument(
         "--sources", type=Path, default=Path("sources"), help="folder written by fetch_sources.py"
     )
-    parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=list(PARTS))
+    parser.add_argument(
+        "--parts", nargs="+", choices=list(PARTS), default=["shakespeare", "kjv", "web", "wordnet"]
+    )
     parser.add_argument("--out", type=Path, required=True, help="output .txt.gz")
     args = parser.parse_args()
     documents = (doc for part in args.parts for doc in PARTS[part](args.sources))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -16,6 +17,7 @@ import pytest
 from tests.test_sword import write_ztext
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data_scripts"))
+import build_corpus
 import build_tasks
 import tasks_qa
 from tasks_align import LengthModel, one_to_one
@@ -346,6 +348,18 @@ def test_ner_keeps_bio_tags(tiny):
     assert len(sentences) == 80
     assert all(s[1][1] == "B-person" and s[1][0][0].isupper() for s in sentences)
     assert {tag for s in sentences for _, tag in s} == {"O", "B-person"}
+
+
+def test_spanish_pretraining_text_leaves_out_the_translation_tasks_held_out_books(tiny, tmp_path):
+    out = tmp_path / "corpus.txt.gz"
+    parts = [build_corpus.PARTS[name](tiny["sources"]) for name in ("kjv", "sparv")]
+    build_corpus.write_corpus((doc for part in parts for doc in part), out)
+    text = gzip.decompress(out.read_bytes()).decode().lower()
+    kjv, sparv = tiny["bibles"]["kjv"], tiny["bibles"]["sparv"]
+    assert all(kjv[r].lower() in text for r in kjv)  # English: every book
+    shifted = {("Gen", 5), ("Gen", 6), ("Gen", 8)}  # numbered differently in the Spanish module
+    kept = [r for r in sparv if r[:2] not in shifted and r[2] > 1]  # verse 1 opens with printed capitals
+    assert all((sparv[r].lower() in text) == (r[0] == "Gen") for r in kept)  # not Ruth, Esth
 
 
 def test_translation_holds_out_books_and_drops_shifted_verses(tiny):
