@@ -25,8 +25,9 @@ from itertools import groupby
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from denoise.data.sword import read_verses
 from tasks_translation import DEV_BOOKS, TEST_BOOKS
+
+from denoise.data.sword import read_verses
 
 Document = list[str]  # paragraphs
 

@@ -7,6 +7,7 @@ from denoise.errors import DenoiseError
 from denoise.finetune.config import load_finetune_config
 from denoise.finetune.evaluate import evaluate_saved
 from denoise.finetune.loop import finetune
+from denoise.models.generation import generate
 from denoise.train.config import load_config
 from denoise.train.loop import pretrain
 from tests.train_helpers import tiny
@@ -82,13 +83,24 @@ def test_every_head_fine_tunes_either_family(task, backbone, pretrained, tmp_pat
     assert again == pytest.approx(results["test"])
 
 
-def test_generation_fine_tunes_an_encoder_decoder(pretrained, tmp_path):
-    results = finetune(
-        load_finetune_config(None, settings_for("translation", f"init={pretrained['bart']}")), tmp_path
-    )
+def test_generation_fine_tunes_an_encoder_decoder(pretrained, tmp_path, monkeypatch):
+    import denoise.finetune.generate as generation_kind
+
+    asked = []
+
+    def recording_generate(*args, **kwargs):
+        asked.append(kwargs["no_repeat_ngram_size"])
+        return generate(*args, **kwargs)
+
+    monkeypatch.setattr(generation_kind, "generate", recording_generate)
+    settings = settings_for("translation", f"init={pretrained['bart']}", "no_repeat_ngram_size=3")
+    results = finetune(load_finetune_config(None, settings), tmp_path)
     assert set(results["test"]) == {"bleu", "chrf"}
+    assert asked and set(asked) == {3}
     predictions = (tmp_path / "predictions-test.jsonl").read_text().splitlines()
     assert len(predictions) == len((SAMPLES / "parallel.en").read_text().splitlines())
+    with pytest.raises(DenoiseError, match=r"no_repeat_ngram_size 0 \(off\) or more, got 2 and -1"):
+        load_finetune_config(None, [*settings, "no_repeat_ngram_size=-1"])
 
 
 def test_scratch_baseline_takes_the_architecture_and_tokenizer_of_a_run(pretrained, tmp_path):

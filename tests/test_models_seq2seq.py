@@ -182,7 +182,9 @@ def uncached_greedy(model, input_ids, attention_mask, steps: int, eos_id: int) -
     return decoded[:, 1:]
 
 
-def hf_generate(hf, input_ids, attention_mask, steps: int, eos_id: int, num_beams: int) -> torch.Tensor:
+def hf_generate(
+    hf, input_ids, attention_mask, steps: int, eos_id: int, num_beams: int, no_repeat: int = 0
+) -> torch.Tensor:
     with torch.no_grad():
         out = hf.generate(
             input_ids=input_ids,
@@ -195,7 +197,7 @@ def hf_generate(hf, input_ids, attention_mask, steps: int, eos_id: int, num_beam
             min_length=0,
             forced_bos_token_id=None,
             forced_eos_token_id=None,
-            no_repeat_ngram_size=0,
+            no_repeat_ngram_size=no_repeat,
             repetition_penalty=1.0,
             eos_token_id=eos_id,
         )
@@ -230,6 +232,33 @@ def test_generation_matches_uncached_decoding_and_transformers(checkpoint):
     assert torch.equal(hf_generate(checkpoint.hf, input_ids, attention_mask, steps, eos_id, 1), greedy)
     theirs = hf_generate(checkpoint.hf, input_ids, attention_mask, steps, eos_id, 3)
     assert torch.equal(blank_after_eos(theirs, eos_id, pad_id), blank_after_eos(beams, eos_id, pad_id))
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_no_repeated_ngrams_as_transformers(checkpoint, size):
+    if checkpoint.name == "t5-uneven":
+        pytest.skip("transformers sizes T5's generation cache by the encoder's layer count")
+    model = seq2seq_from_hf(checkpoint.directory).eval()
+    input_ids, attention_mask, _ = padded_batch(checkpoint.vocab_size, seed=3)
+    steps, eos_id, pad_id = 12, None, model.config.pad_id
+    free = generate(model, input_ids, attention_mask, max_new_tokens=steps, eos_id=eos_id)
+    greedy = generate(model, input_ids, attention_mask, steps, eos_id=eos_id, no_repeat_ngram_size=size)
+    beams = generate(model, input_ids, attention_mask, steps, 3, eos_id=eos_id, no_repeat_ngram_size=size)
+    start = model.config.decoder_start_id
+
+    def repeats(row: list[int]) -> bool:
+        grams = [tuple(([start] + row)[i : i + size]) for i in range(len(row) + 2 - size)]
+        return len(grams) > len(set(grams))
+
+    assert not any(repeats(row) for row in greedy.tolist() + beams.tolist())
+    if size == 1:
+        assert any(repeats(row) for row in free.tolist())  # the random model repeats itself when allowed
+    unused = checkpoint.vocab_size + 7  # no token ends decoding, as with eos_id=None
+    assert torch.equal(hf_generate(checkpoint.hf, input_ids, attention_mask, steps, unused, 1, size), greedy)
+    theirs = hf_generate(checkpoint.hf, input_ids, attention_mask, steps, unused, 3, size)
+    assert torch.equal(blank_after_eos(theirs, unused, pad_id), beams)
+    with pytest.raises(DenoiseError, match="no_repeat_ngram_size"):
+        generate(model, input_ids, attention_mask, steps, no_repeat_ngram_size=-1)
 
 
 def assert_cached_chunks_equal_one_pass(model, vocab_size: int, seed: int, bounds) -> None:

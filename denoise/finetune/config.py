@@ -58,6 +58,7 @@ class FinetuneConfig:
     n_best: int = 5  # qa: candidate spans kept per question
     max_target_length: int = 128  # generation
     num_beams: int = 4  # generation
+    no_repeat_ngram_size: int = 0  # generation: no n-gram of this size twice in one output (0: off)
     optimizer: FinetuneOptimizer = field(default_factory=FinetuneOptimizer)
     epochs: int = 3
     max_steps: int | None = None  # stops early when set
@@ -77,6 +78,11 @@ class FinetuneConfig:
         if self.epochs < 1 or self.batch_size < 1:
             raise DenoiseError(
                 f"epochs and batch_size must be at least 1, got {self.epochs}, {self.batch_size}"
+            )
+        if self.num_beams < 1 or self.no_repeat_ngram_size < 0:
+            raise DenoiseError(
+                f"num_beams must be at least 1 and no_repeat_ngram_size 0 (off) or more, got "
+                f"{self.num_beams} and {self.no_repeat_ngram_size}"
             )
 
     def to_mapping(self) -> dict:

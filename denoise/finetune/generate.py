@@ -53,6 +53,7 @@ class Generation(Kind):
                     batch["attention_mask"].to(device),
                     max_new_tokens=self.config.max_target_length,
                     num_beams=self.config.num_beams,
+                    no_repeat_ngram_size=self.config.no_repeat_ngram_size,
                 )
             for row in ids.tolist():
                 row = row[: row.index(seq2seq.config.eos_id)] if seq2seq.config.eos_id in row else row

@@ -9,6 +9,10 @@ scored, those among the first ``num_beams`` that end (end-of-sequence or the las
 scored ``sum of log-probabilities / length ** length_penalty`` (the length counts the generated tokens,
 end-of-sequence included), the best unfinished ones continue, and an example stops once its best running beam
 (at its current length) cannot beat its worst kept hypothesis.
+
+``no_repeat_ngram_size=n`` forbids any token that would repeat an n-gram of the sequence decoded so far (the
+decoder start token included), as transformers' option of that name does; greedy decoding of a small model
+otherwise loops ("de la tierra de la tierra ...").
 """
 
 from __future__ import annotations
@@ -27,18 +31,33 @@ def resolve_eos(model, eos_id: int | str | None) -> int | None:
     return model.config.eos_id if eos_id == FROM_CONFIG else eos_id
 
 
-def check_generation(model, input_ids: torch.Tensor, max_new_tokens: int, num_beams: int) -> None:
+def check_generation(
+    model, input_ids: torch.Tensor, max_new_tokens: int, num_beams: int, no_repeat_ngram_size: int = 0
+) -> None:
     if input_ids.dim() != 2:
         raise DenoiseError(f"input_ids must be [batch, length], got shape {tuple(input_ids.shape)}")
     if max_new_tokens < 1:
         raise DenoiseError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
     if num_beams < 1:
         raise DenoiseError(f"num_beams must be at least 1, got {num_beams}")
+    if no_repeat_ngram_size < 0:
+        raise DenoiseError(f"no_repeat_ngram_size must be 0 (off) or more, got {no_repeat_ngram_size}")
     decoder = model.config.decoder
     if decoder.positions == "learned" and max_new_tokens > decoder.max_positions:
         raise DenoiseError(
             f"max_new_tokens {max_new_tokens} is more than the decoder's {decoder.max_positions} positions"
         )
+
+
+def block_repeated_ngrams(scores: torch.Tensor, decoded: torch.Tensor, size: int) -> torch.Tensor:
+    """``scores [R, V]`` with -inf for each token that would repeat a ``size``-gram of ``decoded [R, T]``."""
+    length = decoded.shape[1]
+    if size < 1 or length < size:
+        return scores
+    windows = decoded.unfold(1, size, 1)  # every size-gram so far: [R, length - size + 1, size]
+    same_prefix = (windows[..., :-1] == decoded[:, None, length - size + 1 :]).all(-1)
+    repeats = torch.zeros_like(scores).scatter_add_(1, windows[..., -1], same_prefix.to(scores.dtype))
+    return scores.masked_fill(repeats > 0, float("-inf"))
 
 
 @torch.no_grad()
@@ -50,11 +69,21 @@ def generate(
     num_beams: int = 1,
     eos_id: int | str | None = FROM_CONFIG,
     length_penalty: float = 1.0,
+    no_repeat_ngram_size: int = 0,
 ) -> torch.Tensor:
     """Generated ids ``[B, T]`` (``T <= max_new_tokens``): greedy for ``num_beams=1``, else beam search."""
     if num_beams == 1:
-        return greedy_search(model, input_ids, attention_mask, max_new_tokens, eos_id)
-    return beam_search(model, input_ids, attention_mask, max_new_tokens, num_beams, eos_id, length_penalty)
+        return greedy_search(model, input_ids, attention_mask, max_new_tokens, eos_id, no_repeat_ngram_size)
+    return beam_search(
+        model,
+        input_ids,
+        attention_mask,
+        max_new_tokens,
+        num_beams,
+        eos_id,
+        length_penalty,
+        no_repeat_ngram_size,
+    )
 
 
 @torch.no_grad()
@@ -64,25 +93,27 @@ def greedy_search(
     attention_mask: torch.Tensor | None = None,
     max_new_tokens: int = 64,
     eos_id: int | str | None = FROM_CONFIG,
+    no_repeat_ngram_size: int = 0,
 ) -> torch.Tensor:
     """The most likely next token at every step until every row has produced ``eos_id``."""
-    check_generation(model, input_ids, max_new_tokens, 1)
+    check_generation(model, input_ids, max_new_tokens, 1, no_repeat_ngram_size)
     eos_id = resolve_eos(model, eos_id)
     encoder_states = model.encode(input_ids, attention_mask)
     cache = model.decoder.new_cache()
     batch = input_ids.shape[0]
     token = input_ids.new_full((batch, 1), model.config.decoder_start_id)
+    decoded = token
     finished = torch.zeros(batch, dtype=torch.bool, device=input_ids.device)
-    generated = []
     for _ in range(max_new_tokens):
         logits = model.decode(token, encoder_states, attention_mask, cache=cache)[:, -1]
+        logits = block_repeated_ngrams(logits, decoded, no_repeat_ngram_size)
         token = logits.argmax(-1).masked_fill(finished, model.config.pad_id)[:, None]
-        generated.append(token)
+        decoded = torch.cat([decoded, token], dim=1)
         if eos_id is not None:
             finished |= token[:, 0] == eos_id
             if bool(finished.all()):
                 break
-    return torch.cat(generated, dim=1)
+    return decoded[:, 1:]
 
 
 def gather_rows(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -134,9 +165,10 @@ def beam_search(
     num_beams: int = 4,
     eos_id: int | str | None = FROM_CONFIG,
     length_penalty: float = 1.0,
+    no_repeat_ngram_size: int = 0,
 ) -> torch.Tensor:
     """The best hypothesis of a beam search of ``num_beams`` beams per example (see the module docstring)."""
-    check_generation(model, input_ids, max_new_tokens, num_beams)
+    check_generation(model, input_ids, max_new_tokens, num_beams, no_repeat_ngram_size)
     eos_id = resolve_eos(model, eos_id)
     batch, beams, device = input_ids.shape[0], num_beams, input_ids.device
     pad_id = model.config.pad_id
@@ -151,11 +183,15 @@ def beam_search(
     improvable = torch.ones(batch, dtype=torch.bool, device=device)
     in_first_beams = torch.arange(2 * beams, device=device) < beams
     row_offsets = torch.arange(batch, device=device)[:, None] * beams
+    start = input_ids.new_full((batch * beams, 1), model.config.decoder_start_id)
 
     for step in range(max_new_tokens):
         length = step + 1
         logits = model.decode(last, encoder_states, encoder_mask, cache=cache)[:, -1].float()
         log_probs = F.log_softmax(logits, dim=-1)
+        if no_repeat_ngram_size:
+            decoded = torch.cat([start, running[:, :, :step].reshape(batch * beams, step)], dim=1)
+            log_probs = block_repeated_ngrams(log_probs, decoded, no_repeat_ngram_size)
         vocab = log_probs.shape[-1]
         totals = (log_probs.view(batch, beams, vocab) + running_scores[..., None]).view(batch, -1)
         scores, index = totals.topk(2 * beams, dim=1)
