@@ -92,6 +92,7 @@ PARTS = {
     "wordnet": lambda sources: wordnet_documents(sources / "wordnet"),
     "sparv": lambda sources: bible_documents(sources / "sparv", skip_books=DEV_BOOKS + TEST_BOOKS),
 }
+ENGLISH_PARTS = [part for part in PARTS if part != "sparv"]  # the default
 
 
 def write_corpus(documents: Iterable[Document], out: Path) -> tuple[int, int]:
@@ -113,9 +114,7 @@ def main() -> None:
     parser.add_argument(
         "--sources", type=Path, default=Path("sources"), help="folder written by fetch_sources.py"
     )
-    parser.add_argument(
-        "--parts", nargs="+", choices=list(PARTS), default=["shakespeare", "kjv", "web", "wordnet"]
-    )
+    parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=ENGLISH_PARTS)
     parser.add_argument("--out", type=Path, required=True, help="output .txt.gz")
     args = parser.parse_args()
     documents = (doc for part in args.parts for doc in PARTS[part](args.sources))
