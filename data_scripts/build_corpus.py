@@ -2,14 +2,16 @@
 
     python data_scripts/fetch_sources.py --out sources/
     python data_scripts/build_corpus.py --sources sources/ --parts shakespeare kjv --out denoise/data/corpus/default.txt.gz
-    python data_scripts/build_corpus.py --sources sources/ --out corpus/offline-en.txt.gz   # every English part
+    python data_scripts/build_corpus.py --sources sources/ --out corpus/offline-en.txt.gz   # general English
     python data_scripts/build_corpus.py --sources sources/ --parts shakespeare kjv web wordnet sparv \
         --out corpus/offline-en-es.txt.gz   # and the Spanish Bible, for a model fine-tuned to translate
+    python data_scripts/build_corpus.py --sources sources/ --parts reviews --out corpus/reviews.txt.gz   # movie reviews
 
 The format is the one ``denoise prepare`` reads: one paragraph per line, a blank line between documents.
 Documents are scenes of Shakespeare's plays (or numbered poems), Bible chapters, and groups of WordNet glosses.
 The Spanish part (Reina-Valera 1909) leaves out the books the translation task holds out for dev and test,
-so a model pre-trained on it has not read the references it is scored against.
+so a model pre-trained on it has not read the references it is scored against. The movie reviews
+(``corpus_reviews.py``) adapt a pre-trained model to the sentiment task's domain.
 The embedded default corpus of denoise is the first command's output (Shakespeare and the King James Bible).
 The gzip header carries no time stamp, so a rebuild gives the same bytes.
 """
@@ -25,6 +27,7 @@ from itertools import groupby
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from corpus_reviews import review_documents
 from tasks_translation import DEV_BOOKS, TEST_BOOKS
 
 from denoise.data.sword import read_verses
@@ -91,8 +94,9 @@ PARTS = {
     "web": lambda sources: bible_documents(sources / "web"),
     "wordnet": lambda sources: wordnet_documents(sources / "wordnet"),
     "sparv": lambda sources: bible_documents(sources / "sparv", skip_books=DEV_BOOKS + TEST_BOOKS),
+    "reviews": review_documents,
 }
-ENGLISH_PARTS = [part for part in PARTS if part != "sparv"]  # the default
+DEFAULT_PARTS = ["shakespeare", "kjv", "web", "wordnet"]  # the general English corpus
 
 
 def write_corpus(documents: Iterable[Document], out: Path) -> tuple[int, int]:
@@ -114,7 +118,7 @@ def main() -> None:
     parser.add_argument(
         "--sources", type=Path, default=Path("sources"), help="folder written by fetch_sources.py"
     )
-    parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=ENGLISH_PARTS)
+    parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=DEFAULT_PARTS)
     parser.add_argument("--out", type=Path, required=True, help="output .txt.gz")
     args = parser.parse_args()
     documents = (doc for part in args.parts for doc in PARTS[part](args.sources))

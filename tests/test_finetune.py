@@ -103,6 +103,23 @@ def test_generation_fine_tunes_an_encoder_decoder(pretrained, tmp_path, monkeypa
         load_finetune_config(None, [*settings, "no_repeat_ngram_size=-1"])
 
 
+def test_embedding_lr_scale_moves_the_tables_further(pretrained, tmp_path):
+    from denoise.models.checkpoint import load_model
+
+    start = load_model(Path(pretrained["bert"]) / "model").encoder.embeddings.tokens.weight
+    moved = {}
+    for scale in (1, 8):
+        settings = settings_for(
+            "sentiment", f"init={pretrained['bert']}", f"optimizer.embedding_lr_scale={scale}"
+        )
+        finetune(load_finetune_config(None, settings), tmp_path / str(scale))
+        table = load_model(tmp_path / str(scale) / "final" / "model").encoder.embeddings.tokens.weight
+        moved[scale] = (table - start).abs().max().item()
+    assert 5 < moved[8] / moved[1] < 10  # Adam's steps scale with the learning rate
+    with pytest.raises(DenoiseError, match="optimizer.embedding_lr_scale must be above 0, got 0"):
+        load_finetune_config(None, [*settings, "optimizer.embedding_lr_scale=0"])
+
+
 def test_scratch_baseline_takes_the_architecture_and_tokenizer_of_a_run(pretrained, tmp_path):
     trained = finetune(
         load_finetune_config(None, settings_for("sentiment", f"init={pretrained['bert']}")), tmp_path / "a"

@@ -38,6 +38,10 @@ class FinetuneOptimizer:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     clip_norm: float | None = 1.0
+    # The embedding tables' learning rate as a multiple of lr. Adam's steps have the same size whatever a
+    # weight's scale, and a pre-trained model's tables can be several times a fresh initialisation's, so they
+    # move relatively less than a scratch model's (README, "Pre-trained against scratch at CPU scale").
+    embedding_lr_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,10 @@ class FinetuneConfig:
         if self.epochs < 1 or self.batch_size < 1:
             raise DenoiseError(
                 f"epochs and batch_size must be at least 1, got {self.epochs}, {self.batch_size}"
+            )
+        if self.optimizer.embedding_lr_scale <= 0:
+            raise DenoiseError(
+                f"optimizer.embedding_lr_scale must be above 0, got {self.optimizer.embedding_lr_scale:g}"
             )
         if self.num_beams < 1 or self.no_repeat_ngram_size < 0:
             raise DenoiseError(

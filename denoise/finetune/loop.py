@@ -120,7 +120,8 @@ def train(config, kind, task_model, all_features, tok, device, autocast, splits,
     steps_per_epoch = math.ceil(len(features) / config.batch_size)
     total = config.max_steps or config.epochs * steps_per_epoch
     o = config.optimizer
-    optimizer = torch.optim.AdamW(parameter_groups(task_model, o.weight_decay), lr=o.lr)
+    embedding_lr = o.lr * o.embedding_lr_scale if o.embedding_lr_scale != 1.0 else None
+    optimizer = torch.optim.AdamW(parameter_groups(task_model, o.weight_decay, embedding_lr), lr=o.lr)
     scheduler = make_scheduler(optimizer, "linear", int(o.warmup_ratio * total), total, 0.0)
     scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
     generator = torch.Generator().manual_seed(config.seed)

@@ -39,16 +39,26 @@ def make_scheduler(
     )
 
 
-def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """Decay matrices of linear layers; leave biases, norm scales and embedding tables alone."""
-    decayed, plain = [], []
+def parameter_groups(
+    model: torch.nn.Module, weight_decay: float, embedding_lr: float | None = None
+) -> list[dict]:
+    """Decay matrices of linear layers; leave biases, norm scales and embedding tables alone. With
+    ``embedding_lr``, the embedding tables form a group of their own with that learning rate."""
+    decayed, plain, tables = [], [], []
     for module in model.modules():
         for name, parameter in module.named_parameters(recurse=False):
             if not parameter.requires_grad:
                 continue
-            linear_weight = isinstance(module, torch.nn.Linear) and name == "weight"
-            (decayed if linear_weight else plain).append(parameter)
-    return [{"params": decayed, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
+            if isinstance(module, torch.nn.Embedding) and embedding_lr is not None:
+                tables.append(parameter)
+            elif isinstance(module, torch.nn.Linear) and name == "weight":
+                decayed.append(parameter)
+            else:
+                plain.append(parameter)
+    groups = [{"params": decayed, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
+    if tables:
+        groups.append({"params": tables, "weight_decay": 0.0, "lr": embedding_lr})
+    return groups
 
 
 def make_optimizer(model: torch.nn.Module, settings, device_type: str) -> torch.optim.Optimizer:
