@@ -7,6 +7,7 @@ from denoise.errors import DenoiseError
 from denoise.finetune.config import load_finetune_config
 from denoise.finetune.evaluate import evaluate_saved
 from denoise.finetune.loop import finetune
+from denoise.models.checkpoint import load_model
 from denoise.models.generation import generate
 from denoise.train.config import load_config
 from denoise.train.loop import pretrain
@@ -104,8 +105,6 @@ def test_generation_fine_tunes_an_encoder_decoder(pretrained, tmp_path, monkeypa
 
 
 def test_embedding_lr_scale_moves_the_tables_further(pretrained, tmp_path):
-    from denoise.models.checkpoint import load_model
-
     start = load_model(Path(pretrained["bert"]) / "model").encoder.embeddings.tokens.weight
     moved = {}
     for scale in (1, 8):
