@@ -59,9 +59,16 @@ def test_a_family_other_than_the_inits_is_refused(first_run, prepared_corpus, tm
         run(prepared_corpus, tmp_path / "out", f"init={first_run}", recipe="recipes/tiny_bart.yaml")
 
 
-def test_a_pair_task_without_the_inits_pair_head_is_refused(first_run, prepared_corpus, tmp_path):
-    with pytest.raises(DenoiseError, match="has no pair head"):
-        run(prepared_corpus, tmp_path / "out", f"init={first_run}", recipe="recipes/tiny_bert.yaml")
+def test_a_pair_task_adds_a_fresh_pair_head_to_an_init_without_one(first_run, prepared_corpus, tmp_path):
+    out = tmp_path / "paired"
+    tiny_step = ["optimizer.lr=1e-12", "optimizer.warmup_steps=0"]  # one step that changes nothing measurable
+    run(prepared_corpus, out, f"init={first_run}", *tiny_step, recipe="recipes/tiny_bert.yaml", steps=1)
+    before, after = weights(first_run / "model"), weights(out / "model")
+    added = {name for name in after if name not in before}
+    assert added and all(name.startswith(("pooler.", "pair_classifier.")) for name in added)
+    for name in before:
+        torch.testing.assert_close(after[name], before[name], rtol=0, atol=1e-6)
+    assert any("pair_loss" in line for line in (out / "metrics.jsonl").read_text().splitlines())
 
 
 def test_a_corpus_prepared_with_another_tokenizer_is_refused(

@@ -3,7 +3,7 @@ weights, to adapt it to a domain or to a task's unlabelled text (Gururangan et a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from torch import nn
@@ -55,9 +55,15 @@ class Init:
                 f"init {self.model_dir} holds a {type(model).__name__} but model.family asks for {wanted}; "
                 "set model.family to the init's family"
             )
-        if pairs and not getattr(model.config, "pair_head", False):
-            raise DenoiseError(
-                f"the corruption recipe builds sentence pairs but init {self.model_dir} has no pair head; "
-                "choose a recipe without a pair step (for example roberta)"
-            )
+        if pairs and not model.config.pair_head:
+            model = with_pair_head(model)
         return model
+
+
+def with_pair_head(model: Bert) -> Bert:
+    """``model`` with a freshly initialised pair head (pooler and classifier), for a sentence-pair task that
+    its pre-training did not have (masked LM only, as RoBERTa)."""
+    paired = Bert(replace(model.config, pair_head=True))
+    missing, unexpected = paired.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith(("pooler.", "pair_classifier.")) for k in missing), missing
+    return paired
