@@ -19,7 +19,7 @@ from denoise.compare import compare
 from denoise.compare.config import Cell, Downstream, GridConfig
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
-TASKS = ("sentiment", "bible_pairs", "pos", "ner", "qa", "translation")
+TASKS = ("sentiment", "bible_pairs", "pos", "ner", "qa", "qa_v1", "translation")
 
 
 def grid(args) -> GridConfig:

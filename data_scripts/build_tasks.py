@@ -4,8 +4,9 @@
     python data_scripts/build_tasks.py --sources sources/ --out tasks/ [--tasks sentiment pos ...] [--seed 0]
 
 Each task is written to ``OUT/<task>/`` as ``train.*``, ``dev.*`` and ``test.*``: TSV tables with a header
-(``sentiment``, ``bible_pairs``), CoNLL ``word TAG`` lines (``pos``, ``ner``), SQuAD v2.0 JSON (``qa``) and
-line-aligned ``.en``/``.es`` text (``translation``). A task is written to a temporary folder and renamed into
+(``sentiment``, ``bible_pairs``), CoNLL ``word TAG`` lines (``pos``, ``ner``), SQuAD v2.0 JSON (``qa``),
+SQuAD v1.1 JSON (``qa_v1``: the same questions less the unanswerable ones) and line-aligned ``.en``/``.es``
+text (``translation``). A task is written to a temporary folder and renamed into
 place, so a failed build leaves the previous one untouched. The same sources and seed give the same files.
 See data_scripts/README.md for how each set is made.
 """
@@ -44,6 +45,7 @@ TASKS = {
     "ner": Task(tasks_tagging.build_ner, tasks_tagging.write, tasks_tagging.ner_summary),
     "translation": Task(tasks_translation.build, tasks_translation.write, tasks_translation.summary),
     "qa": Task(tasks_qa.build, tasks_qa.write, tasks_qa.summary),
+    "qa_v1": Task(tasks_qa.build_answerable, tasks_qa.write_answerable, tasks_qa.summary),
 }
 
 

@@ -198,8 +198,16 @@ def build(sources: Path, seed: int) -> Splits[Question]:
     return build_from_synsets([*read_synsets(sources, "n"), *read_synsets(sources, "v")], seed)
 
 
-def squad_document(questions: list[Question]) -> dict[str, Any]:
-    """SQuAD v2.0 JSON: an article per title run, a paragraph per context run."""
+def build_answerable(sources: Path, seed: int) -> Splits[Question]:
+    """The same questions less the unanswerable ones (SQuAD v1.1, where every question has an answer)."""
+    return {
+        split: [q for q in questions if q.answer is not None]
+        for split, questions in build(sources, seed).items()
+    }
+
+
+def squad_document(questions: list[Question], version: str = "v2.0") -> dict[str, Any]:
+    """SQuAD JSON: an article per title run, a paragraph per context run; v1.1 has no ``is_impossible``."""
     articles: list[dict[str, Any]] = []
     for q in questions:
         if not articles or articles[-1]["title"] != q.title:
@@ -210,14 +218,19 @@ def squad_document(questions: list[Question]) -> dict[str, Any]:
         answers = [] if q.answer is None else [{"text": q.answer, "answer_start": q.answer_start}]
         if q.answer is not None and q.context[q.answer_start : q.answer_start + len(q.answer)] != q.answer:
             raise ValueError(f"question {q.id}: the answer is not at its offset in the context")
-        paragraphs[-1]["qas"].append(
-            {"id": q.id, "question": q.question, "answers": answers, "is_impossible": q.answer is None}
-        )
-    return {"version": "v2.0", "data": articles}
+        entry = {"id": q.id, "question": q.question, "answers": answers}
+        if version == "v2.0":
+            entry["is_impossible"] = q.answer is None
+        paragraphs[-1]["qas"].append(entry)
+    return {"version": version, "data": articles}
 
 
 def write(examples: list[Question], folder: Path, split: str) -> None:
     write_json(squad_document(examples), folder / f"{split}.json")
+
+
+def write_answerable(examples: list[Question], folder: Path, split: str) -> None:
+    write_json(squad_document(examples, "v1.1"), folder / f"{split}.json")
 
 
 def summary(examples: list[Question]) -> str:

@@ -239,16 +239,19 @@ def read_parallel(folder: Path, split: str) -> list[tuple[str, str]]:
     return list(zip(sources[:-1], targets[:-1]))
 
 
-def read_squad(path: Path) -> list[dict]:
-    """The questions of a SQuAD v2.0 file, each with its context, after checking every answer's offset."""
+def read_squad(path: Path, version: str = "v2.0") -> list[dict]:
+    """The questions of a SQuAD file, each with its context, after checking every answer's offset."""
     document = json.loads(path.read_text(encoding="utf-8"))
-    assert document["version"] == "v2.0"
+    assert document["version"] == version
     questions = []
     for article in document["data"]:
         assert isinstance(article["title"], str)
         for paragraph in article["paragraphs"]:
             context = paragraph["context"]
             for qa in paragraph["qas"]:
+                if version == "v1.1":
+                    assert set(qa) == {"id", "question", "answers"} and len(qa["answers"]) == 1
+                    qa = {**qa, "is_impossible": False}
                 assert set(qa) == {"id", "question", "answers", "is_impossible"}
                 assert len(qa["answers"]) == (0 if qa["is_impossible"] else 1)
                 for answer in qa["answers"]:
@@ -269,7 +272,7 @@ def split_sentences(task: str, folder: Path, split: str) -> set[str]:
     elif task == "translation":
         sentences = {text for pair in read_parallel(folder, split) for text in pair}
     else:
-        questions = read_squad(folder / f"{split}.json")
+        questions = read_squad(folder / f"{split}.json", "v1.1" if task == "qa_v1" else "v2.0")
         sentences = {q["question"] for q in questions} | {q["context"] for q in questions}
     return {" ".join(s.lower().split()) for s in sentences}
 
@@ -445,6 +448,13 @@ def test_qa_contexts_questions_and_answers(tiny):
             assert word in definitions[q["answers"][0]["text"]]
 
 
+def test_answerable_qa_is_the_same_questions_less_the_unanswerable_ones(tiny):
+    for split in SPLITS:
+        full = read_squad(tiny["out"] / "qa" / f"{split}.json")
+        answerable = read_squad(tiny["out"] / "qa_v1" / f"{split}.json", "v1.1")
+        assert answerable == [q for q in full if not q["is_impossible"]] and answerable
+
+
 def test_failed_build_keeps_the_previous_task(tiny, tmp_path):
     out = tmp_path / "tasks"
     build_tasks.build_task("sentiment", tiny["sources"], out, seed=0)
@@ -465,13 +475,14 @@ REAL_EXPECTATIONS = {  # task: (packages it reads, smallest plausible number of 
     "bible_pairs": (["kjv", "web"], 29_000),
     "translation": (["kjv", "sparv"], 29_500),
     "qa": (["wordnet"], 40_000),
+    "qa_v1": (["wordnet"], 27_000),
 }
 
 
 @pytest.mark.parametrize(
     "task",
     [
-        pytest.param(t, marks=pytest.mark.slow) if t in ("bible_pairs", "translation", "qa") else t
+        pytest.param(t, marks=pytest.mark.slow) if t in ("bible_pairs", "translation", "qa", "qa_v1") else t
         for t in REAL_EXPECTATIONS
     ],
 )
