@@ -6,8 +6,8 @@
 Each task is written to ``OUT/<task>/`` as ``train.*``, ``dev.*`` and ``test.*``: TSV tables with a header
 (``sentiment``, ``bible_pairs``), CoNLL ``word TAG`` lines (``pos``, ``ner``), SQuAD v2.0 JSON (``qa``),
 SQuAD v1.1 JSON (``qa_v1``: the same questions less the unanswerable ones) and line-aligned ``.en``/``.es``
-text (``translation``). A task is written to a temporary folder and renamed into
-place, so a failed build leaves the previous one untouched. The same sources and seed give the same files.
+text (``translation``). A task is written to a temporary folder and renamed into place, so a failed build
+leaves the previous one untouched. The same sources and seed give the same files.
 See data_scripts/README.md for how each set is made.
 """
 
