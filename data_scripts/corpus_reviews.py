@@ -41,7 +41,6 @@ def word_runs(text: str, size: int = OVERLAP_WORDS) -> set[tuple[str, ...]]:
 
 def read_reviews(path: Path) -> Iterator[list[str]]:
     """The sentences of each review in the file, as written (label dropped)."""
-    csv.field_size_limit(1 << 30)
     with open(path, encoding="utf-8-sig", newline="") as handle:
         for number, row in enumerate(csv.reader(handle), 1):
             if len(row) != 2:
