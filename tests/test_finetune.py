@@ -119,6 +119,35 @@ def test_embedding_lr_scale_moves_the_tables_further(pretrained, tmp_path):
         load_finetune_config(None, [*settings, "optimizer.embedding_lr_scale=0"])
 
 
+def test_adafactor_moves_each_weight_relative_to_its_scale(pretrained, tmp_path):
+    start = load_model(Path(pretrained["bert"]) / "model").state_dict()
+    lr, steps = 1e-3, 3
+
+    def within_relative_steps(name: str) -> bool:
+        settings = settings_for(
+            "sentiment",
+            f"init={pretrained['bert']}",
+            f"optimizer.name={name}",
+            f"optimizer.lr={lr}",
+            "optimizer.warmup_ratio=0",
+            f"max_steps={steps}",
+        )
+        finetune(load_finetune_config(None, settings), tmp_path / name)
+        end = load_model(tmp_path / name / "final" / "model").state_dict()
+        for key, before in start.items():
+            if before.is_floating_point():
+                scale = max(before.pow(2).mean().sqrt().item(), 1e-3)
+                moved = (end[key] - before).pow(2).mean().sqrt().item()
+                if moved > 1.01 * steps * lr * scale:
+                    return False
+        return True
+
+    assert within_relative_steps("adafactor")
+    assert not within_relative_steps("adamw")  # Adam's steps are about lr whatever the weight's size
+    with pytest.raises(DenoiseError, match="optimizer.name 'adam' is not one of adamw, adafactor"):
+        load_finetune_config(None, settings_for("sentiment", "optimizer.name=adam"))
+
+
 def test_scratch_baseline_takes_the_architecture_and_tokenizer_of_a_run(pretrained, tmp_path):
     trained = finetune(
         load_finetune_config(None, settings_for("sentiment", f"init={pretrained['bert']}")), tmp_path / "a"

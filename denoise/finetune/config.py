@@ -34,6 +34,9 @@ class TaskSettings:
 
 @dataclass(frozen=True)
 class FinetuneOptimizer:
+    # adamw, or adafactor (steps relative to each weight's scale, lr being the largest relative step; T5 was
+    # fine-tuned with it)
+    name: str = "adamw"
     lr: float = 1e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
@@ -78,6 +81,7 @@ class FinetuneConfig:
     def __post_init__(self):
         check_choice("task.kind", self.task.kind, KINDS)
         check_choice("mode", self.mode, ("encoder", "encoder_decoder"))
+        check_choice("optimizer.name", self.optimizer.name, ("adamw", "adafactor"))
         check_choice("precision", self.precision, ("fp32", "bf16", "fp16"))
         if self.epochs < 1 or self.batch_size < 1:
             raise DenoiseError(

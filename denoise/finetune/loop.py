@@ -27,7 +27,7 @@ from denoise.finetune.tag import Tagging
 from denoise.heads.backbone import Backbone, TaskModel
 from denoise.models.bert import Bert
 from denoise.tasks.features import collate
-from denoise.train.optim import make_scheduler, parameter_groups
+from denoise.train.optim import adafactor, make_scheduler, parameter_groups
 
 KINDS = {
     "classification": Classification,
@@ -121,7 +121,8 @@ def train(config, kind, task_model, all_features, tok, device, autocast, splits,
     total = config.max_steps or config.epochs * steps_per_epoch
     o = config.optimizer
     embedding_lr = o.lr * o.embedding_lr_scale if o.embedding_lr_scale != 1.0 else None
-    optimizer = torch.optim.AdamW(parameter_groups(task_model, o.weight_decay, embedding_lr), lr=o.lr)
+    groups = parameter_groups(task_model, o.weight_decay, embedding_lr)
+    optimizer = adafactor(groups, o.lr) if o.name == "adafactor" else torch.optim.AdamW(groups, lr=o.lr)
     scheduler = make_scheduler(optimizer, "linear", int(o.warmup_ratio * total), total, 0.0)
     scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
     generator = torch.Generator().manual_seed(config.seed)

@@ -61,13 +61,19 @@ def parameter_groups(
     return groups
 
 
+def adafactor(groups: list[dict], lr: float) -> torch.optim.Optimizer:
+    """torch's Adafactor: each step moves a weight by up to ``lr`` times its root mean square (at least 1e-3),
+    so large pre-trained weights move as far, relatively, as small fresh ones."""
+    if not hasattr(torch.optim, "Adafactor"):
+        raise DenoiseError(f"optimizer.name adafactor needs torch >= 2.5 (this is {torch.__version__})")
+    return torch.optim.Adafactor(groups, lr=lr)
+
+
 def make_optimizer(model: torch.nn.Module, settings, device_type: str) -> torch.optim.Optimizer:
     """``settings`` is an ``OptimizerSettings``."""
     groups = parameter_groups(model, settings.weight_decay)
     if settings.name == "adafactor":
-        if not hasattr(torch.optim, "Adafactor"):
-            raise DenoiseError(f"optimizer.name adafactor needs torch >= 2.5 (this is {torch.__version__})")
-        return torch.optim.Adafactor(groups, lr=settings.lr)
+        return adafactor(groups, settings.lr)
     fused = settings.fused if settings.fused is not None else device_type == "cuda"
     return torch.optim.AdamW(
         groups, lr=settings.lr, betas=tuple(settings.betas), eps=settings.eps, fused=fused or None
