@@ -61,6 +61,16 @@ def test_80_10_10_split_within_confidence_interval(vocab):
         assert abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / n) + 1e-3
 
 
+def test_predict_all_targets_every_corruptible_token_and_corrupts_the_same_ones(vocab):
+    sample = with_specials(random_blocks(vocab, [300, 64, 0, 9], seed=4), vocab)
+    chosen_only = run(Mask(MaskConfig(rate=0.4), vocab), sample, seed=5)
+    every = run(Mask(MaskConfig(rate=0.4, predict_all=True), vocab), sample, seed=5)
+    corruptible = sample.valid() & ~vocab.special_mask()[sample.tokens]
+    assert ((every.labels != IGNORE) == corruptible).all()
+    assert (every.labels[corruptible] == sample.tokens[corruptible]).all()
+    assert (every.tokens == chosen_only.tokens).all()
+
+
 def test_random_replacements_are_regular_ids_and_cover_the_vocabulary(vocab):
     sample = random_blocks(vocab, [512] * 128, seed=2)
     out = run(Mask(MaskConfig(mask_fraction=0.0, random_fraction=1.0), vocab), sample)

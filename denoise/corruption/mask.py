@@ -4,6 +4,8 @@
 token, ``random_fraction`` a random regular token (never a special id or sentinel), and the rest stay.
 The budget is exact by default: ``round(n * rate)`` tokens of an example with ``n`` corruptible tokens.
 With ``budget: bernoulli`` each token is chosen independently with probability ``rate``.
+With ``predict_all``, every corruptible token is a target, not only the chosen ones: ELECTRA's All-Tokens
+MLM (Clark et al., 2020), which trains the states of the unmasked tokens that fine-tuning reads.
 
 Whole-word masking chooses whole words (a word starts at a piece beginning with ``▁``, which any
 SentencePiece model marks) in random order, skipping a word that would overrun the token budget and going on
@@ -31,6 +33,7 @@ class MaskConfig:
     random_fraction: float = 0.1
     budget: str = "exact"  # or "bernoulli"
     whole_word: bool = False
+    predict_all: bool = False  # targets on every corruptible token, the unchosen ones included
 
     def __post_init__(self):
         if not 0 <= self.rate <= 1:
@@ -70,7 +73,8 @@ class Mask(Corruption):
         draws = (rng.uniform(REPLACEMENT, width) * len(self._regular)).astype(np.int64)
         corrupted = np.where(masked, self.vocab.mask_id, tokens)
         corrupted = np.where(randomized, self._regular[draws], corrupted).astype(np.int32)
-        labels = np.where(chosen, tokens, IGNORE).astype(np.int32)
+        targets = self.corruptible(sample) if self.config.predict_all else chosen
+        labels = np.where(targets, tokens, IGNORE).astype(np.int32)
         if sample.labels is not None:  # a second mask op keeps the first one's labels
             labels = np.where(sample.labels != IGNORE, sample.labels, labels)
         return sample.replace(tokens=corrupted, labels=labels)
