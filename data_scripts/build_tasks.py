@@ -5,9 +5,10 @@
 
 Each task is written to ``OUT/<task>/`` as ``train.*``, ``dev.*`` and ``test.*``: TSV tables with a header
 (``sentiment``, ``bible_pairs``), CoNLL ``word TAG`` lines (``pos``, ``ner``), SQuAD v2.0 JSON (``qa``),
-SQuAD v1.1 JSON (``qa_v1``: the same questions less the unanswerable ones) and line-aligned ``.en``/``.es``
-text (``translation``). A task is written to a temporary folder and renamed into place, so a failed build
-leaves the previous one untouched. The same sources and seed give the same files.
+SQuAD v1.1 JSON (``qa_v1``: the same questions less the unanswerable ones), line-aligned ``.en``/``.es``
+text (``translation``), and SQuAD v2.0 JSON of cloze questions on unlabelled text (``cloze_qa``, from the
+corpus shipped with denoise or ``--cloze-corpus``), a self-supervised phase before QA fine-tuning. A task
+is written to a temporary folder and renamed into place, so a failed build leaves the previous one untouched. The same sources and seed give the same files.
 See data_scripts/README.md for how each set is made.
 """
 
@@ -18,11 +19,13 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tasks_cloze
 import tasks_pairs
 import tasks_qa
 import tasks_sentiment
@@ -46,7 +49,18 @@ TASKS = {
     "translation": Task(tasks_translation.build, tasks_translation.write, tasks_translation.summary),
     "qa": Task(tasks_qa.build, tasks_qa.write, tasks_qa.summary),
     "qa_v1": Task(tasks_qa.build_answerable, tasks_qa.write_answerable, tasks_qa.summary),
+    "cloze_qa": Task(tasks_cloze.build_default, tasks_qa.write, tasks_qa.summary),
 }
+
+
+def tasks_with(cloze_corpus: Path | None) -> dict[str, Task]:
+    """The tasks, with cloze_qa made from ``cloze_corpus`` when one is given."""
+    if cloze_corpus is None:
+        return TASKS
+    return {
+        **TASKS,
+        "cloze_qa": replace(TASKS["cloze_qa"], build=partial(tasks_cloze.build_corpus, cloze_corpus)),
+    }
 
 
 @dataclass(frozen=True)
@@ -63,9 +77,11 @@ class SplitReport:
         )
 
 
-def build_task(name: str, sources: Path, out: Path, seed: int) -> list[SplitReport]:
+def build_task(
+    name: str, sources: Path, out: Path, seed: int, tasks: dict[str, Task] = TASKS
+) -> list[SplitReport]:
     """Build task ``name`` into ``out/name``, replacing what was there only once every split is written."""
-    task = TASKS[name]
+    task = tasks[name]
     splits = task.build(sources, seed)
     empty = [split for split in SPLITS if not splits[split]]
     if empty:
@@ -105,9 +121,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder to write one folder per task into")
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     parser.add_argument("--seed", type=int, default=0, help="seed of the splits and of every random choice")
+    parser.add_argument(
+        "--cloze-corpus",
+        type=Path,
+        help="corpus in denoise's text format to make cloze_qa from (default: the one shipped with denoise)",
+    )
     args = parser.parse_args()
+    tasks = tasks_with(args.cloze_corpus)
     for name in args.tasks:
-        for report in build_task(name, args.sources, args.out, args.seed):
+        for report in build_task(name, args.sources, args.out, args.seed, tasks):
             print(report, flush=True)
 
 

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data_scripts"))
 import build_corpus
 import build_tasks
 import corpus_reviews
+import tasks_cloze
 import tasks_qa
 from tasks_align import LengthModel, one_to_one
 from tasks_splits import remove_leaks, split_of
@@ -453,6 +454,53 @@ def test_answerable_qa_is_the_same_questions_less_the_unanswerable_ones(tiny):
         full = read_squad(tiny["out"] / "qa" / f"{split}.json")
         answerable = read_squad(tiny["out"] / "qa_v1" / f"{split}.json", "v1.1")
         assert answerable == [q for q in full if not q["is_impossible"]] and answerable
+
+
+def words_of(text: str) -> str:
+    """``text`` as lower-case words without punctuation, for comparing a cloze fragment with its context."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text).lower().split())
+
+
+def test_cloze_questions_are_fragments_around_their_answer(tiny):
+    questions = [q for split in SPLITS for q in read_squad(tiny["out"] / "cloze_qa" / f"{split}.json")]
+    assert len({q["id"] for q in questions}) == len(questions)
+    assert 0.25 < sum(q["is_impossible"] for q in questions) / len(questions) < 0.4
+    for q in questions:
+        assert sum(tasks_cloze.is_blank_word(w) for w in q["question"].split()) == 1, q["question"]
+        before, after = tasks_cloze.sides_of(q["question"])
+        if q["is_impossible"]:
+            assert tasks_cloze.fragments_absent(q["question"], q["context"])
+            continue
+        answer = q["answers"][0]
+        start, end = answer["answer_start"], answer["answer_start"] + len(answer["text"])
+        assert 1 <= len(answer["text"].split()) <= tasks_cloze.MAX_ANSWER_WORDS
+        assert words_of(q["context"][:start]).endswith(words_of(before)), q
+        assert words_of(q["context"][end:]).startswith(words_of(after)), q
+
+
+def test_cloze_qa_from_a_corpus_file(tmp_path):
+    rng = random.Random(0)
+    words = pseudo_words(rng, 300)
+    documents = [
+        "\n".join(" ".join(rng.sample(words, 9)).capitalize() + "." for _ in range(12)) for _ in range(120)
+    ]
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join(documents) + "\n", encoding="utf-8")
+    tasks = build_tasks.tasks_with(corpus)
+    reports = build_tasks.build_task("cloze_qa", tmp_path, tmp_path / "out", 0, tasks)
+    assert all(r.examples > 0 for r in reports)
+    contexts = {q["context"] for q in read_squad(tmp_path / "out" / "cloze_qa" / "train.json")}
+    assert all(set(words_of(c).split()) <= set(words) for c in contexts)
+    with pytest.raises(FileNotFoundError, match="no corpus file .*missing.txt"):
+        build_tasks.build_task(
+            "cloze_qa", tmp_path, tmp_path / "out", 0, build_tasks.tasks_with(tmp_path / "missing.txt")
+        )
+    (tmp_path / "short.txt").write_text("Too short.\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="short.txt gives no cloze question"):
+        build_tasks.build_task(
+            "cloze_qa", tmp_path, tmp_path / "out", 0, build_tasks.tasks_with(tmp_path / "short.txt")
+        )
+    assert (tmp_path / "out" / "cloze_qa" / "train.json").exists(), "a failed build keeps the previous one"
 
 
 def test_failed_build_keeps_the_previous_task(tiny, tmp_path):

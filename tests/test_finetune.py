@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from denoise.errors import DenoiseError
 from denoise.finetune.config import load_finetune_config
@@ -82,6 +83,29 @@ def test_every_head_fine_tunes_either_family(task, backbone, pretrained, tmp_pat
     assert (tmp_path / "run" / "predictions-test.jsonl").exists()
     again = evaluate_saved(tmp_path / "run", "test")
     assert again == pytest.approx(results["test"])
+
+
+def test_a_fine_tuned_run_is_an_init_and_keeps_its_head_for_the_same_kind_of_task(pretrained, tmp_path):
+    from safetensors.torch import load_file
+
+    first = finetune(
+        load_finetune_config(None, settings_for("qa", f"init={pretrained['bert']}")), tmp_path / "a"
+    )
+    assert first["head"] == "new"
+    saved_head = load_file(tmp_path / "a" / "final" / "head.safetensors")
+    settings = settings_for("qa", f"init={tmp_path / 'a'}", "optimizer.lr=0")
+    second = finetune(load_finetune_config(None, settings), tmp_path / "b")
+    assert second["head"] == "inherited from init"
+    assert second["test"] == pytest.approx(first["test"])  # lr 0: the same model scores the same
+    kept = load_file(tmp_path / "b" / "final" / "head.safetensors")
+    assert all(torch.equal(kept[k], saved_head[k]) for k in saved_head)
+    other = finetune(
+        load_finetune_config(None, settings_for("sentiment", f"init={tmp_path / 'a' / 'final'}")),
+        tmp_path / "c",
+    )
+    assert other["head"] == "new"  # another kind of task: the encoder carries over, the head starts fresh
+    scratch = settings_for("qa", f"init=scratch:{tmp_path / 'a'}")
+    assert finetune(load_finetune_config(None, scratch), tmp_path / "d")["head"] == "new"
 
 
 def test_generation_fine_tunes_an_encoder_decoder(pretrained, tmp_path, monkeypatch):

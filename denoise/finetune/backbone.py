@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from denoise.errors import DenoiseError
+from denoise.finetune.store import fine_tuned_dir
 from denoise.models.bert import Bert
 from denoise.models.checkpoint import CONFIG_FILE, load_model, locate_model
 from denoise.models.factory import Ids, build_model
@@ -45,6 +46,7 @@ def load_backbone_model(config) -> tuple[nn.Module, TaskTokenizer]:
             f"init {root} is not a directory; give a pre-training run, a model directory, a transformers "
             "checkpoint, or scratch"
         )
+    root = fine_tuned_dir(root) or root  # a `denoise finetune` run: its saved model
     found = locate_model(root)  # a `denoise pretrain` run, or a denoise model directory
     if found is not None:
         model_dir, tokenizer_dir = found

@@ -22,7 +22,7 @@ from denoise.finetune.backbone import check_fit, load_backbone_model
 from denoise.finetune.classify import Classification
 from denoise.finetune.generate import Generation
 from denoise.finetune.qa import SpanQA
-from denoise.finetune.store import save_task_model
+from denoise.finetune.store import inherit_head, save_task_model
 from denoise.finetune.tag import Tagging
 from denoise.heads.backbone import Backbone, TaskModel
 from denoise.models.bert import Bert
@@ -95,13 +95,16 @@ def finetune(config, out: str | Path, progress: bool = False) -> dict:
     check_fit(model, tok)
     torch.manual_seed(config.seed)
     device = device_for()
-    task_model = build_task_model(config, kind, model).to(device)
+    task_model = build_task_model(config, kind, model)
+    head_inherited = inherit_head(config.init, config.task.kind, config.mode, task_model.head)
+    task_model = task_model.to(device)
     autocast = autocast_for(config.precision, device)
     features = {split: kind.features(examples, tok) for split, examples in splits.items() if examples}
     history = train(config, kind, task_model, features, tok, device, autocast, splits, progress)
     if splits["dev"]:
         kind.tune(task_model, splits["dev"], features["dev"], tok, device, autocast)
     results = {"name": config.name, "init": config.init, "mode": config.mode, "history": history}
+    results["head"] = "inherited from init" if head_inherited else "new"
     for split in ("dev", "test"):
         if splits[split]:
             metrics, predictions = kind.score(

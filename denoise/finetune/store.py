@@ -72,3 +72,32 @@ def load_parts(directory: Path):
     if head is None and type(model).__name__ == "Bert":
         raise DenoiseError(f"{directory} lacks {HEAD_FILE}")
     return model, tok, head
+
+
+def fine_tuned_dir(root: Path) -> Path | None:
+    """The saved model of a `denoise finetune` run given as its output folder or its ``final/``; None when
+    ``root`` is not one."""
+    for directory in (root, root / "final"):
+        if (directory / TASK_FILE).is_file():
+            return directory
+    return None
+
+
+def inherit_head(init: str, kind_name: str, mode: str, head) -> bool:
+    """Load into ``head`` the head of the fine-tuned run ``init`` names, when it was fine-tuned on a task of
+    the same kind, in the same mode, with a head of the same shapes (a QA run before another QA task, a
+    classifier with the same labels); True when it did."""
+    from safetensors.torch import load_file
+
+    directory = fine_tuned_dir(Path(init)) if head is not None and not init.startswith("scratch") else None
+    if directory is None or not (directory / HEAD_FILE).is_file():
+        return False
+    saved = read_task(directory)["config"]
+    if saved["task"]["kind"] != kind_name or saved.get("mode", "encoder") != mode:
+        return False
+    state = load_file(directory / HEAD_FILE)
+    own = head.state_dict()
+    if set(state) != set(own) or any(state[k].shape != own[k].shape for k in own):
+        return False
+    head.load_state_dict(state)
+    return True
