@@ -104,6 +104,14 @@ def test_a_fine_tuned_run_is_an_init_and_keeps_its_head_for_the_same_kind_of_tas
         tmp_path / "c",
     )
     assert other["head"] == "new"  # another kind of task: the encoder carries over, the head starts fresh
+    same_labels = finetune(
+        load_finetune_config(None, settings_for("sentiment", f"init={tmp_path / 'c'}")), tmp_path / "e"
+    )
+    assert same_labels["head"] == "inherited from init"
+    other_labels = finetune(
+        load_finetune_config(None, settings_for("pairs", f"init={tmp_path / 'c'}")), tmp_path / "f"
+    )
+    assert other_labels["head"] == "new"
     scratch = settings_for("qa", f"init=scratch:{tmp_path / 'a'}")
     assert finetune(load_finetune_config(None, scratch), tmp_path / "d")["head"] == "new"
 

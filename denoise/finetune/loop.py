@@ -96,7 +96,7 @@ def finetune(config, out: str | Path, progress: bool = False) -> dict:
     torch.manual_seed(config.seed)
     device = device_for()
     task_model = build_task_model(config, kind, model)
-    head_inherited = inherit_head(config.init, config.task.kind, config.mode, task_model.head)
+    head_inherited = inherit_head(config.init, config.task.kind, config.mode, kind.state(), task_model.head)
     task_model = task_model.to(device)
     autocast = autocast_for(config.precision, device)
     features = {split: kind.features(examples, tok) for split, examples in splits.items() if examples}

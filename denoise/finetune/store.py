@@ -83,17 +83,21 @@ def fine_tuned_dir(root: Path) -> Path | None:
     return None
 
 
-def inherit_head(init: str, kind_name: str, mode: str, head) -> bool:
+def inherit_head(init: str, kind_name: str, mode: str, kind_state: dict, head) -> bool:
     """Load into ``head`` the head of the fine-tuned run ``init`` names, when it was fine-tuned on a task of
-    the same kind, in the same mode, with a head of the same shapes (a QA run before another QA task, a
-    classifier with the same labels); True when it did."""
+    the same kind, in the same mode, with the same label or tag names (``kind_state``) and a head of the
+    same shapes: a QA run before another QA task, a sentiment classifier before another with its labels.
+    True when it did."""
     from safetensors.torch import load_file
 
     directory = fine_tuned_dir(Path(init)) if head is not None and not init.startswith("scratch") else None
     if directory is None or not (directory / HEAD_FILE).is_file():
         return False
-    saved = read_task(directory)["config"]
-    if saved["task"]["kind"] != kind_name or saved.get("mode", "encoder") != mode:
+    saved = read_task(directory)
+    config, state = saved["config"], saved["state"]
+    if config["task"]["kind"] != kind_name or config.get("mode", "encoder") != mode:
+        return False
+    if any(state.get(key) != kind_state.get(key) for key in ("labels", "tags")):
         return False
     state = load_file(directory / HEAD_FILE)
     own = head.state_dict()
