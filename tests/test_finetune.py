@@ -85,6 +85,15 @@ def test_every_head_fine_tunes_either_family(task, backbone, pretrained, tmp_pat
     assert again == pytest.approx(results["test"])
 
 
+@pytest.mark.parametrize("family", ["bert", "bart"])
+def test_qa_with_a_span_window_saves_and_scores_again(family, pretrained, tmp_path):
+    settings = settings_for("qa", f"init={pretrained[family]}", "span_window=2")
+    results = finetune(load_finetune_config(None, settings), tmp_path / "run")
+    assert evaluate_saved(tmp_path / "run", "test") == pytest.approx(results["test"])
+    with pytest.raises(DenoiseError, match="span_window must be 0 .* got -1"):
+        load_finetune_config(None, [*settings, "span_window=-1"])
+
+
 def test_a_fine_tuned_run_is_an_init_and_keeps_its_head_for_the_same_kind_of_task(pretrained, tmp_path):
     from safetensors.torch import load_file
 

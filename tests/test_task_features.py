@@ -2,6 +2,7 @@ import torch
 
 from denoise.finetune.qa import rank_spans
 from denoise.heads.pooling import pool
+from denoise.heads.span import SpanHead
 from denoise.tasks.examples import Answer, ClassificationExample, QAExample, TaggingExample
 from denoise.tasks.features import classification_features, collate, qa_features, tagging_features
 from denoise.tasks.text import SentencePieceTaskTokenizer
@@ -70,3 +71,21 @@ def test_pooling_and_collate():
         [2, -100],
     ]
     assert batch["attention_mask"].tolist() == [[True, True], [True, False]]
+
+
+def test_a_span_window_reads_neighbours_within_it_and_ignores_padding():
+    torch.manual_seed(0)
+    head = SpanHead(8, window=2)
+    hidden = torch.randn(1, 10, 8)
+    mask = torch.ones(1, 10, dtype=torch.bool)
+    logits = head(hidden, mask)
+    changed = hidden.clone()
+    changed[0, 6] += 1.0
+    moved = (head(changed, mask) - logits).abs().sum(-1)[0]
+    assert torch.all(moved[4:9] > 0) and torch.all(moved[:4] == 0) and moved[9] == 0
+    padded = torch.cat([hidden, torch.randn(1, 3, 8)], dim=1)  # padding holds whatever the encoder gave it
+    padded_mask = torch.cat([mask, torch.zeros(1, 3, dtype=torch.bool)], dim=1)
+    in_batch = head(padded, padded_mask)
+    assert torch.allclose(in_batch[:, :10], logits) and torch.all(in_batch[:, 10:] == torch.finfo().min)
+    linear = SpanHead(8)
+    assert torch.allclose(linear(hidden, mask), linear.output(hidden))  # window 0: BERT's per-token head

@@ -63,6 +63,7 @@ class FinetuneConfig:
     doc_stride: int = 32  # qa: context tokens shared by consecutive windows
     max_answer_tokens: int = 30  # qa
     n_best: int = 5  # qa: candidate spans kept per question
+    span_window: int = 0  # qa: neighbours on each side a token's start and end scores read (0: BERT's head)
     max_target_length: int = 128  # generation
     num_beams: int = 4  # generation
     no_repeat_ngram_size: int = 0  # generation: no n-gram of this size twice in one output (0: off)
@@ -91,6 +92,8 @@ class FinetuneConfig:
             raise DenoiseError(
                 f"optimizer.embedding_lr_scale must be above 0, got {self.optimizer.embedding_lr_scale:g}"
             )
+        if self.span_window < 0:
+            raise DenoiseError(f"span_window must be 0 (one token) or more, got {self.span_window}")
         if self.num_beams < 1 or self.no_repeat_ngram_size < 0:
             raise DenoiseError(
                 f"num_beams must be at least 1 and no_repeat_ngram_size 0 (off) or more, got "

@@ -39,7 +39,7 @@ class SpanQA(Kind):
         return qa_features(examples, tok, self.config.max_length, self.config.doc_stride)
 
     def head(self, d_model: int, encoder_only: bool):
-        return SpanHead(d_model)
+        return SpanHead(d_model, self.config.span_window)
 
     def targets(self, batch: dict) -> torch.Tensor:
         return torch.stack([batch["start"], batch["end"]], dim=1)
