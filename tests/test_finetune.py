@@ -309,3 +309,25 @@ def test_regression_reports_correlations(pretrained, tmp_path):
     ]
     results = finetune(load_finetune_config(None, settings), tmp_path / "run")
     assert set(results["test"]) == {"pearson", "spearman", "mse"}
+
+
+@pytest.mark.parametrize("family", ["bert", "bart"])
+def test_matching_probe_asks_for_the_named_token_or_the_next(family, pretrained):
+    import importlib.util
+
+    from denoise.finetune.backbone import load_backbone_model
+    from denoise.finetune.config import FinetuneConfig
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "matching_probe.py"
+    spec = importlib.util.spec_from_file_location("matching_probe", script)
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    model, tok = load_backbone_model(FinetuneConfig(init=pretrained[family]))
+    for shift in (0, 1):
+        input_ids, _, targets = probe.batch(tok, torch.Generator().manual_seed(0), shift)
+        named = input_ids[:, len(tok.prefix)]
+        rows = torch.arange(len(input_ids))
+        assert torch.equal(input_ids[rows, targets[:, 0] - shift], named)
+        assert ((input_ids == named[:, None]).sum(1) == 2).all()  # in the question and once in the context
+    accuracy, first = probe.probe(model, tok, shift=1, window=1, steps=3, lr=5e-4, seed=0)
+    assert 0.0 <= accuracy <= 1.0 and first is None
