@@ -12,6 +12,7 @@ et al., 2019), kept to exact fragments so that it needs no parser.
 
 from __future__ import annotations
 
+import gzip
 import random
 import re
 from collections.abc import Iterable, Iterator
@@ -39,8 +40,6 @@ _EDGE_PUNCTUATION = "\"'’‘“”()[],.;:!?-"
 def read_documents(path: Path) -> Iterator[list[str]]:
     """Documents of a corpus in denoise's text format (a paragraph per line, a blank line between
     documents), each as its list of sentences."""
-    import gzip
-
     opener = gzip.open if path.suffix == ".gz" else open
     sentences: list[str] = []
     with opener(path, "rt", encoding="utf-8") as lines:
@@ -57,17 +56,16 @@ def read_documents(path: Path) -> Iterator[list[str]]:
 
 
 def contexts_of(sentences: list[str], context_words: int) -> list[tuple[str, ...]]:
-    """Consecutive sentences packed up to ``context_words`` words; a longer sentence stands alone only if
-    it fits, else it is skipped. Contexts of a single sentence are dropped (a question needs company)."""
+    """Consecutive sentences packed up to ``context_words`` words; a sentence longer than that is left out
+    and ends the context before it. Contexts of a single sentence are dropped (a question needs company)."""
     contexts, current, words = [], [], 0
     for sentence in sentences:
         length = len(sentence.split())
-        if length > context_words:
-            current, words = [], 0
-            continue
-        if words + length > context_words and current:
+        if current and (length > context_words or words + length > context_words):
             contexts.append(tuple(current))
             current, words = [], 0
+        if length > context_words:
+            continue
         current.append(sentence)
         words += length
     if current:

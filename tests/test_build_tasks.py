@@ -478,6 +478,11 @@ def test_cloze_questions_are_fragments_around_their_answer(tiny):
         assert words_of(q["context"][end:]).startswith(words_of(after)), q
 
 
+def test_cloze_contexts_pack_sentences_and_a_long_one_ends_its_context():
+    sentences = ["one two three.", "four five.", "six seven eight nine ten eleven.", "a b.", "c d.", "e f."]
+    assert tasks_cloze.contexts_of(sentences, 5) == [("one two three.", "four five."), ("a b.", "c d.")]
+
+
 def test_cloze_qa_from_a_corpus_file(tmp_path):
     rng = random.Random(0)
     words = pseudo_words(rng, 300)
