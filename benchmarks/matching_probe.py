@@ -8,8 +8,8 @@ inputs: the question is one token drawn from the context (distinct random ids), 
 token's position (``shift 0``) or the next one (``shift 1``). The encoder of ``--run`` and a freshly
 initialised copy of it are trained with a span head (``span_window`` 0 and 1) for ``--steps`` steps; the
 table gives the accuracy of the start position over the last 50 steps, and the first step at which a
-running accuracy passed 90%. Only the training signal differs between the rows, so a gap between the
-pre-trained encoder and its copy is what pre-training gave for matching.
+running accuracy over 20 steps reached 90%. The pre-trained encoder and its copy see the same batches, so
+a gap between them is what pre-training gave for matching.
 """
 
 from __future__ import annotations

@@ -99,9 +99,9 @@ def inherit_head(init: str, kind_name: str, mode: str, kind_state: dict, head) -
         return False
     if any(state.get(key) != kind_state.get(key) for key in ("labels", "tags")):
         return False
-    state = load_file(directory / HEAD_FILE)
+    weights = load_file(directory / HEAD_FILE)
     own = head.state_dict()
-    if set(state) != set(own) or any(state[k].shape != own[k].shape for k in own):
+    if set(weights) != set(own) or any(weights[k].shape != own[k].shape for k in own):
         return False
-    head.load_state_dict(state)
+    head.load_state_dict(weights)
     return True
