@@ -2,13 +2,15 @@
 
     python data_scripts/fetch_sources.py --out sources/
     python data_scripts/build_tasks.py --sources sources/ --out tasks/ [--tasks sentiment pos ...] [--seed 0]
+    python data_scripts/build_tasks.py --out tasks/ --tasks cloze_qa --cloze-corpus corpus/my-corpus.txt.gz
 
 Each task is written to ``OUT/<task>/`` as ``train.*``, ``dev.*`` and ``test.*``: TSV tables with a header
 (``sentiment``, ``bible_pairs``), CoNLL ``word TAG`` lines (``pos``, ``ner``), SQuAD v2.0 JSON (``qa``),
 SQuAD v1.1 JSON (``qa_v1``: the same questions less the unanswerable ones), line-aligned ``.en``/``.es``
 text (``translation``), and SQuAD v2.0 JSON of cloze questions on unlabelled text (``cloze_qa``, from the
 corpus shipped with denoise or ``--cloze-corpus``), a self-supervised phase before QA fine-tuning. A task
-is written to a temporary folder and renamed into place, so a failed build leaves the previous one untouched. The same sources and seed give the same files.
+is written to a temporary folder and renamed into place, so a failed build leaves the previous one
+untouched. The same sources and seed give the same files.
 See data_scripts/README.md for how each set is made.
 """
 
