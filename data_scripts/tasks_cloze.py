@@ -12,7 +12,6 @@ et al., 2019), kept to exact fragments so that it needs no parser.
 
 from __future__ import annotations
 
-import gzip
 import random
 import re
 from collections.abc import Iterable, Iterator
@@ -20,6 +19,8 @@ from pathlib import Path
 
 from tasks_qa import Question
 from tasks_splits import SPLITS, Splits, remove_leaks, split_of
+
+from denoise.data.sources import default_corpus_path, iter_text_file
 
 ANSWERABLE_PER_CONTEXT = 2
 MIN_SENTENCE_WORDS = 6
@@ -39,20 +40,9 @@ _EDGE_PUNCTUATION = "\"'’‘“”()[],.;:!?-"
 
 def read_documents(path: Path) -> Iterator[list[str]]:
     """Documents of a corpus in denoise's text format (a paragraph per line, a blank line between
-    documents), each as its list of sentences."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    sentences: list[str] = []
-    with opener(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            line = line.strip()
-            if not line:
-                if sentences:
-                    yield sentences
-                sentences = []
-                continue
-            sentences.extend(s for s in _SENTENCE_END.split(line) if s)
-    if sentences:
-        yield sentences
+    documents; plain or compressed), each as its list of sentences."""
+    for document in iter_text_file(path):
+        yield [s for line in document.split("\n") for s in _SENTENCE_END.split(line) if s]
 
 
 def contexts_of(sentences: list[str], context_words: int) -> list[tuple[str, ...]]:
@@ -196,6 +186,4 @@ def build_corpus(corpus: Path, sources: Path, seed: int) -> Splits[Question]:
 
 def build_default(sources: Path, seed: int) -> Splits[Question]:
     """Cloze questions on the corpus shipped with denoise (Shakespeare and the King James Bible)."""
-    from denoise.data.sources import default_corpus_path
-
     return build_corpus(default_corpus_path(), sources, seed)
