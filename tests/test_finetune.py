@@ -78,6 +78,8 @@ def test_every_head_fine_tunes_either_family(task, backbone, pretrained, tmp_pat
     assert METRIC[task] in results["test"] and len(results["history"]) == 1
     if task == "qa":  # SQuAD 2.0 data: the no-answer threshold was chosen on dev and applies to test
         assert results["test"]["null_threshold"] == results["dev"]["null_threshold"]
+        assert 0.0 <= results["test"]["no_answer_auc"] <= 1.0
+        assert 0.0 <= results["test"]["has_answer_best_span_f1"] <= 100.0
     saved = json.loads((tmp_path / "run" / "eval.json").read_text())
     assert saved["test"] == results["test"]
     assert (tmp_path / "run" / "predictions-test.jsonl").exists()

@@ -188,3 +188,35 @@ def test_the_no_answer_threshold_maximises_dev_f1():
     # and answering both tied a and b (b wrongly) beats silence
     tied = [([("Ann", 1.0)], 3.0), ([("ran", 1.0)], 3.0), ([("ran", 1.0)], 4.0)]
     assert best_null_threshold(tied, examples) == 2.0
+
+
+def test_ranking_auc_counts_pairs_and_halves_ties():
+    from itertools import product
+
+    from denoise.tasks.metrics import ranking_auc
+
+    assert ranking_auc([3.0, 4.0], [1.0, 2.0]) == 1.0
+    assert ranking_auc([1.0, 2.0], [3.0, 4.0]) == 0.0
+    assert ranking_auc([1.0, 1.0], [1.0]) == 0.5
+    positives, negatives = [0.5, 2.0, 2.0, -1.0, 3.0], [2.0, 0.5, 0.1, 2.0]
+    pairs = [(p > n) + 0.5 * (p == n) for p, n in product(positives, negatives)]
+    assert ranking_auc(positives, negatives) == pytest.approx(sum(pairs) / len(pairs))
+    with pytest.raises(DenoiseError, match="0 positives and 2 negatives"):
+        ranking_auc([], [1.0, 2.0])
+
+
+def test_no_answer_diagnostics_separate_span_finding_from_the_no_answer_decision():
+    from denoise.finetune.qa import no_answer_diagnostics
+
+    context = "Ann ran home."
+    examples = [
+        QAExample("a", "Who?", context, (Answer("Ann", 0),)),
+        QAExample("b", "Where?", context, (Answer("home", 8),)),
+        QAExample("c", "Why?", context, ()),
+    ]
+    # best spans right for a, wrong for b; margins best - null: a 2.0, b -1.0, c 0.0
+    ranked = [([("Ann", 3.0)], 1.0), ([("ran", 1.0)], 2.0), ([("home", 1.0)], 1.0)]
+    diagnostics = no_answer_diagnostics(ranked, examples)
+    assert diagnostics["has_answer_best_span_f1"] == pytest.approx(50.0)
+    assert diagnostics["no_answer_auc"] == pytest.approx(0.5)  # a above c, b below it
+    assert no_answer_diagnostics(ranked[:2], examples[:2]) == {}  # every question answerable

@@ -12,7 +12,7 @@ import torch
 from denoise.finetune.kinds import Kind, outputs
 from denoise.heads.span import SpanHead
 from denoise.tasks.features import qa_features
-from denoise.tasks.metrics import squad_scores, token_f1
+from denoise.tasks.metrics import ranking_auc, squad_scores, token_f1
 from denoise.tasks.readers import read_squad
 
 
@@ -79,7 +79,28 @@ class SpanQA(Kind):
         metrics = squad_scores(predictions, examples)
         if self.no_answer:
             metrics["null_threshold"] = self.null_threshold
+            metrics.update(no_answer_diagnostics(ranked, examples))
         return metrics, nbest
+
+
+def no_answer_diagnostics(ranked: list, examples: list) -> dict[str, float]:
+    """What the official scores mix up, apart: how well the best spans answer the answerable questions
+    whatever the no-answer decision (``has_answer_best_span_f1``, percent), and how well the margin of the
+    best span over the no-answer score ranks answerable questions above unanswerable ones
+    (``no_answer_auc``; 0.5 is chance). Empty where the questions are all of one kind."""
+    margins: dict[bool, list[float]] = {True: [], False: []}
+    span_f1 = []
+    for example, (texts, null) in zip(examples, ranked):
+        best_text, best_score = texts[0] if texts else ("", null)
+        margins[example.answerable].append(best_score - null)
+        if example.answerable:
+            span_f1.append(token_f1(best_text, [answer.text for answer in example.answers]))
+    if not margins[True] or not margins[False]:
+        return {}
+    return {
+        "has_answer_best_span_f1": 100 * sum(span_f1) / len(span_f1),
+        "no_answer_auc": ranking_auc(margins[True], margins[False]),
+    }
 
 
 def best_null_threshold(ranked: list, examples: list) -> float:

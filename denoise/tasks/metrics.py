@@ -1,5 +1,5 @@
 """Task metrics: accuracy and macro F1 for classification, entity F1 for BIO tagging, exact match and token F1
-for SQuAD, BLEU and chrF for translation.
+for SQuAD, BLEU and chrF for translation, and the area under the ROC curve of a ranking.
 
 Accuracy and the F1 scores of classification and tagging are fractions in [0, 1]; the SQuAD scores, BLEU and
 chrF are percentages, as their usual scripts report them.
@@ -169,6 +169,24 @@ def squad_scores(predictions: Mapping[str, str], examples: Sequence[QAExample]) 
                     {f"{prefix}_{key}": value for key, value in _average_scores(predictions, group).items()}
                 )
     return scores
+
+
+def ranking_auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """The chance that a positive scores above a negative, ties counting half: the area under the ROC
+    curve (Mann-Whitney U over the product of the group sizes). 0.5 is chance, 1.0 a perfect ranking."""
+    if not positives or not negatives:
+        raise DenoiseError(f"{len(positives)} positives and {len(negatives)} negatives: the AUC needs both")
+    ordered = sorted([(value, True) for value in positives] + [(value, False) for value in negatives])
+    rank_sum, start = 0.0, 0
+    while start < len(ordered):  # tied values share the mean of their ranks (1-based)
+        end = start
+        while end + 1 < len(ordered) and ordered[end + 1][0] == ordered[start][0]:
+            end += 1
+        positives_here = sum(is_positive for _, is_positive in ordered[start : end + 1])
+        rank_sum += positives_here * (start + end + 2) / 2
+        start = end + 1
+    n_pos, n_neg = len(positives), len(negatives)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
 
 
 def _average_scores(predictions: Mapping[str, str], examples: Sequence[QAExample]) -> dict[str, float]:
