@@ -314,7 +314,7 @@ def test_regression_reports_correlations(pretrained, tmp_path):
 
 
 @pytest.mark.parametrize("family", ["bert", "bart"])
-def test_matching_probe_asks_for_the_named_token_or_the_next(family, pretrained):
+def test_matching_probe_asks_for_the_named_token_the_next_or_none(family, pretrained):
     import importlib.util
 
     from denoise.finetune.backbone import load_backbone_model
@@ -331,5 +331,13 @@ def test_matching_probe_asks_for_the_named_token_or_the_next(family, pretrained)
         rows = torch.arange(len(input_ids))
         assert torch.equal(input_ids[rows, targets[:, 0] - shift], named)
         assert ((input_ids == named[:, None]).sum(1) == 2).all()  # in the question and once in the context
+    input_ids, _, targets = probe.batch(tok, torch.Generator().manual_seed(0), 0, unanswerable=True)
+    named = input_ids[:, len(tok.prefix)]
+    silent = targets[:, 0] == 0
+    assert 0 < silent.sum() < len(silent)
+    rows = torch.arange(len(input_ids))
+    assert torch.equal(input_ids[rows[~silent], targets[~silent, 0]], named[~silent])
+    # an absent token is in the question only
+    assert ((input_ids == named[:, None]).sum(1) == torch.where(silent, 1, 2)).all()
     accuracy, first = probe.probe(model, tok, shift=1, window=1, steps=3, lr=5e-4, seed=0)
     assert 0.0 <= accuracy <= 1.0 and first is None
