@@ -162,15 +162,20 @@ def test_bleu_chrf():
         bleu_chrf(["a", "b"], ["a"])
 
 
-def test_the_no_answer_threshold_maximises_dev_f1():
-    from denoise.finetune.qa import best_null_threshold
-
+def ann_ran_home() -> list[QAExample]:
+    """Two answerable questions and an unanswerable one on one context."""
     context = "Ann ran home."
-    examples = [
+    return [
         QAExample("a", "Who?", context, (Answer("Ann", 0),)),
         QAExample("b", "Where?", context, (Answer("home", 8),)),
         QAExample("c", "Why?", context, ()),
     ]
+
+
+def test_the_no_answer_threshold_maximises_dev_f1():
+    from denoise.finetune.qa import best_null_threshold
+
+    examples = ann_ran_home()
     # (n-best, no-answer score): differences null - best are 1.0, 2.0 and 3.0
     ranked = [([("Ann", 1.0)], 2.0), ([("home", 1.0)], 3.0), ([("ran", 1.0)], 4.0)]
     # answering a and b (threshold 2.0) and staying silent on c gives F1 3/3
@@ -208,12 +213,7 @@ def test_ranking_auc_counts_pairs_and_halves_ties():
 def test_no_answer_diagnostics_separate_span_finding_from_the_no_answer_decision():
     from denoise.finetune.qa import no_answer_diagnostics
 
-    context = "Ann ran home."
-    examples = [
-        QAExample("a", "Who?", context, (Answer("Ann", 0),)),
-        QAExample("b", "Where?", context, (Answer("home", 8),)),
-        QAExample("c", "Why?", context, ()),
-    ]
+    examples = ann_ran_home()
     # best spans right for a, wrong for b; margins best - null: a 2.0, b -1.0, c 0.0
     ranked = [([("Ann", 3.0)], 1.0), ([("ran", 1.0)], 2.0), ([("home", 1.0)], 1.0)]
     diagnostics = no_answer_diagnostics(ranked, examples)
