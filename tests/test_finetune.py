@@ -341,3 +341,35 @@ def test_matching_probe_asks_for_the_named_token_the_next_or_none(family, pretra
     assert ((input_ids == named[:, None]).sum(1) == torch.where(silent, 1, 2)).all()
     accuracy, first = probe.probe(model, tok, shift=1, window=1, steps=3, lr=5e-4, seed=0)
     assert 0.0 <= accuracy <= 1.0 and first is None
+
+
+@pytest.mark.parametrize("family", ["bert", "bart"])
+def test_stack_layers_doubles_each_stack_and_the_result_fine_tunes(family, pretrained, tmp_path, monkeypatch):
+    import importlib.util
+    import sys
+
+    from denoise.models.checkpoint import load_model
+    from denoise.train.init import Init
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "stack_layers.py"
+    spec = importlib.util.spec_from_file_location("stack_layers", script)
+    stack_layers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stack_layers)
+    monkeypatch.setattr(
+        sys, "argv", ["stack_layers.py", "--run", pretrained[family], "--out", str(tmp_path / "x2")]
+    )
+    stack_layers.main()
+    shallow, deeper = load_model(Path(pretrained[family]) / "model"), load_model(tmp_path / "x2" / "model")
+    stacks = ("encoder",) if family == "bert" else ("encoder", "decoder")
+    for stack in stacks:
+        n = getattr(shallow.config, stack).num_layers
+        assert getattr(deeper.config, stack).num_layers == 2 * n
+        layers = getattr(deeper, stack).layers
+        for i in range(n):
+            copy, original = layers[i + n].state_dict(), getattr(shallow, stack).layers[i].state_dict()
+            assert all(torch.equal(copy[k], original[k]) for k in original)
+    assert Init.find(tmp_path / "x2").tokenizer_dir == tmp_path / "x2" / "tokenizer"
+    results = finetune(
+        load_finetune_config(None, settings_for("sentiment", f"init={tmp_path / 'x2'}")), tmp_path / "run"
+    )
+    assert "accuracy" in results["test"]
