@@ -313,17 +313,23 @@ def test_regression_reports_correlations(pretrained, tmp_path):
     assert set(results["test"]) == {"pearson", "spearman", "mse"}
 
 
-@pytest.mark.parametrize("family", ["bert", "bart"])
-def test_matching_probe_asks_for_the_named_token_the_next_or_none(family, pretrained):
+def benchmark(name: str):
+    """A script of ``benchmarks/`` loaded as a module."""
     import importlib.util
 
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("family", ["bert", "bart"])
+def test_matching_probe_asks_for_the_named_token_the_next_or_none(family, pretrained):
     from denoise.finetune.backbone import load_backbone_model
     from denoise.finetune.config import FinetuneConfig
 
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / "matching_probe.py"
-    spec = importlib.util.spec_from_file_location("matching_probe", script)
-    probe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(probe)
+    probe = benchmark("matching_probe")
     model, tok = load_backbone_model(FinetuneConfig(init=pretrained[family]))
     for shift in (0, 1):
         input_ids, _, targets = probe.batch(tok, torch.Generator().manual_seed(0), shift)
@@ -345,16 +351,12 @@ def test_matching_probe_asks_for_the_named_token_the_next_or_none(family, pretra
 
 @pytest.mark.parametrize("family", ["bert", "bart"])
 def test_stack_layers_doubles_each_stack_and_the_result_fine_tunes(family, pretrained, tmp_path, monkeypatch):
-    import importlib.util
     import sys
 
     from denoise.models.checkpoint import load_model
     from denoise.train.init import Init
 
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / "stack_layers.py"
-    spec = importlib.util.spec_from_file_location("stack_layers", script)
-    stack_layers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(stack_layers)
+    stack_layers = benchmark("stack_layers")
     monkeypatch.setattr(
         sys, "argv", ["stack_layers.py", "--run", pretrained[family], "--out", str(tmp_path / "x2")]
     )

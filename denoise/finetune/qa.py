@@ -65,7 +65,7 @@ class SpanQA(Kind):
         ranked = self.candidates(model, examples, features, tok, device, autocast)
         predictions, nbest = {}, []
         for example, (texts, null) in zip(examples, ranked):
-            best = texts[0] if texts else ("", null)
+            best = best_span(texts, null)
             silent = self.no_answer and null - best[1] > self.null_threshold
             predictions[example.id] = "" if silent else best[0]
             nbest.append(
@@ -83,6 +83,12 @@ class SpanQA(Kind):
         return metrics, nbest
 
 
+def best_span(texts: list, null: float) -> tuple[str, float]:
+    """The first of a question's ranked (text, score) spans; the empty answer at the no-answer score when
+    no span fits."""
+    return texts[0] if texts else ("", null)
+
+
 def no_answer_diagnostics(ranked: list, examples: list) -> dict[str, float]:
     """What the official scores mix up, apart: how well the best spans answer the answerable questions
     whatever the no-answer decision (``has_answer_best_span_f1``, percent), and how well the margin of the
@@ -91,7 +97,7 @@ def no_answer_diagnostics(ranked: list, examples: list) -> dict[str, float]:
     margins: dict[bool, list[float]] = {True: [], False: []}
     span_f1 = []
     for example, (texts, null) in zip(examples, ranked):
-        best_text, best_score = texts[0] if texts else ("", null)
+        best_text, best_score = best_span(texts, null)
         margins[example.answerable].append(best_score - null)
         if example.answerable:
             span_f1.append(token_f1(best_text, [answer.text for answer in example.answers]))
@@ -109,7 +115,7 @@ def best_null_threshold(ranked: list, examples: list) -> float:
     silent gains 1 when it has no answer. Questions are swept in order of that difference."""
     rows = []
     for example, (texts, null) in zip(examples, ranked):
-        best_text, best_score = texts[0] if texts else ("", null)
+        best_text, best_score = best_span(texts, null)
         golds = [answer.text for answer in example.answers]
         answered = token_f1(best_text, golds) if golds else float(best_text == "")
         rows.append((null - best_score, answered, 0.0 if golds else 1.0))
