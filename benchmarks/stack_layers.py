@@ -22,25 +22,18 @@ from torch import nn
 
 from denoise.models.bert import Bert
 from denoise.models.checkpoint import load_model, locate_model, save_model
-from denoise.models.encoder_decoder import EncoderDecoder
 
 
 def stacked(model: nn.Module) -> nn.Module:
     """``model`` with every layer stack repeated once: layer ``i + n`` starts as a copy of layer ``i``."""
-
-    def doubled(stack):
-        return dataclasses.replace(stack, num_layers=2 * stack.num_layers)
-
     config = model.config
-    if isinstance(model, Bert):
-        deeper = Bert(dataclasses.replace(config, encoder=doubled(config.encoder)))
-    else:
-        deeper = EncoderDecoder(
-            dataclasses.replace(config, encoder=doubled(config.encoder), decoder=doubled(config.decoder))
-        )
     layers = {"encoder": config.encoder.num_layers}
     if not isinstance(model, Bert):
         layers["decoder"] = config.decoder.num_layers
+    doubled = {
+        stack: dataclasses.replace(getattr(config, stack), num_layers=2 * n) for stack, n in layers.items()
+    }
+    deeper = type(model)(dataclasses.replace(config, **doubled))
     state = {}
     for key, value in model.state_dict().items():
         stack, marker, rest = key.partition(".layers.")
@@ -64,6 +57,8 @@ def main() -> None:
         raise SystemExit(f"--run {args.run}: not a pre-training run with model/ and tokenizer/")
     model_dir, tokenizer_dir = found
     out = Path(args.out)
+    if (out / "model").exists():
+        raise SystemExit(f"--out {out}: already holds a model; name a new folder so nothing is overwritten")
     save_model(stacked(load_model(model_dir)), out / "model")
     shutil.copytree(tokenizer_dir, out / "tokenizer", dirs_exist_ok=True)
     print(f"{out}: {model_dir} with each layer stack repeated; pre-train it further with init={out}")

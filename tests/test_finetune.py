@@ -361,6 +361,8 @@ def test_stack_layers_doubles_each_stack_and_the_result_fine_tunes(family, pretr
         sys, "argv", ["stack_layers.py", "--run", pretrained[family], "--out", str(tmp_path / "x2")]
     )
     stack_layers.main()
+    with pytest.raises(SystemExit, match="already holds a model"):
+        stack_layers.main()  # the same --out again
     shallow, deeper = load_model(Path(pretrained[family]) / "model"), load_model(tmp_path / "x2" / "model")
     stacks = ("encoder",) if family == "bert" else ("encoder", "decoder")
     for stack in stacks:
