@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from denoise.data.sources import describe_inputs
+from denoise.files import staged_folder
 from denoise.tokenizer import Tokenizer
 
 DEFAULT_VOCAB_SIZE = 8000
@@ -36,12 +36,8 @@ def cached_tokenizer(
     directory = cache_root() / "tokenizers" / hashlib.sha256(key.encode()).hexdigest()[:16]
     if (directory / "tokenizer.json").exists():
         return Tokenizer.load(directory)
-    staging = directory.with_name(directory.name + f".tmp-{os.getpid()}")
-    try:
+    with staged_folder(directory) as staging:
         Tokenizer.train(list(inputs), vocab_size, staging, model_type=model_type, **train_options)
-        staging.rename(directory)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return Tokenizer.load(directory)
 
 

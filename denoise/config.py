@@ -1,8 +1,10 @@
-"""Typed configs from plain data: dataclass defaults, then a mapping (from YAML), checked key by key.
+"""Typed configs from plain data: dataclass defaults, then a YAML file, then ``key=value`` overrides.
 
 ``from_mapping(Config, {"rate": 0.3})`` builds ``Config(rate=0.3)``. An unknown key fails with its name and
 the nearest valid one; a value of the wrong type fails with the key, the value and the type expected.
-Nested dataclass fields take nested mappings.
+Nested dataclass fields take nested mappings. A dataclass may list keys that moved elsewhere in a
+``MOVED_KEYS`` class attribute (old key -> new dotted key): such a key fails naming its new place.
+:func:`load_settings` is what every command reads its recipe with.
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ def from_mapping(cls: type, values: Mapping[str, Any] | None, where: str = "conf
     unknown = [k for k in values if k not in fields]
     if unknown:
         key = unknown[0]
+        moved = getattr(cls, "MOVED_KEYS", {})
+        if key in moved:
+            raise DenoiseError(
+                f"key {key!r} in {where} has moved to {moved[key]!r}; write {moved[key]}={values[key]!r} "
+                "instead"
+            )
         raise DenoiseError(
             f"unknown key {key!r} in {where}{nearest(key, fields)}; valid keys: {', '.join(sorted(fields))}"
         )
@@ -106,3 +114,60 @@ def coerce(value: Any, annotation: Any, where: str) -> Any:
     ):
         raise DenoiseError(f"{where} must be {annotation.__name__}, got {value!r}")
     return value
+
+
+def move_keys(cls: type, values: Mapping[str, Any]) -> dict:
+    """``values`` (a mapping of ``cls`` settings saved before some keys moved) with each key of
+    ``cls.MOVED_KEYS`` carried to its new place, for reading files written by earlier versions."""
+    values = dict(values)
+    for old, new in getattr(cls, "MOVED_KEYS", {}).items():
+        if old in values:
+            value = values.pop(old)
+            node = values
+            *parents, last = new.split(".")
+            for part in parents:
+                node[part] = dict(node.get(part) or {})
+                node = node[part]
+            node.setdefault(last, value)
+    return values
+
+
+def check_choice(key: str, value: str, choices) -> None:
+    if value not in choices:
+        raise DenoiseError(f"{key} {value!r} is not one of {', '.join(choices)}{nearest(value, choices)}")
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"training.max_steps=10"`` -> (["training", "max_steps"], 10); the value is read as YAML."""
+    import yaml
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise DenoiseError(f"override {text!r} must look like key=value, e.g. training.max_steps=100")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError as err:
+        raise DenoiseError(f"override {text!r}: the value is not valid YAML ({err})") from None
+    return key.strip().split("."), parsed
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """``data`` with each ``a.b=value`` set (nested mappings are created as needed)."""
+    data = dict(data)
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            node[part] = dict(child) if isinstance(child, dict) else {}
+            node = node[part]
+        node[path[-1]] = value
+    return data
+
+
+def load_settings(cls: type, recipe: str | Path | None, overrides: list[str] | None, what: str):
+    """``cls``'s defaults, then the YAML ``recipe`` (when given; ``what`` names it in errors), then
+    ``key=value`` ``overrides``."""
+    data = read_recipe(recipe, what) if recipe is not None else {}
+    where = str(recipe) if recipe is not None else "defaults"
+    return from_mapping(cls, apply_overrides(data, overrides or []), where=where)

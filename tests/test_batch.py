@@ -3,7 +3,8 @@ import pytest
 
 from denoise.corruption.base import Vocab
 from denoise.corruption.batch import encoder_arrays, seq2seq_arrays
-from denoise.corruption.sample import IGNORE, Sample
+from denoise.corruption.sample import Sample
+from denoise.labels import IGNORE
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from denoise import DenoiseError
 from denoise.corruption.base import Vocab
 from denoise.corruption.mask import Mask, MaskConfig, exact_count
 from denoise.corruption.random import KeyedRandom
-from denoise.corruption.sample import IGNORE
+from denoise.labels import IGNORE
 from tests.corruption_helpers import random_blocks, rows_of
 
 

@@ -11,9 +11,9 @@ from denoise.corruption.pairs import (
     SentenceOrderConfig,
 )
 from denoise.corruption.random import KeyedRandom
-from denoise.corruption.sample import IGNORE
 from denoise.data.prepare import load_blocks, prepare_corpus
 from denoise.errors import DenoiseError
+from denoise.labels import IGNORE
 
 EPOCHS = range(6)
 

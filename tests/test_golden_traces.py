@@ -25,12 +25,20 @@ RECIPES = Path(__file__).parent.parent / "recipes"
 SAMPLES = Path(__file__).parent / "data" / "task_samples"
 PRETRAINING = sorted(p.stem for p in RECIPES.glob("tiny_*.yaml"))
 TASKS = {
-    "sentiment": ["task.kind=classification", f"task.train={SAMPLES}/sentiment.tsv", "task.text_column=sentence"],
+    "sentiment": [
+        "task.kind=classification",
+        f"task.train={SAMPLES}/sentiment.tsv",
+        "task.text_column=sentence",
+    ],
     "regression": ["task.kind=regression", f"task.train={SAMPLES}/scores.tsv", "task.label_column=score"],
     "pos": ["task.kind=tagging", f"task.train={SAMPLES}/pos.conll"],
     "qa": ["task.kind=qa", f"task.train={SAMPLES}/squad_v2.json", "max_length=40", "doc_stride=8"],
-    "translation": ["task.kind=generation", f"task.train={SAMPLES}/parallel", "max_target_length=8",
-                    "num_beams=2"],
+    "translation": [
+        "task.kind=generation",
+        f"task.train={SAMPLES}/parallel",
+        "max_target_length=8",
+        "num_beams=2",
+    ],
 }
 BACKBONES = ["bert", "bart:encoder", "bart:encoder_decoder", "t5:encoder"]
 
@@ -76,7 +84,9 @@ def runs(tmp_path_factory, prepared_corpus) -> dict[str, str]:
     torch.set_num_threads(1)
     for family, corruption in (("bert", "bert"), ("bart", "bart"), ("t5", "t5")):
         out = tmp_path_factory.mktemp("golden-runs") / family
-        settings = tiny(prepared_corpus, f"model.family={family}", "model.size=tiny", f"corruption={corruption}")
+        settings = tiny(
+            prepared_corpus, f"model.family={family}", "model.size=tiny", f"corruption={corruption}"
+        )
         pretrain(load_config(None, settings), out, progress=False)
         found[family] = str(out)
     torch.set_num_threads(threads)

@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from denoise.config import from_mapping, read_recipe
+from denoise.config import apply_overrides, from_mapping, read_recipe
 from denoise.errors import DenoiseError
-from denoise.train.config import apply_overrides
 
 CELL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 

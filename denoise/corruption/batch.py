@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from denoise.corruption.base import Vocab
-from denoise.corruption.sample import IGNORE, Sample, scatter_rows
+from denoise.corruption.sample import Sample, scatter_rows
+from denoise.labels import IGNORE
 
 
 @dataclass

@@ -20,8 +20,9 @@ import numpy as np
 
 from denoise.corruption.base import Corruption
 from denoise.corruption.random import KeyedRandom, choose_by_rate, exact_count
-from denoise.corruption.sample import IGNORE, Sample
+from denoise.corruption.sample import Sample
 from denoise.errors import DenoiseError
+from denoise.labels import IGNORE
 
 SELECT, ACTION, REPLACEMENT = 0, 1, 2  # random streams
 

@@ -33,8 +33,9 @@ import numpy as np
 from denoise.corruption.base import Corruption
 from denoise.corruption.corpus import BlockCorpus, Blocks
 from denoise.corruption.random import KeyedRandom
-from denoise.corruption.sample import IGNORE, Sample
+from denoise.corruption.sample import Sample
 from denoise.errors import DenoiseError
+from denoise.labels import IGNORE
 
 SPLIT, DECIDE, OTHER_BLOCK, OTHER_START = 0, 1, 2, 3  # random streams
 MIN_CORPUS_BLOCKS = 4  # the example's block, its neighbours, and at least one other

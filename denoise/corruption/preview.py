@@ -14,8 +14,8 @@ import numpy as np
 from denoise.corruption.base import Vocab
 from denoise.corruption.recipe import ENCODER, ENCODER_DECODER, Recipe, available_recipes, check_composition
 from denoise.corruption.registry import OPS, build_op
-from denoise.corruption.sample import IGNORE
 from denoise.errors import DenoiseError
+from denoise.labels import IGNORE
 
 BATCH = 64
 CORPUS_BLOCKS = 1024  # blocks read beyond those shown, for NSP's random next sentences

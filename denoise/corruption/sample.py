@@ -12,8 +12,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-IGNORE = -100  # label of positions where nothing is predicted
-
 
 @dataclass(frozen=True)
 class Sample:

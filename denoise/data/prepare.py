@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -42,6 +40,7 @@ from denoise.data.sources import (
     resolve_files,
 )
 from denoise.errors import DenoiseError
+from denoise.files import staged_folder
 from denoise.tokenizer import Tokenizer
 
 BLOCKS_FILE = "blocks.arrow"
@@ -226,10 +225,7 @@ def prepare_corpus(
     elif out.exists() and any(out.iterdir()) and not overwrite:
         raise DenoiseError(f"{out} is not empty and holds no prepared corpus; choose an empty or new --out")
 
-    tmp = out.with_name(out.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
+    with staged_folder(out) as tmp:
         if streaming:
             blocks = _blocks_streaming(inputs, tokenizer, block_size, text_column, encoding_errors)
         else:
@@ -248,11 +244,6 @@ def prepare_corpus(
             "stats": asdict(stats),
         }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return stats
 
 

@@ -10,10 +10,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from denoise.config import from_mapping, read_recipe
+from denoise.config import check_choice, load_settings
 from denoise.errors import DenoiseError
 from denoise.models.factory import ModelSettings
-from denoise.train.config import apply_overrides, check_choice
 
 KINDS = ("classification", "regression", "tagging", "qa", "generation")
 
@@ -105,6 +104,4 @@ class FinetuneConfig:
 
 
 def load_finetune_config(recipe: str | Path | None, overrides: list[str] | None = None) -> FinetuneConfig:
-    data = read_recipe(recipe, "task recipe") if recipe is not None else {}
-    where = str(recipe) if recipe is not None else "defaults"
-    return from_mapping(FinetuneConfig, apply_overrides(data, overrides or []), where=where)
+    return load_settings(FinetuneConfig, recipe, overrides, "task recipe")

@@ -7,8 +7,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from denoise.config import from_mapping
+from denoise.files import write_json
 from denoise.finetune.config import FinetuneConfig
-from denoise.finetune.loop import EVAL_FILE, KINDS, autocast_for, build_task_model, device_for, write_json
+from denoise.finetune.loop import EVAL_FILE, KINDS, autocast_for, build_task_model, device_for
 from denoise.finetune.store import TASK_FILE, load_parts, read_task
 
 

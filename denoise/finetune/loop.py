@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import torch
 
 from denoise.errors import DenoiseError
+from denoise.files import write_json
 from denoise.finetune.backbone import check_fit, load_backbone_model
 from denoise.finetune.classify import Classification
 from denoise.finetune.generate import Generation
@@ -172,13 +172,6 @@ def train(config, kind, task_model, all_features, tok, device, autocast, splits,
     if bar is not None:
         bar.close()
     return history
-
-
-def write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def write_predictions(path: Path, predictions: list) -> None:

@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 from denoise.errors import DenoiseError
+from denoise.files import staged_folder
 from denoise.models.checkpoint import load_model, save_model
 from denoise.tasks.text import HFTaskTokenizer, SentencePieceTaskTokenizer, TaskTokenizer
 from denoise.tokenizer import Tokenizer, is_tokenizer_dir
@@ -23,11 +22,7 @@ def save_task_model(
     """Write everything to a temporary folder, then rename it to ``out/final``."""
     from safetensors.torch import save_file
 
-    final = Path(out) / "final"
-    staging = final.with_name(f"final.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_folder(Path(out) / "final") as staging:
         save_model(task_model.backbone.model, staging / "model")
         if task_model.head is not None:
             save_file(
@@ -40,11 +35,6 @@ def save_task_model(
         (staging / TASK_FILE).write_text(
             json.dumps({"config": config_mapping, "state": kind_state}, indent=2)
         )
-        if final.exists():
-            shutil.rmtree(final)
-        staging.rename(final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def read_task(directory: Path) -> dict:

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-IGNORE = -100
+from denoise.labels import IGNORE
 
 
 class TaggingHead(nn.Module):

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from denoise.corruption.sample import IGNORE
 from denoise.errors import DenoiseError
+from denoise.labels import IGNORE
 from denoise.models.encoder import Encoder
 from denoise.models.layers import ACTIVATIONS, TransformerConfig
 from denoise.models.outputs import ModelOutput

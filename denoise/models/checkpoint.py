@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import shutil
 from pathlib import Path
 
 from torch import nn
 
 from denoise.config import from_mapping
 from denoise.errors import DenoiseError
+from denoise.files import staged_folder
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
@@ -40,19 +39,11 @@ def save_model(model: nn.Module, out_dir: str | Path) -> Path:
     from safetensors.torch import save_model as save_weights
 
     out = Path(out_dir)
-    staging = out.with_name(out.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
-        family = family_of(model)
+    family = family_of(model)
+    with staged_folder(out) as staging:
         config = {"family": family, "config": dataclasses.asdict(model.config)}
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
         save_weights(model, str(staging / WEIGHTS_FILE))
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return out
 
 

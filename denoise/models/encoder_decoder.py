@@ -17,13 +17,12 @@ from torch import nn
 
 from denoise.config import from_mapping, nearest
 from denoise.errors import DenoiseError
+from denoise.labels import IGNORE
 from denoise.models.decoder import Decoder, DecoderCache
 from denoise.models.encoder import Encoder
 from denoise.models.fused_loss import linear_cross_entropy_sum
 from denoise.models.layers import Attention, FeedForward, RelativePositionBias, TransformerConfig
 from denoise.models.outputs import ModelOutput
-
-IGNORE_INDEX = -100
 
 
 @dataclass(frozen=True)
@@ -62,7 +61,7 @@ def shift_right(labels: torch.Tensor, start_id: int, pad_id: int) -> torch.Tenso
     (-100) replaced by ``pad_id``."""
     shifted = torch.full_like(labels, start_id)
     shifted[:, 1:] = labels[:, :-1]
-    return shifted.masked_fill(shifted == IGNORE_INDEX, pad_id)
+    return shifted.masked_fill(shifted == IGNORE, pad_id)
 
 
 class EncoderDecoder(nn.Module):
@@ -104,7 +103,7 @@ class EncoderDecoder(nn.Module):
             hidden = hidden * self.config.decoder.d_model**-0.5
         weight = self.shared.weight if self.lm_head is None else self.lm_head.weight
         total = linear_cross_entropy_sum(hidden, weight, labels, self.final_logits_bias)
-        return total / (labels != IGNORE_INDEX).sum().clamp(min=1)
+        return total / (labels != IGNORE).sum().clamp(min=1)
 
     def decode(
         self,
@@ -148,7 +147,7 @@ class EncoderDecoder(nn.Module):
         logits = self.logits(hidden)
         loss = None
         if labels is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE_INDEX)
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE)
         return ModelOutput(
             logits=logits, loss=loss, hidden_states=hidden, encoder_hidden_states=encoder_states
         )

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import torch
 
-IGNORE_INDEX = -100
+from denoise.labels import IGNORE
 
 
 def _chunk_losses(logits: torch.Tensor, target: torch.Tensor):
     """Per-row losses of fp32 ``logits`` (0 where ignored), the log-normalisers, and the kept rows."""
-    kept = target != IGNORE_INDEX
+    kept = target != IGNORE
     safe = target.clamp(min=0)
     log_normaliser = torch.logsumexp(logits, dim=-1)
     picked = logits.gather(1, safe[:, None]).squeeze(1)

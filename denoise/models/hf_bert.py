@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import torch
 
 from denoise.errors import DenoiseError
+from denoise.files import staged_folder
 from denoise.models.bert import Bert, BertConfig
 from denoise.models.hf import import_transformers
 from denoise.models.layers import TransformerConfig
@@ -228,15 +228,8 @@ def bert_to_hf(model: Bert, out_dir: str | Path) -> Path:
     hf_model = getattr(transformers, architecture)(hf_config_of(model.config, architecture))
     hf_model.load_state_dict(state_to_hf(model, architecture), strict=True)
     out = Path(out_dir)
-    staging = out.with_name(out.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
+    with staged_folder(out) as staging:
         hf_model.save_pretrained(staging)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return out
 
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
 from denoise.errors import DenoiseError
+from denoise.files import staged_folder
 from denoise.models.encoder_decoder import EncoderDecoder, EncoderDecoderConfig
 from denoise.models.hf import import_transformers
 from denoise.models.layers import TransformerConfig
@@ -515,16 +514,8 @@ def seq2seq_to_hf(model: EncoderDecoder, out_dir: str | Path) -> Path:
     transformers = import_transformers()
 
     out = Path(out_dir)
-    staging = out.with_name(out.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_folder(out) as staging:
         config.save_pretrained(staging)
         transformers.GenerationConfig.from_model_config(config).save_pretrained(staging)
         save_file(hf_state(model, family), str(staging / "model.safetensors"), metadata={"format": "pt"})
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return out

@@ -12,10 +12,9 @@ from collections.abc import Sequence
 import torch
 
 from denoise.errors import DenoiseError
+from denoise.labels import IGNORE
 from denoise.tasks.examples import ClassificationExample, QAExample, TaggingExample, TranslationExample
 from denoise.tasks.text import TaskTokenizer
-
-IGNORE = -100
 
 
 def frame(

@@ -20,13 +20,12 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from denoise.errors import DenoiseError
+from denoise.files import write_text
 from denoise.tasks.examples import (
     Answer,
     ClassificationExample,
@@ -391,7 +390,7 @@ def write_squad(examples: Sequence[QAExample], path: str | Path) -> None:
         )
     version = "1.1" if all(example.answerable for example in examples) else "v2.0"
     document = {"version": version, "data": [{"title": path.stem, "paragraphs": paragraphs}]}
-    _write_atomically(json.dumps(document, ensure_ascii=False, indent=1) + "\n", path)
+    write_text(path, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
 
 
 def write_parallel(
@@ -419,20 +418,4 @@ def _check_single_line(text: str, where: str, extra: str = "") -> None:
 
 
 def _write_lines(lines: list[str], path: Path) -> None:
-    _write_atomically("".join(line + "\n" for line in lines), path)
-
-
-def _write_atomically(text: str, path: Path) -> None:
-    """Write to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", newline="", dir=path.parent, prefix=f".{path.name}.", delete=False
-    ) as f:
-        temporary = Path(f.name)
-        try:
-            f.write(text)
-        except BaseException:
-            f.close()
-            temporary.unlink()
-            raise
-    os.replace(temporary, path)
+    write_text(path, "".join(line + "\n" for line in lines))

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from denoise.errors import DenoiseError
+from denoise.files import replace_folder
 from denoise.models.checkpoint import load_model, save_model
 
 CHECKPOINTS = "checkpoints"
@@ -99,10 +100,7 @@ def remove_partial(out: Path) -> None:
 
 def publish(staging: Path, out: Path, step: int, keep: int) -> Path:
     """Rename the finished ``staging`` folder into place, then drop all but the newest ``keep``."""
-    final = checkpoint_dir(out, step)
-    if final.exists():
-        shutil.rmtree(final)
-    staging.rename(final)
+    final = replace_folder(staging, checkpoint_dir(out, step))
     for old in complete_checkpoints(out)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final

@@ -12,9 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from denoise.config import from_mapping, nearest, read_recipe
+from denoise.config import check_choice, load_settings
 from denoise.errors import DenoiseError
 from denoise.models.factory import ModelSettings
 
@@ -116,40 +114,6 @@ class PretrainConfig:
         return dataclasses.asdict(self)
 
 
-def check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise DenoiseError(f"{key} {value!r} is not one of {', '.join(choices)}{nearest(value, choices)}")
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"training.max_steps=10"`` -> (["training", "max_steps"], 10); the value is read as YAML."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise DenoiseError(f"override {text!r} must look like key=value, e.g. training.max_steps=100")
-    try:
-        parsed = yaml.safe_load(value) if value.strip() else None
-    except yaml.YAMLError as err:
-        raise DenoiseError(f"override {text!r}: the value is not valid YAML ({err})") from None
-    return key.strip().split("."), parsed
-
-
-def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """``data`` with each ``a.b=value`` set (nested mappings are created as needed)."""
-    data = dict(data)
-    for text in overrides:
-        path, value = parse_override(text)
-        node = data
-        for part in path[:-1]:
-            child = node.get(part)
-            node[part] = dict(child) if isinstance(child, dict) else {}
-            node = node[part]
-        node[path[-1]] = value
-    return data
-
-
 def load_config(recipe: str | Path | None = None, overrides: list[str] | None = None) -> PretrainConfig:
     """Defaults, then the YAML ``recipe`` (when given), then ``overrides``."""
-    data = read_recipe(recipe, "pre-training recipe") if recipe is not None else {}
-    where = str(recipe) if recipe is not None else "defaults"
-    data = apply_overrides(data, overrides or [])
-    return from_mapping(PretrainConfig, data, where=where)
+    return load_settings(PretrainConfig, recipe, overrides, "pre-training recipe")

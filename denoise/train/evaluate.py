@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from denoise.corruption.sample import IGNORE
+from denoise.labels import IGNORE
 from denoise.models.generation import generate
 
 

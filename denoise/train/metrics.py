@@ -4,10 +4,11 @@ trackers (TensorBoard), and the model FLOPs behind the utilisation figure."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from torch import nn
+
+from denoise.files import write_text
 
 METRICS_FILE = "metrics.jsonl"
 # Dense bf16/fp16 peak TFLOP/s of common accelerators, by a substring of torch.cuda.get_device_name().
@@ -41,9 +42,7 @@ class MetricsLog:
             for line in self.path.read_text().splitlines()
             if line.strip() and json.loads(line).get("step", 0) <= step
         ]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(line + "\n" for line in kept))
-        os.replace(tmp, self.path)
+        write_text(self.path, "".join(line + "\n" for line in kept))
 
     def write(self, record: dict) -> None:
         with self.path.open("a") as f:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from denoise.corruption.batch import ModelBatch
-from denoise.corruption.sample import IGNORE
+from denoise.labels import IGNORE
 
 
 @dataclass(frozen=True)
