@@ -25,12 +25,13 @@ from denoise.cache import cached_tokenizer
 from denoise.corruption.base import Vocab
 from denoise.corruption.corpus import BlockCorpus
 from denoise.corruption.loader import Collator
-from denoise.corruption.preview import default_family
+from denoise.corruption.preview import default_kind
 from denoise.corruption.random import KeyedRandom
 from denoise.corruption.recipe import Recipe, available_recipes
 from denoise.corruption.registry import OPS, build_op
 from denoise.corruption.sample import from_blocks
 from denoise.data.prepare import stream_blocks
+from denoise.models.families import first_of_kind
 
 OP_SETUP = {
     "mask_wwm": ("mask", {"whole_word": True}),
@@ -143,9 +144,9 @@ def main() -> None:
         )
     for name in available_recipes():
         recipe = Recipe.load(name)
-        family = default_family(recipe, vocab)
+        family = default_kind(recipe, vocab)
         corrupter = recipe.build(vocab, family, args.block_size, corpus=corpus)
-        collator = Collator(corrupter, vocab)
+        collator = Collator(corrupter, vocab, first_of_kind(family).frame)
         run = lambda c=corrupter: c(sample(), 0, 0, np.arange(args.batch))  # noqa: E731
         results.append((f"recipe {name} ({family})", "op", *interleaved(run, baseline, args.repeats)))
         results.append(

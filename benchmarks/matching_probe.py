@@ -62,14 +62,14 @@ def probe(
     model, tok, shift: int, window: int, steps: int, lr: float, seed: int, unanswerable: bool = False
 ) -> tuple[float, int | None]:
     torch.manual_seed(seed)
-    task_model = TaskModel(Backbone(model), SpanHead(model.encoder.config.d_model, window))
+    task_model = TaskModel(Backbone(model), SpanHead(model.d_model, window))
     optimizer = torch.optim.AdamW(task_model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     hits, first_90 = [], None
     for step in range(1, steps + 1):
         input_ids, types, targets = batch(tok, generator, shift, unanswerable)
         mask = torch.ones_like(input_ids, dtype=torch.bool)
-        logits = task_model(input_ids, mask, types if task_model.backbone.encoder_only else None)
+        logits = task_model(input_ids, mask, types)  # families without token types ignore them
         loss = task_model.loss(logits, targets)
         loss.backward()
         optimizer.step()

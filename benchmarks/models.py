@@ -25,6 +25,8 @@ from contextlib import nullcontext
 
 import torch
 
+from denoise.models.families import family_of
+
 BATCH, LENGTH, TARGET_LENGTH = 16, 128, 128
 MASKED = 0.15
 
@@ -63,9 +65,12 @@ def hf_models(only: str | None = None) -> dict:
     return {name: build() for name, build in builders.items() if only in (None, name)}
 
 
-def batch_for(name: str, vocab: int, device: str, generator: torch.Generator) -> dict:
+def batch_for(ours, device: str, generator: torch.Generator) -> dict:
+    """A batch as denoise's trainer gives the model: aligned labels and a pair label for an encoder-only
+    model, a target to write for one that generates."""
+    vocab = ours.config.vocab_size
     ids = torch.randint(10, vocab, (BATCH, LENGTH), generator=generator)
-    if name == "bert":
+    if not family_of(ours).generates:
         labels = torch.full_like(ids, -100)
         chosen = torch.rand(ids.shape, generator=generator) < MASKED
         labels[chosen] = ids[chosen]
@@ -78,7 +83,7 @@ def batch_for(name: str, vocab: int, device: str, generator: torch.Generator) ->
         }
     else:
         labels = torch.randint(10, vocab, (BATCH, TARGET_LENGTH), generator=generator)
-        start = torch.full((BATCH, 1), 2 if name == "bart" else 0)
+        start = torch.full((BATCH, 1), ours.config.decoder_start_id)
         batch = {
             "input_ids": ids,
             "attention_mask": torch.ones_like(ids),
@@ -88,15 +93,16 @@ def batch_for(name: str, vocab: int, device: str, generator: torch.Generator) ->
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def hf_kwargs(name: str, batch: dict) -> dict:
-    if name == "bert":
+def hf_kwargs(batch: dict) -> dict:
+    """The same batch under transformers' names (BERT's pair labels are its next-sentence labels)."""
+    if "pair_labels" in batch:
         kwargs = {k: v for k, v in batch.items() if k != "pair_labels"}
         return dict(kwargs, next_sentence_label=batch["pair_labels"])
     return batch
 
 
 def step(model, kwargs: dict, optimizer, precision: str, device: str) -> None:
-    if model.__module__.startswith("denoise") and "decoder_input_ids" in kwargs:
+    if model.__module__.startswith("denoise"):
         kwargs = dict(kwargs, return_logits=False)  # as denoise's trainer runs it: the chunked loss
     autocast = torch.autocast(device, dtype=torch.bfloat16) if precision == "bf16" else nullcontext()
     with autocast:
@@ -117,10 +123,8 @@ def timed(fn, *args) -> float:
 def compare_training(name: str, hf, ours, batch: dict, steps: int, device: str) -> list[dict]:
     with torch.no_grad():
         hf.eval(), ours.eval()
-        hf_loss = hf(**hf_kwargs(name, batch)).loss.item()
-        our_losses = [ours(**batch).loss.item()]
-        if name != "bert":
-            our_losses.append(ours(**batch, return_logits=False).loss.item())
+        hf_loss = hf(**hf_kwargs(batch)).loss.item()
+        our_losses = [ours(**batch).loss.item(), ours(**batch, return_logits=False).loss.item()]
     for our_loss in our_losses:
         if abs(hf_loss - our_loss) > 1e-3 * max(1.0, abs(hf_loss)):
             raise SystemExit(f"{name}: losses differ before timing ({hf_loss} vs {our_loss}); not comparing")
@@ -133,7 +137,7 @@ def compare_training(name: str, hf, ours, batch: dict, steps: int, device: str) 
         for _ in range(steps + 1):
             pairs.append(
                 (
-                    timed(step, hf, hf_kwargs(name, batch), hf_opt, precision, device),
+                    timed(step, hf, hf_kwargs(batch), hf_opt, precision, device),
                     timed(step, ours, batch, our_opt, precision, device),
                 )
             )
@@ -212,13 +216,13 @@ def memory_worker(name: str, implementation: str, device: str) -> None:
 
     torch.manual_seed(0)
     hf = hf_models(only=name)[name]
-    model = from_hf(hf) if implementation == "denoise" else hf
-    vocab = hf.config.vocab_size
-    del hf
+    ours = from_hf(hf)
+    model = ours if implementation == "denoise" else hf
+    batch = batch_for(ours, device, torch.Generator().manual_seed(0))
+    kwargs = batch if implementation == "denoise" else hf_kwargs(batch)
+    del hf, ours
     gc.collect()
     model.to(device).train()
-    batch = batch_for(name, vocab, device, torch.Generator().manual_seed(0))
-    kwargs = batch if implementation == "denoise" else hf_kwargs(name, batch)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
     step(model, kwargs, optimizer, "fp32", device)  # optimizer state exists from here on
     gc.collect()
@@ -272,9 +276,9 @@ def main() -> None:
     for name, hf in hf_models(only=args.only).items():
         hf.to(args.device)
         ours = from_hf(hf).to(args.device)
-        batch = batch_for(name, hf.config.vocab_size, args.device, torch.Generator().manual_seed(1))
+        batch = batch_for(ours, args.device, torch.Generator().manual_seed(1))
         rows = compare_training(name, hf, ours, batch, args.steps, args.device)
-        if name != "bert":
+        if family_of(ours).generates:
             rows.append(compare_generation(name, hf, ours, args.device, max(3, args.steps // 4)))
         hf_mb, our_mb = (
             peak_memory(name, "transformers", args.device),

@@ -75,9 +75,10 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
 
     from denoise.cache import cached_tokenizer
     from denoise.corruption.base import Vocab
-    from denoise.corruption.preview import catalogue, corrupt_rows, default_family, show
+    from denoise.corruption.preview import catalogue, corrupt_rows, default_kind, show
     from denoise.corruption.recipe import Recipe
     from denoise.data.prepare import stream_blocks
+    from denoise.models.families import family_named
     from denoise.tokenizer import Tokenizer
 
     if args.list:
@@ -88,10 +89,10 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
     recipe = Recipe.load(args.recipe)
     tokenizer = Tokenizer.load(args.tokenizer) if args.tokenizer else cached_tokenizer(args.input)
     vocab = Vocab.from_tokenizer(tokenizer)
-    family = args.family or default_family(recipe, vocab)
+    kind = family_named(args.family, "--family").kind if args.family else default_kind(recipe, vocab)
     blocks = stream_blocks(args.input, tokenizer, args.block_size, args.text_column)
     limit = args.limit if args.limit is not None else (None if args.jsonl else 4)
-    for item in corrupt_rows(recipe, blocks, vocab, family, args.block_size, seed=args.seed, limit=limit):
+    for item in corrupt_rows(recipe, blocks, vocab, kind, args.block_size, seed=args.seed, limit=limit):
         if args.jsonl:
             print(json.dumps(item.record()))
         else:
@@ -113,6 +114,15 @@ def cmd_convert(args: argparse.Namespace) -> None:
         to_hf(load_model(args.to_hf), args.out)
         copy_tokenizer_files(args.to_hf, args.out)
         print(f"{args.to_hf} -> {args.out} (transformers checkpoint)")
+
+
+def cmd_stack(args: argparse.Namespace) -> None:
+    from denoise.models.stacking import stack_run
+
+    out = stack_run(args.source, args.out)
+    print(
+        f"{out}: {args.source}'s model with each layer stack repeated; pre-train it further with init={out}"
+    )
 
 
 def cmd_pretrain(args: argparse.Namespace) -> None:
@@ -191,7 +201,7 @@ def cmd_embed(args: argparse.Namespace) -> None:
     from denoise.heads.backbone import Backbone
 
     model, tok = load_backbone_model(FinetuneConfig(init=str(args.model)))
-    backbone = Backbone(model, "encoder")
+    backbone = Backbone(model)
     if args.demo or not args.sentence:
         print("word   within-sense  across-senses   (mean cosine similarity of the word's vectors)")
         for word, scores in sense_separation(backbone, tok).items():
@@ -278,8 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     corrupt.add_argument("--block-size", type=int, default=128)
     corrupt.add_argument(
         "--family",
-        choices=["encoder", "encoder_decoder"],
-        help="model family to check the recipe against; default: encoder-only when possible",
+        help="the model family (bert, bart, t5) to check the recipe against; default: an encoder-only "
+        "model when the recipe can feed one",
     )
     corrupt.add_argument("--limit", type=int, help="number of blocks (default: 4 shown, all with --jsonl)")
     corrupt.add_argument(
@@ -301,6 +311,18 @@ def build_parser() -> argparse.ArgumentParser:
     direction.add_argument("--to-hf", type=Path, metavar="DIR", help="a denoise model directory")
     convert.add_argument("--out", type=Path, required=True, help="output directory")
     convert.set_defaults(run=cmd_convert)
+
+    stack = commands.add_parser(
+        "stack",
+        help="a deeper model from a pre-training run: each layer stack copied on top of itself",
+        description="Progressive stacking (Gong et al., 2019): a two-layer run becomes four layers "
+        "ordered 0, 1, 0, 1, to pre-train further with init=OUT.",
+    )
+    stack.add_argument(
+        "source", metavar="RUN", type=Path, help="a `denoise pretrain` output (model/ and tokenizer/)"
+    )
+    stack.add_argument("--out", type=Path, required=True, help="a new folder for the model and its tokenizer")
+    stack.set_defaults(run=cmd_stack)
 
     pretrain = commands.add_parser(
         "pretrain",

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from denoise.corruption.base import Vocab
-from denoise.corruption.batch import encoder_arrays, seq2seq_arrays
 from denoise.corruption.sample import Sample
 from denoise.labels import IGNORE
+from denoise.models.framing import encoder_arrays, encoder_decoder_arrays
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_seq2seq_framing_with_target_and_mode_token(vocab):
     s = sample_of([[500, 501], [600, 601, 602]])
     target = np.array([[7, 8, 9], [5, 0, 0]], np.int32)
     mode = vocab.mode_ids["[NLG]"]
-    a = seq2seq_arrays(
+    a = encoder_decoder_arrays(
         s.replace(target=target, target_lengths=np.array([3, 1]), mode_ids=np.array([mode, -1])), vocab
     )
     sep, pad, start = vocab.sep_id, vocab.pad_id, vocab.cls_id
@@ -61,7 +61,7 @@ def test_seq2seq_framing_with_target_and_mode_token(vocab):
 
 def test_seq2seq_default_target_is_the_original(vocab):
     s = sample_of([[500, 501, 502]])
-    a = seq2seq_arrays(
+    a = encoder_decoder_arrays(
         s.replace(tokens=np.array([[vocab.mask_id, 502, 0]], np.int32), lengths=np.array([2])), vocab
     )
     assert a["input_ids"].tolist() == [[vocab.mask_id, 502, vocab.sep_id]]

@@ -126,7 +126,7 @@ def test_corrupt_refuses_an_incompatible_family(tmp_path, capsys, corpus_file, t
                 "corrupt",
                 "bart",
                 "--family",
-                "encoder",
+                "bert",
                 "--input",
                 str(corpus_file),
                 "--tokenizer",

@@ -61,8 +61,11 @@ def test_mixture_rows_do_not_depend_on_their_batch(vocab, ul2):
 
 
 def test_mixture_settings_are_checked(vocab):
+    assert len(build_op("mixture", {}, vocab).ops) == 7  # UL2's denoisers by default
     with pytest.raises(DenoiseError, match="needs a list of denoisers"):
-        build_op("mixture", {}, vocab)
+        build_op("mixture", {"denoisers": []}, vocab)
+    with pytest.raises(DenoiseError, match="cannot contain another mixture"):
+        build_op("mixture", {"denoisers": [{"op": "mixture"}]}, vocab)
     with pytest.raises(DenoiseError, match="'mask' does not define a target"):
         build_op("mixture", {"denoisers": [{"op": "mask"}]}, vocab)
     with pytest.raises(DenoiseError, match=r"mode token '\[XYZ\]' is not in the tokenizer"):

@@ -314,7 +314,7 @@ def test_rows_of_zero_to_four_tokens(name, nsp, sop, corpus):
 
 
 def test_pairs_across_documents_get_no_pair_label(vocab, sop, nsp, corpus):
-    from denoise.corruption.batch import encoder_arrays
+    from denoise.models.framing import encoder_arrays
 
     rows = [{"input_ids": list(range(100, 112)), "sentence_starts": [0, 6], "document_starts": [0, 6]}] * 8
     for op in (sop, nsp):

@@ -2,8 +2,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from denoise.models.encoder_decoder import EncoderDecoder, t5_config
 from denoise.models.fused_loss import linear_cross_entropy_sum
+from denoise.models.t5.model import T5
+from denoise.models.t5.sizes import t5_config
 
 
 def reference(hidden, weight, labels, bias=None):
@@ -55,9 +56,7 @@ def test_bf16_autocast_stays_close_and_returns_fp32():
 
 def test_encoder_decoder_chunked_loss_matches_its_logits_loss():
     torch.manual_seed(2)
-    model = EncoderDecoder(
-        t5_config("small", num_layers=2, d_model=32, num_heads=2, d_kv=16, d_ff=64, vocab_size=120)
-    )
+    model = T5(t5_config("small", num_layers=2, d_model=32, num_heads=2, d_kv=16, d_ff=64, vocab_size=120))
     model.eval()  # no dropout, gradients still flow
     ids = torch.randint(5, 120, (3, 11))
     labels = torch.randint(5, 120, (3, 6))

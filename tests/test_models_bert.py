@@ -10,11 +10,14 @@ from safetensors.torch import load_file, save_file
 
 from denoise.config import from_mapping
 from denoise.errors import DenoiseError
-from denoise.models.bert import Bert, BertConfig
+from denoise.models.bert.hf import from_hf as bert_from_hf
+from denoise.models.bert.hf import load_hf_state
+from denoise.models.bert.hf import to_hf as bert_to_hf
+from denoise.models.bert.model import Bert, BertConfig
+from denoise.models.bert.sizes import SIZES as BERT_SIZES
+from denoise.models.bert.sizes import bert_config
 from denoise.models.encoder import Encoder
-from denoise.models.hf_bert import bert_from_hf, bert_to_hf, load_hf_state
 from denoise.models.layers import TransformerConfig
-from denoise.models.sizes import BERT_SIZES, bert_config
 
 tf = pytest.importorskip("transformers")
 tf.utils.logging.set_verbosity_error()
@@ -280,10 +283,10 @@ def test_config_round_trips_through_a_mapping():
 def test_parameter_counts_match_transformers_and_the_papers(size):
     shape = BERT_SIZES[size]
     hf_config = tf.BertConfig(
-        num_hidden_layers=shape.num_layers,
-        hidden_size=shape.d_model,
-        num_attention_heads=shape.num_heads,
-        intermediate_size=shape.d_ff,
+        num_hidden_layers=shape["num_layers"],
+        hidden_size=shape["d_model"],
+        num_attention_heads=shape["num_heads"],
+        intermediate_size=shape["d_ff"],
     )
     with torch.device("meta"):
         ours = sum(p.numel() for p in Bert(bert_config(size)).parameters())
@@ -396,7 +399,8 @@ def test_missing_transformers_says_how_to_install(monkeypatch):
 
 
 def test_a_bert_with_relative_positions_trains_and_refuses_export(tmp_path):
-    from denoise.models.factory import Ids, ModelSettings, build_model
+    from denoise.models.families import build_model
+    from denoise.models.settings import Ids, ModelSettings
 
     model = build_model(ModelSettings(family="bert", size="tiny", positions="relative"), Ids(100, 0, 2, 3))
     assert model.encoder.embeddings.positions is None and model.encoder.relative_bias is not None
@@ -418,7 +422,8 @@ def test_alibi_slopes_follow_the_papers_rule():
 
 
 def test_a_bert_with_alibi_attends_locally_trains_and_refuses_export(tmp_path):
-    from denoise.models.factory import Ids, ModelSettings, build_model
+    from denoise.models.families import build_model
+    from denoise.models.settings import Ids, ModelSettings
 
     model = build_model(ModelSettings(family="bert", size="tiny", positions="alibi"), Ids(100, 0, 2, 3))
     assert model.encoder.embeddings.positions is None and not list(model.encoder.relative_bias.parameters())

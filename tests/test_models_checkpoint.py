@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -6,6 +7,7 @@ import torch
 from denoise import DenoiseError
 from denoise.cli import main
 from denoise.models.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_model, save_model
+from denoise.models.families import family_of
 
 transformers = pytest.importorskip("transformers")
 
@@ -89,3 +91,32 @@ def test_convert_refuses_an_unsupported_architecture(tmp_path, capsys):
         main(["convert", "--from-hf", str(tmp_path / "gpt2"), "--out", str(tmp_path / "x")])
     assert exit_info.value.code == 2 and "'gpt2'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+LEGACY = Path(__file__).parent / "data" / "legacy_models"
+
+
+@pytest.mark.parametrize("family", ["bert", "bart", "t5"])
+def test_model_folders_written_before_families_were_named_still_load(family, tmp_path):
+    expected = json.loads((LEGACY / "expected_logits.json").read_text())
+    model = load_model(LEGACY / family).eval()
+    assert family_of(model).name == family  # "encoder_decoder" folders: BART or T5 by their positions
+    ids = torch.tensor(expected["input_ids"])
+    with torch.no_grad():
+        if family == "bert":
+            output = model(input_ids=ids, attention_mask=ids != 0)
+        else:
+            output = model(input_ids=ids, attention_mask=ids != 0, decoder_input_ids=ids[:, :4])
+    assert torch.allclose(output.logits[:, :3, :5], torch.tensor(expected["logits"][family]), atol=1e-6)
+    save_model(model, tmp_path / "again")
+    assert json.loads((tmp_path / "again" / CONFIG_FILE).read_text())["family"] == family
+
+
+def test_an_unknown_family_in_model_json_is_named(tmp_path):
+    save_model(load_model(LEGACY / "bert"), tmp_path / "m")
+    saved = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())
+    (tmp_path / "m" / CONFIG_FILE).write_text(json.dumps({**saved, "family": "brt"}))
+    with pytest.raises(
+        DenoiseError, match="family 'brt' is not one of bert, bart, t5 \\(did you mean 'bert'\\?\\)"
+    ):
+        load_model(tmp_path / "m")

@@ -1,9 +1,10 @@
 import pytest
 import torch
 
-from denoise.models.bert import Bert, BertConfig
-from denoise.models.encoder_decoder import EncoderDecoder, t5_config
+from denoise.models.bert.model import Bert, BertConfig
 from denoise.models.layers import TransformerConfig
+from denoise.models.t5.model import T5
+from denoise.models.t5.sizes import t5_config
 
 
 def tiny_bert() -> Bert:
@@ -13,8 +14,8 @@ def tiny_bert() -> Bert:
     return Bert(BertConfig(encoder=encoder)).eval()
 
 
-def tiny_t5() -> EncoderDecoder:
-    return EncoderDecoder(
+def tiny_t5() -> T5:
+    return T5(
         t5_config("small", vocab_size=200, d_model=32, d_kv=8, num_heads=4, d_ff=64, num_layers=2)
     ).eval()
 

@@ -10,16 +10,14 @@ from safetensors.torch import load_file, save_file
 
 from denoise.config import from_mapping
 from denoise.errors import DenoiseError
+from denoise.models.bart.model import Bart
+from denoise.models.bart.sizes import bart_config
 from denoise.models.encoder import Encoder
-from denoise.models.encoder_decoder import (
-    EncoderDecoder,
-    EncoderDecoderConfig,
-    bart_config,
-    count_parameters,
-    t5_config,
-)
+from denoise.models.encoder_decoder import EncoderDecoderConfig, count_parameters
 from denoise.models.generation import beam_search, generate, greedy_search
-from denoise.models.hf_seq2seq import seq2seq_from_hf, seq2seq_to_hf
+from denoise.models.hf import from_hf, to_hf
+from denoise.models.t5.model import T5
+from denoise.models.t5.sizes import t5_config
 
 tf = pytest.importorskip("transformers")
 
@@ -125,7 +123,7 @@ def padded_batch(vocab_size: int, seed: int = 0):
 
 
 def test_logits_and_loss_match_transformers(checkpoint):
-    model = seq2seq_from_hf(checkpoint.directory).eval()
+    model = from_hf(checkpoint.directory).eval()
     assert type(model.encoder) is Encoder
     assert model.config.tie_embeddings == (not checkpoint.name.endswith("untied"))
     assert model.config.rescale_output == (checkpoint.name in ("t5-v1.0", "t5-uneven"))
@@ -145,7 +143,7 @@ def test_logits_and_loss_match_transformers(checkpoint):
 
 
 def test_converting_an_instantiated_model_copies_its_weights(checkpoint):
-    model = seq2seq_from_hf(checkpoint.hf).eval()
+    model = from_hf(checkpoint.hf).eval()
     input_ids, attention_mask, labels = padded_batch(checkpoint.vocab_size, seed=1)
     with torch.no_grad():
         theirs = checkpoint.hf(input_ids=input_ids, attention_mask=attention_mask, labels=labels).logits
@@ -155,8 +153,8 @@ def test_converting_an_instantiated_model_copies_its_weights(checkpoint):
 
 
 def test_to_hf_round_trip(checkpoint, tmp_path):
-    model = seq2seq_from_hf(checkpoint.directory).eval()
-    seq2seq_to_hf(model, tmp_path / "out")
+    model = from_hf(checkpoint.directory).eval()
+    to_hf(model, tmp_path / "out")
     reloaded = tf.AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "out").eval()
     assert type(reloaded) is type(checkpoint.hf)
     input_ids, attention_mask, labels = padded_batch(checkpoint.vocab_size, seed=2)
@@ -164,7 +162,7 @@ def test_to_hf_round_trip(checkpoint, tmp_path):
         ours = model(input_ids, attention_mask, labels=labels).logits
         theirs = reloaded(input_ids=input_ids, attention_mask=attention_mask, labels=labels).logits
     assert (ours - theirs).abs().max() <= TOLERANCE
-    again = seq2seq_from_hf(tmp_path / "out")
+    again = from_hf(tmp_path / "out")
     assert again.config == model.config
     assert all(torch.equal(a, b) for a, b in zip(again.state_dict().values(), model.state_dict().values()))
 
@@ -211,7 +209,7 @@ def blank_after_eos(ids: torch.Tensor, eos_id: int, pad_id: int) -> torch.Tensor
 
 
 def test_generation_matches_uncached_decoding_and_transformers(checkpoint):
-    model = seq2seq_from_hf(checkpoint.directory).eval()
+    model = from_hf(checkpoint.directory).eval()
     input_ids, attention_mask, _ = padded_batch(checkpoint.vocab_size, seed=3)
     steps = 10
     unstopped = generate(model, input_ids, attention_mask, max_new_tokens=steps, eos_id=None)
@@ -238,7 +236,7 @@ def test_generation_matches_uncached_decoding_and_transformers(checkpoint):
 def test_no_repeated_ngrams_as_transformers(checkpoint, size):
     if checkpoint.name == "t5-uneven":
         pytest.skip("transformers sizes T5's generation cache by the encoder's layer count")
-    model = seq2seq_from_hf(checkpoint.directory).eval()
+    model = from_hf(checkpoint.directory).eval()
     input_ids, attention_mask, _ = padded_batch(checkpoint.vocab_size, seed=3)
     steps, eos_id, pad_id = 12, None, model.config.pad_id
     free = generate(model, input_ids, attention_mask, max_new_tokens=steps, eos_id=eos_id)
@@ -277,7 +275,7 @@ def assert_cached_chunks_equal_one_pass(model, vocab_size: int, seed: int, bound
 
 
 def test_cached_chunks_equal_one_pass(checkpoint):
-    model = seq2seq_from_hf(checkpoint.directory).eval()
+    model = from_hf(checkpoint.directory).eval()
     assert_cached_chunks_equal_one_pass(model, checkpoint.vocab_size, 4, ((0, 3), (3, 4), (4, 9)))
 
 
@@ -318,9 +316,9 @@ def hf_published(name: str):
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_parameter_counts_of_published_sizes(name):
     family, size = name.split("-")
-    config = bart_config(size) if family == "bart" else t5_config(size)
+    model, config = (Bart, bart_config(size)) if family == "bart" else (T5, t5_config(size))
     with torch.device("meta"):
-        ours, theirs = count_parameters(EncoderDecoder(config)), count_parameters(hf_published(name))
+        ours, theirs = count_parameters(model(config)), count_parameters(hf_published(name))
     assert ours == theirs
     # T5-base has 222.9M parameters; the paper rounds it to 220M (1.3% off)
     assert ours == pytest.approx(PUBLISHED[name], rel=0.015)
@@ -348,8 +346,12 @@ def test_other_architectures_are_refused(tmp_path):
     tf.BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2).save_pretrained(
         tmp_path
     )
-    with pytest.raises(DenoiseError, match="'bert'"):
-        seq2seq_from_hf(tmp_path)
+    from denoise.models.bart import hf as bart_hf
+
+    with pytest.raises(
+        DenoiseError, match="cannot read a 'bert' checkpoint .* as BartForConditionalGeneration"
+    ):
+        bart_hf.from_hf(tmp_path)
 
 
 def test_missing_and_unexpected_weights_are_named(tmp_path):
@@ -359,7 +361,7 @@ def test_missing_and_unexpected_weights_are_named(tmp_path):
     weights["model.encoder.layers.7.fc1.weight"] = torch.zeros(2)
     save_file(weights, directory / "model.safetensors", metadata={"format": "pt"})
     with pytest.raises(DenoiseError, match="missing weights: model.decoder.layers.1.fc2.weight") as error:
-        seq2seq_from_hf(directory)
+        from_hf(directory)
     assert "unexpected weights: model.encoder.layers.7.fc1.weight" in str(error.value)
 
 
@@ -367,11 +369,11 @@ def test_separate_encoder_and_decoder_tables_are_refused():
     torch.manual_seed(0)
     hf = tf.BartForConditionalGeneration(small_bart(tie_word_embeddings=False))
     with pytest.raises(DenoiseError, match="different encoder and decoder token embeddings"):
-        seq2seq_from_hf(hf)
+        from_hf(hf)
 
 
 def test_sequences_longer_than_the_position_table_are_refused(tmp_path):
-    model = seq2seq_from_hf(save_bart(tmp_path / "bart")).eval()
+    model = from_hf(save_bart(tmp_path / "bart")).eval()
     input_ids = torch.randint(3, 99, (2, 8))
     with pytest.raises(DenoiseError, match="25 tokens is longer than the model's 24 positions"):
         model(input_ids, decoder_input_ids=torch.randint(3, 99, (2, 25)))
@@ -385,7 +387,7 @@ def test_models_transformers_cannot_express_are_refused(tmp_path):
     config = bart_config("base", vocab_size=100, d_model=16, num_heads=2, d_ff=32, num_layers=1)
     config = dataclasses.replace(config, decoder=dataclasses.replace(config.decoder, max_positions=64))
     with pytest.raises(DenoiseError, match="differ in max_positions"):
-        seq2seq_to_hf(EncoderDecoder(config), tmp_path / "out")
+        to_hf(Bart(config), tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -397,7 +399,7 @@ def test_alibi_decoding_with_a_cache_equals_one_pass(tmp_path):
         encoder=dataclasses.replace(config.encoder, **alibi),
         decoder=dataclasses.replace(config.decoder, **alibi),
     )
-    model = EncoderDecoder(config).eval()
+    model = Bart(config).eval()
     assert_cached_chunks_equal_one_pass(model, 100, 5, ((0, 4), (4, 5), (5, 9)))
     with pytest.raises(DenoiseError, match="positions='alibi', not 'learned'"):
-        seq2seq_to_hf(model, tmp_path / "out")
+        to_hf(model, tmp_path / "out")

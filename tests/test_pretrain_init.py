@@ -55,7 +55,9 @@ def test_an_init_that_is_not_a_run_is_refused(prepared_corpus, tmp_path):
 
 
 def test_a_family_other_than_the_inits_is_refused(first_run, prepared_corpus, tmp_path):
-    with pytest.raises(DenoiseError, match="holds a Bert but model.family asks for an encoder-decoder"):
+    with pytest.raises(
+        DenoiseError, match="holds a bert model but model.family is .bart.; set model.family=bert"
+    ):
         run(prepared_corpus, tmp_path / "out", f"init={first_run}", recipe="recipes/tiny_bart.yaml")
 
 

@@ -6,12 +6,15 @@ from denoise import DenoiseError
 from denoise.corruption.base import Vocab
 from denoise.corruption.corpus import BlockCorpus
 from denoise.corruption.loader import Collator, EpochSampler, IndexedBlocks
-from denoise.corruption.preview import default_family
-from denoise.corruption.recipe import ENCODER, ENCODER_DECODER, Recipe, available_recipes
+from denoise.corruption.preview import default_kind
+from denoise.corruption.recipe import Recipe, available_recipes
 from denoise.data.prepare import load_blocks, prepare_corpus
+from denoise.models.families import first_of_kind
+
+ENCODER, ENCODER_DECODER = "encoder", "encoder_decoder"
 
 SHIPPED = ["albert", "bart", "bert", "mass", "roberta", "t5", "ul2"]
-FAMILY = {
+KIND = {
     "bert": ENCODER,
     "roberta": ENCODER,
     "albert": ENCODER,
@@ -35,16 +38,16 @@ def blocks(tmp_path_factory, tokenizer, corpus_documents):
     return load_blocks(folder / "out")
 
 
-def test_every_recipe_is_shipped_and_picks_its_family(vocab):
+def test_every_recipe_is_shipped_and_picks_its_kind_of_model(vocab):
     assert available_recipes() == SHIPPED
     for name in SHIPPED:
-        assert default_family(Recipe.load(name), vocab) == FAMILY[name]
+        assert default_kind(Recipe.load(name), vocab) == KIND[name]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_recipe_output_does_not_depend_on_batch_size_or_workers(name, vocab, blocks):
-    corrupter = Recipe.load(name).build(vocab, FAMILY[name], 128, corpus=BlockCorpus(blocks))
-    collator = Collator(corrupter, vocab, seed=3)
+    corrupter = Recipe.load(name).build(vocab, KIND[name], 128, corpus=BlockCorpus(blocks))
+    collator = Collator(corrupter, vocab, first_of_kind(KIND[name]).frame, seed=3)
 
     def per_example(batch_size, workers, order=None, epoch=1):
         sampler = EpochSampler(order if order is not None else range(len(blocks)), epoch)
@@ -78,7 +81,9 @@ def _chunks(items, size):
 
 
 def test_persistent_workers_see_each_new_epoch(vocab, blocks):
-    collator = Collator(Recipe.load("roberta").build(vocab, ENCODER, 128), vocab)
+    collator = Collator(
+        Recipe.load("roberta").build(vocab, ENCODER, 128), vocab, first_of_kind(ENCODER).frame
+    )
     sampler = EpochSampler(range(16))
     loader = torch.utils.data.DataLoader(
         IndexedBlocks(blocks),
@@ -127,7 +132,7 @@ def test_unknown_names_and_keys_suggest_the_nearest(vocab, tmp_path):
         Recipe.from_mapping({"steps": [{"op": "mak"}]}).build(vocab, ENCODER)
     with pytest.raises(DenoiseError, match="unknown key 'rte' in op 'mask' \\(did you mean 'rate'\\?\\)"):
         Recipe.from_mapping({"steps": [{"op": "mask", "rte": 0.2}]}).build(vocab, ENCODER)
-    with pytest.raises(DenoiseError, match="unknown model family"):
+    with pytest.raises(DenoiseError, match="unknown kind of model .decoder."):
         Recipe.load("roberta").build(vocab, "decoder")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nsteps: [{op: mask}]\nsteeps: 1\n")
@@ -141,7 +146,7 @@ def test_recipe_from_a_yaml_file_composes_any_ops(vocab, tmp_path, blocks):
         "name: mine\nsteps:\n  - op: rotate\n  - op: mask\n    rate: 0.3\n  - op: delete\n    rate: 0.1\n"
     )
     corrupter = Recipe.load(path).build(vocab, ENCODER_DECODER, 128)
-    collator = Collator(corrupter, vocab)
+    collator = Collator(corrupter, vocab, first_of_kind(ENCODER_DECODER).frame)
     batch = collator([dict(blocks[i], index=i) for i in range(4)])
     assert batch.decoder_input_ids is not None and len(batch) == 4
     assert (batch.attention_mask.sum(1) < 128).all()

@@ -23,7 +23,8 @@ from denoise.compare.config import Cell, GridConfig
 from denoise.errors import DenoiseError
 from denoise.finetune.config import FinetuneConfig, load_finetune_config
 from denoise.finetune.loop import finetune
-from denoise.models.checkpoint import CONFIG_FILE
+from denoise.models.checkpoint import CONFIG_FILE, saved_family
+from denoise.models.families import family_named
 from denoise.train.config import PretrainConfig, load_config
 from denoise.train.data import prepare_data
 from denoise.train.loop import pretrain
@@ -217,8 +218,8 @@ class Grid:
         return entries
 
     def fits(self, task: str, family: str) -> bool:
-        """Generation needs a decoder: encoder-only cells skip generation tasks."""
-        return not (family == "bert" and self.kinds[task] == "generation")
+        """Generation needs a model that writes text: cells of other families skip generation tasks."""
+        return family_named(family).generates or self.kinds[task] != "generation"
 
 
 def scored_split(results: dict, recipe: Path) -> str:
@@ -239,7 +240,7 @@ def run_family(run: Path) -> str:
     config = run_config(run)
     if config:
         return config["model"]["family"]
-    return json.loads((run / "model" / CONFIG_FILE).read_text())["family"]
+    return saved_family(json.loads((run / "model" / CONFIG_FILE).read_text()))
 
 
 def run_corruption(run: Path) -> str:

@@ -10,7 +10,9 @@ An op class sets:
   "reconstruct the original";
 - ``pairs``: True for sentence-pair constructions (NSP, SOP), which only encoder-only models take;
 - ``needs_corpus``: True when it draws other blocks of the corpus (NSP); it then takes ``corpus=``;
-- ``reorders``: True when it moves tokens without changing any (permute, rotate, SOP).
+- ``reorders``: True when it moves tokens without changing any (permute, rotate, SOP);
+- ``composes``: True when it is made of other ops (a mixture); the registry builds those from its config's
+  ``denoisers`` and hands them over as ``children=``.
 
 ``__call__(sample, rng)`` maps a :class:`~denoise.corruption.sample.Sample` to a new one using only ``rng``
 for randomness. ``check(block_size)`` raises a clear error, before any training, for settings that cannot work
@@ -76,6 +78,7 @@ class Corruption:
     pairs: ClassVar[bool] = False
     needs_corpus: ClassVar[bool] = False
     reorders: ClassVar[bool] = False
+    composes: ClassVar[bool] = False
 
     def __init__(self, config, vocab: Vocab):
         self.config = config

@@ -5,7 +5,8 @@ Each example's randomness is keyed by (seed, epoch, index), so the index and the
 they are persistent, and :class:`IndexedBlocks` fetches a whole batch of blocks in one Arrow ``take``.
 
     sampler = EpochSampler(torch.utils.data.RandomSampler(blocks, generator=g))
-    loader = DataLoader(IndexedBlocks(blocks), batch_size=64, sampler=sampler, collate_fn=Collator(c, vocab))
+    loader = DataLoader(IndexedBlocks(blocks), batch_size=64, sampler=sampler,
+                        collate_fn=Collator(corrupter, vocab, BART.frame))
     for epoch in range(epochs):
         sampler.set_epoch(epoch)
         for batch in loader: ...
@@ -13,16 +14,16 @@ they are persistent, and :class:`IndexedBlocks` fetches a whole batch of blocks 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
 from denoise.corruption.base import Vocab
-from denoise.corruption.batch import ModelBatch, encoder_arrays, seq2seq_arrays, to_model_batch
 from denoise.corruption.corpus import BlockCorpus, Blocks, blocks_from_rows
-from denoise.corruption.recipe import ENCODER, Corrupter
+from denoise.corruption.recipe import Corrupter
 from denoise.corruption.sample import Sample
 from denoise.errors import DenoiseError
 
@@ -81,23 +82,24 @@ class IndexedBlocks(torch.utils.data.Dataset):
 
 
 class Collator:
-    """Corrupts a batch of blocks with a built recipe and frames it for the recipe's model family.
+    """Corrupts a batch of blocks with a built recipe and frames it as the model reads it.
 
-    Takes an :class:`IndexedBatch` (from :class:`IndexedBlocks`) or a list of block rows with an ``index``
-    (and optionally an ``epoch``). The epoch is the batch's own when it carries one, else the one set with
-    :meth:`set_epoch`.
+    ``frame(sample, vocab, pad_to_multiple_of)`` turns the corrupted sample into the model's batch: a family's
+    ``Family.frame`` (``denoise.models.families``). Takes an :class:`IndexedBatch` (from
+    :class:`IndexedBlocks`) or a list of block rows with an ``index`` (and optionally an ``epoch``). The epoch
+    is the batch's own when it carries one, else the one set with :meth:`set_epoch`.
     """
 
     def __init__(
         self,
         corrupter: Corrupter,
         vocab: Vocab,
+        frame: Callable[[Sample, Vocab, int | None], Any],
         seed: int = 0,
         pad_to_multiple_of: int | None = None,
-        decoder_start_id: int | None = None,
     ):
-        self.corrupter, self.vocab, self.seed = corrupter, vocab, seed
-        self.pad_to_multiple_of, self.decoder_start_id = pad_to_multiple_of, decoder_start_id
+        self.corrupter, self.vocab, self.frame, self.seed = corrupter, vocab, frame, seed
+        self.pad_to_multiple_of = pad_to_multiple_of
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -111,10 +113,5 @@ class Collator:
         epoch = self.epoch if batch.epoch is None else batch.epoch
         return self.corrupter(batch.blocks.sample(self.vocab.pad_id), self.seed, epoch, batch.indices)
 
-    def __call__(self, batch: IndexedBatch | Sequence[Mapping]) -> ModelBatch:
-        sample = self.corrupt(batch)
-        if self.corrupter.family == ENCODER:
-            return to_model_batch(encoder_arrays(sample, self.vocab, self.pad_to_multiple_of))
-        return to_model_batch(
-            seq2seq_arrays(sample, self.vocab, self.decoder_start_id, self.pad_to_multiple_of)
-        )
+    def __call__(self, batch: IndexedBatch | Sequence[Mapping]):
+        return self.frame(self.corrupt(batch), self.vocab, self.pad_to_multiple_of)

@@ -4,9 +4,9 @@ Each example draws one denoiser with probability proportional to its weight (fro
 randomness, so the choice does not depend on the batch). The chosen denoiser's mode token (``[NLU]``,
 ``[NLG]``, ``[S2S]``) is recorded in ``mode_ids`` and prepended to the encoder input when the batch is built.
 
-The ``ul2`` recipe lists UL2's seven denoisers: regular span corruption (R: mean span 3 and 8 at 15%),
-extreme span corruption (X: mean span 3 and 8 at 50%, mean span 64 at 15% and 50%) and prefix language
-modelling (S); there S draws 20% of the examples and the six span denoisers share the rest equally.
+Its default, and the ``ul2`` recipe, are UL2's seven denoisers: regular span corruption (R: mean span 3 and
+8 at 15%), extreme span corruption (X: mean span 3 and 8 at 50%, mean span 64 at 15% and 50%) and prefix
+language modelling (S); there S draws 20% of the examples and the six span denoisers share the rest equally.
 """
 
 from __future__ import annotations
@@ -33,14 +33,32 @@ class Denoiser:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+def _span(mode: str, mean_span: float, density: float) -> Denoiser:
+    return Denoiser("span", 0.1333, mode, {"mean_span": mean_span, "density": density})
+
+
+# UL2's seven: R (regular spans), X (extreme spans or rates), S (prefix LM, a fifth of the examples).
+UL2 = (
+    _span("[NLU]", 3, 0.15),
+    _span("[NLU]", 8, 0.15),
+    _span("[NLG]", 3, 0.5),
+    _span("[NLG]", 8, 0.5),
+    _span("[NLG]", 64, 0.15),
+    _span("[NLG]", 64, 0.5),
+    Denoiser("prefix_lm", 0.2, "[S2S]"),
+)
+
+
 @dataclass(frozen=True)
 class MixtureConfig:
-    denoisers: tuple[Denoiser, ...] = ()
+    denoisers: tuple[Denoiser, ...] = UL2
 
     def __post_init__(self):
         if not self.denoisers:
             raise DenoiseError("a mixture needs a list of denoisers; the ul2 recipe shows one")
         for d in self.denoisers:
+            if d.op == Mixture.name:
+                raise DenoiseError("a mixture cannot contain another mixture")
             if d.weight < 0:
                 raise DenoiseError(f"mixture weight of {d.op} must be >= 0, got {d.weight}")
         if sum(d.weight for d in self.denoisers) <= 0:
@@ -52,21 +70,17 @@ class Mixture(Corruption):
     Config = MixtureConfig
     aligned = False
     sets_target = True
+    composes = True
 
-    def __init__(self, config: MixtureConfig, vocab: Vocab):
+    def __init__(self, config: MixtureConfig, vocab: Vocab, children: list[Corruption]):
+        """``children``: the built op of each of ``config.denoisers``, in order (the registry builds them)."""
         super().__init__(config, vocab)
-        from denoise.corruption.registry import build_op  # the registry lists this op too
-
-        self.ops = []
-        for d in config.denoisers:
-            if d.op == self.name:
-                raise DenoiseError("a mixture cannot contain another mixture")
-            op = build_op(d.op, d.params, vocab)
+        for d, op in zip(config.denoisers, children):
             if not op.sets_target:
                 raise DenoiseError(
                     f"mixture denoiser {d.op!r} does not define a target; use span, mass or prefix_lm"
                 )
-            self.ops.append(op)
+        self.ops = list(children)
         self.mode_ids = [self._mode_id(d.mode) for d in config.denoisers]
         spans = [op for op in self.ops if isinstance(op, Span) and not op.config.roll]
         self._span = spans[0] if spans else None

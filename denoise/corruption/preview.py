@@ -12,7 +12,7 @@ from itertools import islice
 import numpy as np
 
 from denoise.corruption.base import Vocab
-from denoise.corruption.recipe import ENCODER, ENCODER_DECODER, Recipe, available_recipes, check_composition
+from denoise.corruption.recipe import KINDS, Recipe, available_recipes, check_composition
 from denoise.corruption.registry import OPS, build_op
 from denoise.errors import DenoiseError
 from denoise.labels import IGNORE
@@ -84,21 +84,23 @@ def _default(field: dataclasses.Field):
     return f"<{len(value)} entries>" if isinstance(value, (list, tuple)) and len(value) > 3 else value
 
 
-def default_family(recipe: Recipe, vocab: Vocab) -> str:
-    """Encoder-only when the recipe allows it, else encoder-decoder."""
+def default_kind(recipe: Recipe, vocab: Vocab) -> str:
+    """The first kind of model (encoder-only first) the recipe can feed."""
     ops = [build_op(s.op, s.params, vocab) for s in recipe.steps]
-    try:
-        check_composition(recipe.name, ops, ENCODER)
-        return ENCODER
-    except DenoiseError:
-        return ENCODER_DECODER
+    for kind in KINDS:
+        try:
+            check_composition(recipe.name, ops, kind)
+            return kind
+        except DenoiseError:
+            continue
+    return kind  # none takes it: building the recipe for the last kind says why
 
 
 def corrupt_rows(
     recipe: Recipe,
     rows: Iterable[dict],
     vocab: Vocab,
-    family: str,
+    kind: str,
     block_size: int,
     seed: int = 0,
     epoch: int = 0,
@@ -116,7 +118,7 @@ def corrupt_rows(
     if any(OPS[step.op].needs_corpus for step in recipe.steps if step.op in OPS):
         corpus = list(islice(rows, None if limit is None else max(limit, CORPUS_BLOCKS)))
         rows = iter(corpus)
-    corrupter = recipe.build(vocab, family, block_size, corpus=BlockCorpus(corpus) if corpus else None)
+    corrupter = recipe.build(vocab, kind, block_size, corpus=BlockCorpus(corpus) if corpus else None)
     shown = islice(rows, limit)
     start = 0
     while chunk := list(islice(shown, BATCH)):
@@ -124,15 +126,15 @@ def corrupt_rows(
         out = corrupter(sample, seed, epoch, np.arange(start, start + len(chunk)))
         start += len(chunk)
         target, target_lengths = out.targets()
-        encoder = corrupter.family == ENCODER
+        aligned = KINDS[kind].aligned_targets
         pair = out.pair_labels is not None and out.segment_ids is not None
         for i in range(len(chunk)):
             n = out.lengths[i]
             yield Corrupted(
                 sample.original[i, : sample.lengths[i]].tolist(),
                 out.tokens[i, :n].tolist(),
-                out.labels[i, :n].tolist() if encoder else target[i, : target_lengths[i]].tolist(),
-                encoder,
+                out.labels[i, :n].tolist() if aligned else target[i, : target_lengths[i]].tolist(),
+                aligned,
                 first_length=int((out.segment_ids[i, :n] == 0).sum()) if pair else None,
                 pair_label=(int(out.pair_labels[i]) if out.pair_usable[i] else IGNORE) if pair else None,
                 mode_id=int(out.mode_ids[i]) if out.mode_ids is not None and out.mode_ids[i] >= 0 else None,

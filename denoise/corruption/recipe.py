@@ -10,13 +10,14 @@ A recipe file looks like::
         rate: 0.3
 
 ``Recipe.load("bart")`` reads a recipe shipped with denoise (``denoise/corruption/recipes/``);
-``Recipe.load("my.yaml")`` reads a file. ``recipe.build(vocab, family)`` checks the recipe against a model
-family before any data is touched and returns a :class:`Corrupter`.
+``Recipe.load("my.yaml")`` reads a file. ``recipe.build(vocab, kind)`` checks the recipe against the kind of
+model it feeds (``encoder``: predictions at the input's positions; ``encoder_decoder``: a target sequence to
+write; a family's record names its kind) before any data is touched and returns a :class:`Corrupter`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -32,9 +33,6 @@ from denoise.corruption.registry import build_op
 from denoise.corruption.sample import Sample
 from denoise.errors import DenoiseError
 
-ENCODER = "encoder"
-ENCODER_DECODER = "encoder_decoder"
-FAMILIES = (ENCODER, ENCODER_DECODER)
 RECIPE_KEYS = ("name", "description", "steps")
 
 
@@ -104,40 +102,56 @@ class Recipe:
             "steps": [{"op": s.op, **s.params} for s in self.steps],
         }
 
-    def build(self, vocab: Vocab, family: str, block_size: int | None = None, corpus=None) -> Corrupter:
-        """Ops for ``family`` (``encoder`` or ``encoder_decoder``), checked against it and ``block_size``."""
+    def build(self, vocab: Vocab, kind: str, block_size: int | None = None, corpus=None) -> Corrupter:
+        """Ops for a model of ``kind`` (see :data:`KINDS`), checked against it and ``block_size``."""
         ops = [build_op(step.op, step.params, vocab, corpus) for step in self.steps]
-        check_composition(self.name, ops, family)
+        check_composition(self.name, ops, kind)
         if block_size is not None:
             for op in ops:
                 op.check(block_size)
-        return Corrupter(self, ops, family)
+        return Corrupter(self, ops, kind)
 
 
-def check_composition(name: str, ops: Sequence[Corruption], family: str) -> None:
-    """Raise a DenoiseError naming the op when a recipe cannot feed ``family`` or its order cannot work."""
-    if family not in FAMILIES:
-        raise DenoiseError(
-            f"unknown model family {family!r}{nearest(family, FAMILIES)}; families: {FAMILIES}"
-        )
-    if family == ENCODER:
-        for op in ops:
-            if not op.aligned:
-                raise DenoiseError(
-                    f"recipe {name!r}: op {op.name!r} changes the sequence length, so an encoder-only model "
-                    f"cannot predict at aligned positions; use an encoder-decoder model or drop {op.name!r}"
-                )
-        if not any(op.name == "mask" for op in ops):
+def check_encoder_ops(name: str, ops: Sequence[Corruption]) -> None:
+    for op in ops:
+        if not op.aligned:
             raise DenoiseError(
-                f"recipe {name!r} gives an encoder-only model nothing to predict; add a mask step"
+                f"recipe {name!r}: op {op.name!r} changes the sequence length, so an encoder-only model "
+                f"cannot predict at aligned positions; use an encoder-decoder model or drop {op.name!r}"
             )
-    else:
-        for op in ops:
-            if op.pairs:
-                raise DenoiseError(
-                    f"recipe {name!r}: op {op.name!r} builds sentence pairs for encoder-only pre-training; "
-                    "an encoder-decoder model cannot take it"
-                )
+    if not any(op.name == "mask" for op in ops):
+        raise DenoiseError(f"recipe {name!r} gives an encoder-only model nothing to predict; add a mask step")
+
+
+def check_encoder_decoder_ops(name: str, ops: Sequence[Corruption]) -> None:
+    for op in ops:
+        if op.pairs:
+            raise DenoiseError(
+                f"recipe {name!r}: op {op.name!r} builds sentence pairs for encoder-only pre-training; "
+                "an encoder-decoder model cannot take it"
+            )
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a kind of model does with a corrupted block."""
+
+    aligned_targets: bool  # predicts labels at the input's own positions (else writes a target sequence)
+    check: Callable[[str, Sequence[Corruption]], None]  # refuses ops it cannot take, naming them
+
+
+KINDS = {
+    "encoder": Kind(aligned_targets=True, check=check_encoder_ops),
+    "encoder_decoder": Kind(aligned_targets=False, check=check_encoder_decoder_ops),
+}
+
+
+def check_composition(name: str, ops: Sequence[Corruption], kind: str) -> None:
+    """Raise a DenoiseError naming the op when a recipe cannot feed a model of ``kind`` or its order cannot
+    work."""
+    if kind not in KINDS:
+        raise DenoiseError(f"unknown kind of model {kind!r}{nearest(kind, KINDS)}; kinds: {', '.join(KINDS)}")
+    KINDS[kind].check(name, ops)
     length_changed_by = None
     pairs_made_by = None
     for i, op in enumerate(ops):
@@ -172,8 +186,8 @@ def check_composition(name: str, ops: Sequence[Corruption], family: str) -> None
 class Corrupter:
     """Applies a built recipe to batches; example ``i``'s output depends only on (seed, epoch, i)."""
 
-    def __init__(self, recipe: Recipe, ops: Sequence[Corruption], family: str):
-        self.recipe, self.ops, self.family = recipe, list(ops), family
+    def __init__(self, recipe: Recipe, ops: Sequence[Corruption], kind: str):
+        self.recipe, self.ops, self.kind = recipe, list(ops), kind
 
     @property
     def aligned(self) -> bool:

@@ -45,6 +45,8 @@ def build_op(name: str, params: Mapping[str, Any] | None, vocab: Vocab, corpus=N
         )
     op = OPS[name]
     config = from_mapping(op.Config, params, where=f"op {name!r}")
+    if op.composes:  # a mixture: its denoisers are ops too
+        return op(config, vocab, children=[build_op(d.op, d.params, vocab, corpus) for d in config.denoisers])
     if op.needs_corpus:
         return op(config, vocab, corpus=corpus)
     return op(config, vocab)

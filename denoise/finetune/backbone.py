@@ -12,15 +12,15 @@ from torch import nn
 
 from denoise.errors import DenoiseError
 from denoise.finetune.store import fine_tuned_dir
-from denoise.models.bert import Bert
 from denoise.models.checkpoint import CONFIG_FILE, load_model, locate_model
-from denoise.models.factory import Ids, build_model
+from denoise.models.families import build_model, family_of, fresh_copy
+from denoise.models.settings import Ids
 from denoise.tasks.text import HFTaskTokenizer, SentencePieceTaskTokenizer, TaskTokenizer
 from denoise.tokenizer import Tokenizer
 
 
 def wrap(tokenizer: Tokenizer, model: nn.Module) -> TaskTokenizer:
-    return SentencePieceTaskTokenizer(tokenizer, with_cls=isinstance(model, Bert))
+    return SentencePieceTaskTokenizer(tokenizer, with_cls=family_of(model).starts_with_cls)
 
 
 def load_backbone_model(config) -> tuple[nn.Module, TaskTokenizer]:
@@ -32,14 +32,12 @@ def load_backbone_model(config) -> tuple[nn.Module, TaskTokenizer]:
             )
         tokenizer = Tokenizer.load(config.tokenizer)
         torch.manual_seed(config.seed)
-        ids = Ids(tokenizer.vocab_size, tokenizer.pad_id, start_id=tokenizer.cls_id, eos_id=tokenizer.sep_id)
-        settings = config.model
-        model = build_model(settings, ids)
+        model = build_model(config.model, Ids.of(tokenizer))
         return model, wrap(tokenizer, model)
     if config.init.startswith("scratch:"):  # the architecture and tokenizer of a run, freshly initialised
         trained, tokenizer = load_backbone_model(replace(config, init=config.init.removeprefix("scratch:")))
         torch.manual_seed(config.seed)
-        return type(trained)(trained.config), tokenizer
+        return fresh_copy(trained), tokenizer
     root = Path(config.init)
     if not root.is_dir():
         raise FileNotFoundError(
@@ -66,7 +64,7 @@ def load_backbone_model(config) -> tuple[nn.Module, TaskTokenizer]:
 
 
 def check_fit(model: nn.Module, tokenizer: TaskTokenizer) -> None:
-    vocab = model.encoder.config.vocab_size
+    vocab = model.config.vocab_size
     if tokenizer.vocab_size > vocab:
         raise DenoiseError(
             f"the tokenizer has {tokenizer.vocab_size} ids but the model's vocabulary only {vocab}; "

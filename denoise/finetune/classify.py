@@ -43,10 +43,10 @@ class Classification(Kind):
     def features(self, examples, tok):
         return classification_features(examples, tok, self.labels, self.config.max_length)
 
-    def head(self, d_model: int, encoder_only: bool):
-        pooling = self.config.pooling or default_pooling(encoder_only, self.config.mode)
+    def head(self, backbone):
+        pooling = self.config.pooling or backbone.family.pooling[backbone.mode]
         size = 1 if self.regression else len(self.labels)
-        return ClassificationHead(d_model, size, pooling=pooling, dropout=self.config.dropout)
+        return ClassificationHead(backbone.d_model, size, pooling=pooling, dropout=self.config.dropout)
 
     def score(self, model, examples, features, tok, device, autocast):
         logits = outputs(model, features, tok, self.config.eval_batch_size, device, autocast)
@@ -57,14 +57,6 @@ class Classification(Kind):
         predicted = [self.labels[int(x.argmax())] for x in logits]
         gold = [e.label for e in examples]
         return {"accuracy": accuracy(gold, predicted), "macro_f1": macro_f1(gold, predicted)}, predicted
-
-
-def default_pooling(encoder_only: bool, mode: str) -> str:
-    """[CLS] for BERT; the end-of-sequence decoder state the BART way; the mean of encoder states otherwise
-    (T5 and BART encoders have no classification token)."""
-    if encoder_only:
-        return "first"
-    return "last" if mode == "encoder_decoder" else "mean"
 
 
 def regression_scores(gold: list[float], predicted: list[float]) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from denoise.config import check_choice, load_settings
 from denoise.errors import DenoiseError
-from denoise.models.factory import ModelSettings
+from denoise.models.settings import ModelSettings
 
 KINDS = ("classification", "regression", "tagging", "qa", "generation")
 
@@ -55,7 +55,9 @@ class FinetuneConfig:
     )
     tokenizer: str | None = None  # scratch only: the tokenizer (a pre-training run's, for a fair comparison)
     model: ModelSettings = field(default_factory=ModelSettings)  # scratch only: the architecture
-    mode: str = "encoder"  # encoder-decoder backbones: encoder | encoder_decoder (the BART way)
+    # which of the family's states heads read: encoder | encoder_decoder (the BART way) for an encoder-decoder;
+    # None: the family's first (encoder)
+    mode: str | None = None
     pooling: str | None = None  # first | mean | last; None: first for BERT, last in BART mode, mean otherwise
     dropout: float = 0.1
     max_length: int = 128
@@ -80,7 +82,6 @@ class FinetuneConfig:
 
     def __post_init__(self):
         check_choice("task.kind", self.task.kind, KINDS)
-        check_choice("mode", self.mode, ("encoder", "encoder_decoder"))
         check_choice("optimizer.name", self.optimizer.name, ("adamw", "adafactor"))
         check_choice("precision", self.precision, ("fp32", "bf16", "fp16"))
         if self.epochs < 1 or self.batch_size < 1:

@@ -7,10 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from denoise.config import from_mapping
+from denoise.errors import DenoiseError
 from denoise.files import write_json
 from denoise.finetune.config import FinetuneConfig
 from denoise.finetune.loop import EVAL_FILE, KINDS, autocast_for, build_task_model, device_for
-from denoise.finetune.store import TASK_FILE, load_parts, read_task
+from denoise.finetune.store import HEAD_FILE, TASK_FILE, load_parts, read_task
 
 
 def evaluate_saved(run: str | Path, split: str = "test", data: str | None = None) -> dict:
@@ -31,6 +32,8 @@ def evaluate_saved(run: str | Path, split: str = "test", data: str | None = None
     model, tok, head_state = load_parts(saved_dir)
     device = device_for()
     task_model = build_task_model(config, kind, model, head_state).to(device)
+    if task_model.head is not None and head_state is None:
+        raise DenoiseError(f"{saved_dir} lacks its head ({HEAD_FILE}); fine-tune again")
     features = kind.features(examples, tok)
     metrics, _ = kind.score(
         task_model, examples, features, tok, device, autocast_for(config.precision, device)

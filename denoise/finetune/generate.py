@@ -9,6 +9,7 @@ import torch
 
 from denoise.errors import DenoiseError
 from denoise.finetune.kinds import Kind
+from denoise.models.families import FAMILIES
 from denoise.models.generation import generate
 from denoise.tasks.features import collate, generation_features
 from denoise.tasks.metrics import bleu_chrf
@@ -32,10 +33,12 @@ class Generation(Kind):
     def features(self, examples, tok):
         return generation_features(examples, tok, self.config.max_length, self.config.max_target_length)
 
-    def head(self, d_model: int, encoder_only: bool):
-        if encoder_only:
+    def head(self, backbone):
+        if not backbone.family.generates:
+            writers = ", ".join(name for name, family in FAMILIES.items() if family.generates)
             raise DenoiseError(
-                "generation needs an encoder-decoder model; an encoder-only model cannot write text"
+                f"generation needs a model that writes text (an encoder-decoder: {writers}); a "
+                f"{backbone.family.name} model cannot; start from a run of one of those families"
             )
         return None
 

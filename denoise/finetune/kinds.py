@@ -53,7 +53,8 @@ class Kind:
     def features(self, examples: list, tok: TaskTokenizer) -> list[dict]:
         raise NotImplementedError
 
-    def head(self, d_model: int, encoder_only: bool) -> nn.Module | None:
+    def head(self, backbone) -> nn.Module | None:
+        """The head on ``backbone``'s states (a :class:`~denoise.heads.backbone.Backbone`)."""
         raise NotImplementedError
 
     def targets(self, batch: dict) -> torch.Tensor:

@@ -12,6 +12,7 @@ import json
 import math
 import random
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -25,7 +26,6 @@ from denoise.finetune.qa import SpanQA
 from denoise.finetune.store import inherit_head, save_task_model
 from denoise.finetune.tag import Tagging
 from denoise.heads.backbone import Backbone, TaskModel
-from denoise.models.bert import Bert
 from denoise.tasks.features import collate
 from denoise.train.optim import adafactor, make_scheduler, parameter_groups
 
@@ -50,12 +50,13 @@ def autocast_for(precision: str, device: torch.device):
 
 def build_task_model(config, kind, model, head_state: dict | None = None) -> TaskModel:
     backbone = Backbone(model, config.mode)
-    head = kind.head(backbone.d_model, backbone.encoder_only)
+    head = kind.head(backbone)
     if head_state is not None and head is not None:
         head.load_state_dict(head_state)
-    elif head is not None and isinstance(model, Bert) and model.pooler is not None and hasattr(head, "dense"):
-        if getattr(head, "pooling", None) == "first":  # BERT fine-tunes its pre-trained pooler
-            head.dense.load_state_dict(model.pooler.state_dict())
+    elif getattr(head, "pooling", None) == "first":  # a [CLS] head starts from a pre-trained pooler (BERT)
+        pooler = backbone.family.pooler_state(model)
+        if pooler is not None:
+            head.dense.load_state_dict(pooler)
     return TaskModel(backbone, head)
 
 
@@ -96,6 +97,7 @@ def finetune(config, out: str | Path, progress: bool = False) -> dict:
     torch.manual_seed(config.seed)
     device = device_for()
     task_model = build_task_model(config, kind, model)
+    config = replace(config, mode=task_model.backbone.mode)  # saved as chosen, the family's default resolved
     head_inherited = inherit_head(config.init, config.task.kind, config.mode, kind.state(), task_model.head)
     task_model = task_model.to(device)
     autocast = autocast_for(config.precision, device)

@@ -38,8 +38,8 @@ class SpanQA(Kind):
     def features(self, examples, tok):
         return qa_features(examples, tok, self.config.max_length, self.config.doc_stride)
 
-    def head(self, d_model: int, encoder_only: bool):
-        return SpanHead(d_model, self.config.span_window)
+    def head(self, backbone):
+        return SpanHead(backbone.d_model, self.config.span_window)
 
     def targets(self, batch: dict) -> torch.Tensor:
         return torch.stack([batch["start"], batch["end"]], dim=1)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from denoise.errors import DenoiseError
 from denoise.files import staged_folder
 from denoise.models.checkpoint import load_model, save_model
+from denoise.models.families import family_of
 from denoise.tasks.text import HFTaskTokenizer, SentencePieceTaskTokenizer, TaskTokenizer
 from denoise.tokenizer import Tokenizer, is_tokenizer_dir
 
@@ -54,13 +54,11 @@ def load_parts(directory: Path):
     model = load_model(directory / "model")
     if is_tokenizer_dir(directory / "tokenizer"):
         tok: TaskTokenizer = SentencePieceTaskTokenizer(
-            Tokenizer.load(directory / "tokenizer"), with_cls=type(model).__name__ == "Bert"
+            Tokenizer.load(directory / "tokenizer"), with_cls=family_of(model).starts_with_cls
         )
     else:
         tok = HFTaskTokenizer.load(directory / "tokenizer")
     head = load_file(directory / HEAD_FILE) if (directory / HEAD_FILE).exists() else None
-    if head is None and type(model).__name__ == "Bert":
-        raise DenoiseError(f"{directory} lacks {HEAD_FILE}")
     return model, tok, head
 
 

@@ -44,8 +44,8 @@ class Tagging(Kind):
     def features(self, examples, tok):
         return tagging_features(examples, tok, self.tags, self.config.max_length)
 
-    def head(self, d_model: int, encoder_only: bool):
-        return TaggingHead(d_model, len(self.tags), dropout=self.config.dropout)
+    def head(self, backbone):
+        return TaggingHead(backbone.d_model, len(self.tags), dropout=self.config.dropout)
 
     def score(self, model, examples, features, tok, device, autocast):
         logits = outputs(model, features, tok, self.config.eval_batch_size, device, autocast)

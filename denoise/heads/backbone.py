@@ -1,9 +1,9 @@
 """A pre-trained model seen as hidden states for a head, and the task model that joins the two.
 
-Encoder-only models (``Bert``) give their encoder states. Encoder-decoder models give either their
-encoder states (``mode="encoder"``), or, the BART way (``mode="encoder_decoder"``), the decoder states of
-the same input shifted right behind the start token, which read the whole input through cross-attention;
-a classification head then pools the last (end-of-sequence) state.
+Which states a head reads is the family's (``Family.states``): encoder-only models give their encoder
+states; encoder-decoder models give either their encoder states (``mode="encoder"``), or, the BART way
+(``mode="encoder_decoder"``), the decoder states of the same input shifted right behind the start token,
+which read the whole input through cross-attention.
 """
 
 from __future__ import annotations
@@ -12,27 +12,26 @@ import torch
 from torch import nn
 
 from denoise.errors import DenoiseError
-from denoise.models.bert import Bert
-
-MODES = ("encoder", "encoder_decoder")
+from denoise.models.families import family_of
 
 
 class Backbone(nn.Module):
-    def __init__(self, model: nn.Module, mode: str = "encoder"):
+    def __init__(self, model: nn.Module, mode: str | None = None):
+        """``mode``: which of the family's states to read (``Family.modes``); None: its first."""
         super().__init__()
-        if mode not in MODES:
-            raise DenoiseError(f"mode {mode!r} is not one of {', '.join(MODES)}")
-        if isinstance(model, Bert) and mode != "encoder":
-            raise DenoiseError("an encoder-only model has no decoder: use mode=encoder with it")
+        self.family = family_of(model)
+        mode = mode or self.family.modes[0]
+        if mode not in self.family.states:
+            raise DenoiseError(
+                f"mode {mode!r} is not one of a {self.family.name} model's modes ({', '.join(self.family.modes)}); "
+                "leave mode unset for its default"
+            )
         self.model, self.mode = model, mode
+        self.states = self.family.states[mode]
 
     @property
     def d_model(self) -> int:
-        return self.model.encoder.config.d_model
-
-    @property
-    def encoder_only(self) -> bool:
-        return isinstance(self.model, Bert)
+        return self.model.d_model
 
     def forward(
         self,
@@ -41,15 +40,7 @@ class Backbone(nn.Module):
         token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``[B, L, d]`` states aligned with ``input_ids``."""
-        if self.encoder_only:
-            return self.model.encoder(input_ids, attention_mask, token_type_ids)
-        states = self.model.encoder(input_ids, attention_mask)
-        if self.mode == "encoder":
-            return states
-        start = torch.full_like(input_ids[:, :1], self.model.config.decoder_start_id)
-        decoder_ids = torch.cat([start, input_ids[:, :-1]], dim=1)
-        decoder_mask = torch.cat([torch.ones_like(attention_mask[:, :1]), attention_mask[:, :-1]], dim=1)
-        return self.model.decoder(decoder_ids, states, attention_mask, decoder_mask)
+        return self.states(self.model, input_ids, attention_mask, token_type_ids)
 
 
 class TaskModel(nn.Module):

@@ -1,7 +1,9 @@
 """denoise model directories: ``model.safetensors`` (weights) and ``model.json`` (family and configuration).
 
 Written to a temporary folder and renamed into place, so an interrupted save never leaves a half-written
-model where a good one was.
+model where a good one was. ``model.json`` names the family (``"bert"``, ``"bart"``, ``"t5"``); folders
+written before families were named say ``"encoder_decoder"`` for both BART and T5, and are read as the one
+whose positions they have (relative: T5, else BART), as they were exported then.
 """
 
 from __future__ import annotations
@@ -15,23 +17,11 @@ from torch import nn
 from denoise.config import from_mapping
 from denoise.errors import DenoiseError
 from denoise.files import staged_folder
+from denoise.models.families import family_named, family_of
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
-
-
-def _families() -> dict[str, tuple[type, type]]:
-    from denoise.models.bert import Bert, BertConfig
-    from denoise.models.encoder_decoder import EncoderDecoder, EncoderDecoderConfig
-
-    return {"bert": (Bert, BertConfig), "encoder_decoder": (EncoderDecoder, EncoderDecoderConfig)}
-
-
-def family_of(model: nn.Module) -> str:
-    for family, (cls, _) in _families().items():
-        if isinstance(model, cls):
-            return family
-    raise DenoiseError(f"cannot save a {type(model).__name__}: only Bert and EncoderDecoder models")
+LEGACY_ENCODER_DECODER = "encoder_decoder"
 
 
 def save_model(model: nn.Module, out_dir: str | Path) -> Path:
@@ -39,7 +29,7 @@ def save_model(model: nn.Module, out_dir: str | Path) -> Path:
     from safetensors.torch import save_model as save_weights
 
     out = Path(out_dir)
-    family = family_of(model)
+    family = family_of(model).name
     with staged_folder(out) as staging:
         config = {"family": family, "config": dataclasses.asdict(model.config)}
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
@@ -58,18 +48,23 @@ def load_model(directory: str | Path) -> nn.Module:
             "for a transformers checkpoint use `denoise convert --from-hf`"
         )
     saved = json.loads((directory / CONFIG_FILE).read_text())
-    families = _families()
-    if saved.get("family") not in families:
-        raise DenoiseError(
-            f"{directory}: unknown model family {saved.get('family')!r}; expected {sorted(families)}"
-        )
-    cls, config_cls = families[saved["family"]]
-    model = cls(from_mapping(config_cls, saved["config"], where=str(directory / CONFIG_FILE)))
+    family = family_named(saved_family(saved), where=f"{directory / CONFIG_FILE}: family")
+    model = family.model(from_mapping(family.config, saved["config"], where=str(directory / CONFIG_FILE)))
     try:
         load_weights(model, str(directory / WEIGHTS_FILE), strict=True)
     except RuntimeError as err:
         raise DenoiseError(f"{directory / WEIGHTS_FILE} does not fit its {CONFIG_FILE}: {err}") from None
     return model
+
+
+def saved_family(saved: dict) -> str:
+    """The family a model.json names; for the encoder-decoders of folders written before families were
+    named, the one their positions say."""
+    family = saved.get("family")
+    if family == LEGACY_ENCODER_DECODER:
+        positions = saved.get("config", {}).get("decoder", {}).get("positions")
+        return "t5" if positions == "relative" else "bart"
+    return family
 
 
 def locate_model(root: str | Path) -> tuple[Path, Path | None] | None:

@@ -1,28 +1,31 @@
-"""Encoder-decoder models (BART, T5): the shared :class:`~denoise.models.encoder.Encoder`, a
+"""The body every encoder-decoder family shares: the :class:`~denoise.models.encoder.Encoder`, a
 :class:`~denoise.models.decoder.Decoder` and a language-model head, with one token table for all three when
 ``tie_embeddings``.
 
-``bart_config(size)`` and ``t5_config(size)`` give the published shapes; their parameter counts equal those
-of transformers' ``BartForConditionalGeneration`` and ``T5ForConditionalGeneration``.
+A family subclasses :class:`EncoderDecoder` with its own initialisation (``denoise.models.bart.Bart``,
+``denoise.models.t5.T5``) and gives its named sizes and transformers key map in its folder.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from denoise.config import from_mapping, nearest
 from denoise.errors import DenoiseError
 from denoise.labels import IGNORE
 from denoise.models.decoder import Decoder, DecoderCache
 from denoise.models.encoder import Encoder
 from denoise.models.fused_loss import linear_cross_entropy_sum
-from denoise.models.layers import Attention, FeedForward, RelativePositionBias, TransformerConfig
+from denoise.models.layers import TransformerConfig, with_changes
 from denoise.models.outputs import ModelOutput
+
+if TYPE_CHECKING:
+    from denoise.models.settings import Ids, ModelSettings
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def shift_right(labels: torch.Tensor, start_id: int, pad_id: int) -> torch.Tenso
 
 class EncoderDecoder(nn.Module):
     """Encoder, decoder and LM head; ``forward`` returns logits ``[B, T, V]`` and, given labels, the mean
-    cross-entropy over the labels that are not -100."""
+    cross-entropy over the labels that are not -100. Families subclass it and define :meth:`initialise`."""
 
     def __init__(self, config: EncoderDecoderConfig):
         super().__init__()
@@ -83,7 +86,18 @@ class EncoderDecoder(nn.Module):
             self.register_buffer("final_logits_bias", torch.zeros(config.vocab_size))
         else:
             self.final_logits_bias = None
-        initialise(self)
+        self.initialise()
+
+    @torch.no_grad()
+    def initialise(self) -> None:
+        """Fresh weights as the family was trained from."""
+        raise NotImplementedError(
+            f"{type(self).__name__} names no initialisation; build a family's model (Bart, T5) instead"
+        )
+
+    @property
+    def d_model(self) -> int:
+        return self.config.encoder.d_model
 
     def encode(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         return self.encoder(input_ids, attention_mask)
@@ -141,6 +155,7 @@ class EncoderDecoder(nn.Module):
             return ModelOutput(
                 logits=None,
                 loss=self.chunked_loss(hidden, labels),
+                targets=labels,
                 hidden_states=hidden,
                 encoder_hidden_states=encoder_states,
             )
@@ -149,112 +164,44 @@ class EncoderDecoder(nn.Module):
         if labels is not None:
             loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=IGNORE)
         return ModelOutput(
-            logits=logits, loss=loss, hidden_states=hidden, encoder_hidden_states=encoder_states
+            logits=logits,
+            loss=loss,
+            targets=labels,
+            hidden_states=hidden,
+            encoder_hidden_states=encoder_states,
         )
 
 
-# "tiny" is not a published size: BERT-tiny's shape (2 layers of 128) in each stack, for CPU runs.
-BART_SIZES = {
-    "tiny": {"num_layers": 2, "d_model": 128, "num_heads": 2, "d_ff": 512},
-    "base": {"num_layers": 6, "d_model": 768, "num_heads": 12, "d_ff": 3072},
-    "large": {"num_layers": 12, "d_model": 1024, "num_heads": 16, "d_ff": 4096},
-}
-T5_SIZES = {
-    "tiny": {"num_layers": 2, "d_model": 128, "num_heads": 2, "d_kv": 64, "d_ff": 512},
-    "small": {"num_layers": 6, "d_model": 512, "num_heads": 8, "d_kv": 64, "d_ff": 2048},
-    "base": {"num_layers": 12, "d_model": 768, "num_heads": 12, "d_kv": 64, "d_ff": 3072},
-}
-
-
-def _size(sizes: dict, family: str, size: str) -> dict:
-    if size not in sizes:
-        raise DenoiseError(f"unknown {family} size {size!r}{nearest(size, sizes)}; sizes: {', '.join(sizes)}")
-    return sizes[size]
-
-
-def with_changes(stack: TransformerConfig, changes: dict) -> TransformerConfig:
-    """``stack`` with ``changes``, each key and value checked (an unknown key fails with the nearest one)."""
-    return from_mapping(TransformerConfig, {**dataclasses.asdict(stack), **changes}, where="stack changes")
-
-
-def bart_config(size: str = "base", **changes) -> EncoderDecoderConfig:
-    """BART-base or -large: learned positions (offset 2), LayerNorm after each residual (eps 1e-5), GELU,
-    biases, final logits bias, vocabulary 50265, 1024 positions. ``changes`` apply to both stacks."""
-    stack = TransformerConfig(
-        vocab_size=50265,
-        **_size(BART_SIZES, "BART", size),
-        activation="gelu",
-        norm_eps=1e-5,
-        positions="learned",
-        max_positions=1024,
-        position_offset=2,
-        embedding_norm=True,
-        dropout=0.1,
-        attention_dropout=0.1,
-        pad_id=1,
-    )
-    stack = with_changes(stack, changes)
-    return EncoderDecoderConfig(
-        encoder=stack, decoder=stack, decoder_start_id=2, eos_id=2, final_logits_bias=True
+def config_from_settings(
+    base: EncoderDecoderConfig, settings: ModelSettings, changes: dict, ids: Ids
+) -> EncoderDecoderConfig:
+    """``base`` (a named size) with a recipe's ``changes`` in both stacks, ``model.decoder_layers`` in the
+    decoder, and the tokenizer's start and end ids."""
+    if settings.decoder_layers is not None and settings.decoder_layers < 1:
+        raise DenoiseError(f"model.decoder_layers must be at least 1, got {settings.decoder_layers}")
+    encoder = with_changes(base.encoder, changes)
+    decoder_changes = dict(changes)
+    if settings.decoder_layers is not None:
+        decoder_changes["num_layers"] = settings.decoder_layers
+    decoder = with_changes(base.decoder, decoder_changes)
+    return dataclasses.replace(
+        base, encoder=encoder, decoder=decoder, decoder_start_id=ids.start_id, eos_id=ids.eos_id
     )
 
 
-def t5_config(size: str = "small", **changes) -> EncoderDecoderConfig:
-    """T5 (v1.0) small or base: relative position buckets, RMSNorm before each sub-layer (eps 1e-6), no
-    biases, unscaled attention, ReLU, final norms, vocabulary 32128, decoder output rescaled before the tied
-    LM head. ``changes`` apply to both stacks (``gated=True, activation="gelu_tanh"`` gives v1.1's
-    feed-forward)."""
-    stack = TransformerConfig(
-        vocab_size=32128,
-        **_size(T5_SIZES, "T5", size),
-        activation="relu",
-        pre_norm=True,
-        norm_eps=1e-6,
-        positions="relative",
-        embedding_norm=False,
-        final_norm=True,
-        bias=False,
-        scale_attention=False,
-        dropout=0.1,
-        attention_dropout=0.1,
-        pad_id=0,
-    )
-    stack = with_changes(stack, changes)
-    return EncoderDecoderConfig(
-        encoder=stack, decoder=stack, decoder_start_id=0, eos_id=1, rescale_output=True
-    )
+def encoder_states(model: EncoderDecoder, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
+    """``[B, L, d]``: what the encoder makes of the input (token types are not an encoder-decoder's)."""
+    return model.encoder(input_ids, attention_mask)
 
 
-@torch.no_grad()
-def initialise(model: EncoderDecoder) -> None:
-    """Fresh weights as the families were trained from: BART's normal(0, 0.02) everywhere; T5's scaled
-    normals (token table 1.0, query (d_model x d_kv)^-0.5, key/value and feed-forward input d_model^-0.5,
-    attention output (heads x d_kv)^-0.5, feed-forward output d_ff^-0.5)."""
-    config = model.config.encoder
-    if not config.pre_norm:
-        for module in model.modules():
-            if isinstance(module, (nn.Linear, nn.Embedding)):
-                module.weight.normal_(0.0, 0.02)
-            if isinstance(module, nn.Linear) and module.bias is not None:
-                module.bias.zero_()
-        return
-    d_model, inner = config.d_model, config.num_heads * config.head_size
-    model.shared.weight.normal_(0.0, 1.0)
-    if model.lm_head is not None:
-        model.lm_head.weight.normal_(0.0, 1.0)
-    for module in model.modules():
-        if isinstance(module, Attention):
-            module.query.weight.normal_(0.0, (d_model * config.head_size) ** -0.5)
-            module.key.weight.normal_(0.0, d_model**-0.5)
-            module.value.weight.normal_(0.0, d_model**-0.5)
-            module.output.weight.normal_(0.0, inner**-0.5)
-        elif isinstance(module, FeedForward):
-            module.input.weight.normal_(0.0, d_model**-0.5)
-            if module.gate is not None:
-                module.gate.weight.normal_(0.0, d_model**-0.5)
-            module.output.weight.normal_(0.0, config.d_ff**-0.5)
-        elif isinstance(module, RelativePositionBias):
-            module.embedding.weight.normal_(0.0, d_model**-0.5)
+def decoder_states(model: EncoderDecoder, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
+    """``[B, L, d]``, the BART way: the decoder reads the input shifted right behind its start token, and
+    sees all of it through cross-attention, so state ``i`` belongs to token ``i``."""
+    states = model.encoder(input_ids, attention_mask)
+    start = torch.full_like(input_ids[:, :1], model.config.decoder_start_id)
+    decoder_ids = torch.cat([start, input_ids[:, :-1]], dim=1)
+    decoder_mask = torch.cat([torch.ones_like(attention_mask[:, :1]), attention_mask[:, :-1]], dim=1)
+    return model.decoder(decoder_ids, states, attention_mask, decoder_mask)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -9,6 +9,7 @@ bias no mask is built at all, so the fused kernels apply.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from denoise.config import from_mapping, nearest
 from denoise.errors import DenoiseError
 
 ACTIVATIONS = {
@@ -69,6 +71,18 @@ class TransformerConfig:
     @property
     def head_size(self) -> int:
         return self.d_kv or self.d_model // self.num_heads
+
+
+def with_changes(stack: TransformerConfig, changes: dict) -> TransformerConfig:
+    """``stack`` with ``changes``, each key and value checked (an unknown key fails with the nearest one)."""
+    return from_mapping(TransformerConfig, {**dataclasses.asdict(stack), **changes}, where="stack changes")
+
+
+def named_size(sizes: dict, family: str, size: str) -> dict:
+    """The shape of ``size`` among a family's named ``sizes``; a clear error for another name."""
+    if size not in sizes:
+        raise DenoiseError(f"unknown {family} size {size!r}{nearest(size, sizes)}; sizes: {', '.join(sizes)}")
+    return dict(sizes[size])
 
 
 class RMSNorm(nn.Module):

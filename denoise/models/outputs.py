@@ -11,6 +11,7 @@ import torch
 class ModelOutput:
     logits: torch.Tensor | None  # None when a loss was computed without them (return_logits=False)
     loss: torch.Tensor | None = None
+    targets: torch.Tensor | None = None  # the labels the logits score, in their order (with labels only)
     pair_logits: torch.Tensor | None = None  # NSP / SOP head (encoder-only)
     hidden_states: torch.Tensor | None = None  # last encoder (or decoder) hidden states
     encoder_hidden_states: torch.Tensor | None = None  # encoder-decoder models

@@ -14,9 +14,9 @@ from typing import Any
 
 from denoise.config import check_choice, load_settings
 from denoise.errors import DenoiseError
-from denoise.models.factory import ModelSettings
+from denoise.models.families import family_named
+from denoise.models.settings import ModelSettings
 
-FAMILIES = ("bert", "bart", "t5")
 PRECISIONS = ("fp32", "bf16", "fp16")
 SCHEDULES = ("linear", "cosine", "inverse_sqrt", "constant")
 OPTIMIZERS = ("adamw", "adafactor")
@@ -85,7 +85,7 @@ class PretrainConfig:
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
     def __post_init__(self):
-        check_choice("model.family", self.model.family, FAMILIES)
+        family_named(self.model.family)
         check_choice("training.precision", self.training.precision, PRECISIONS)
         check_choice("optimizer.schedule", self.optimizer.schedule, SCHEDULES)
         check_choice("optimizer.name", self.optimizer.name, OPTIMIZERS)
@@ -105,10 +105,6 @@ class PretrainConfig:
                 raise DenoiseError(f"{key} must be at least 1, got {value}")
         if self.data.validation_blocks < 0:
             raise DenoiseError(f"data.validation_blocks must be >= 0, got {self.data.validation_blocks}")
-
-    @property
-    def encoder_decoder(self) -> bool:
-        return self.model.family != "bert"
 
     def to_mapping(self) -> dict:
         return dataclasses.asdict(self)

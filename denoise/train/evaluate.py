@@ -15,7 +15,7 @@ def cut_at(ids: list[int], eos_id: int) -> list[int]:
 
 
 @torch.no_grad()
-def evaluate(model, loader, accelerator, autocast, encoder_decoder: bool) -> dict:
+def evaluate(model, loader, accelerator, autocast) -> dict:
     """Token loss and accuracy summed over every process's share of ``loader``; ``autocast()`` gives the
     run's precision context."""
     was_training = model.training
@@ -27,7 +27,7 @@ def evaluate(model, loader, accelerator, autocast, encoder_decoder: bool) -> dic
         pair_labels = inputs.pop("pair_labels", None)
         with autocast():
             output = model(**inputs)
-        labels = batch.labels[batch.labels != IGNORE] if not encoder_decoder else batch.labels
+        labels = output.targets  # the labels of the logits' rows
         logits = output.logits.float()
         flat_logits, flat_labels = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1)
         kept = flat_labels != IGNORE

@@ -3,14 +3,14 @@ weights, to adapt it to a domain or to a task's unlabelled text (Gururangan et a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from torch import nn
 
 from denoise.errors import DenoiseError
-from denoise.models.bert import Bert
 from denoise.models.checkpoint import CONFIG_FILE, load_model, locate_model
+from denoise.models.families import Family, family_of
 from denoise.tokenizer import Tokenizer
 
 
@@ -47,23 +47,13 @@ class Init:
                 f"corpus with --tokenizer {self.tokenizer_dir}, or leave data.tokenizer and data.prepared unset"
             )
 
-    def model(self, encoder_decoder: bool, pairs: bool) -> nn.Module:
+    def model(self, family: Family, pairs: bool) -> nn.Module:
+        """The init's model, checked to be of ``family``; with a sentence-pair head when ``pairs``."""
         model = load_model(self.model_dir)
-        if isinstance(model, Bert) == encoder_decoder:
-            wanted = "an encoder-decoder" if encoder_decoder else "a BERT"
+        found = family_of(model)
+        if found is not family:
             raise DenoiseError(
-                f"init {self.model_dir} holds a {type(model).__name__} but model.family asks for {wanted}; "
-                "set model.family to the init's family"
+                f"init {self.model_dir} holds a {found.name} model but model.family is {family.name!r}; "
+                f"set model.family={found.name}"
             )
-        if pairs and not model.config.pair_head:
-            model = with_pair_head(model)
-        return model
-
-
-def with_pair_head(model: Bert) -> Bert:
-    """``model`` with a freshly initialised pair head (pooler and classifier), for a sentence-pair task that
-    its pre-training did not have (masked LM only, as RoBERTa)."""
-    paired = Bert(replace(model.config, pair_head=True))
-    missing, unexpected = paired.load_state_dict(model.state_dict(), strict=False)
-    assert not unexpected and all(k.startswith(("pooler.", "pair_classifier.")) for k in missing), missing
-    return paired
+        return family.pair_head(model) if pairs else model

@@ -25,17 +25,18 @@ import yaml
 from denoise.corruption.base import Vocab
 from denoise.corruption.corpus import BlockCorpus
 from denoise.corruption.loader import Collator
-from denoise.corruption.recipe import ENCODER, ENCODER_DECODER, Recipe
+from denoise.corruption.recipe import Recipe
 from denoise.data.prepare import load_blocks
 from denoise.errors import DenoiseError
 from denoise.models.checkpoint import save_model
-from denoise.models.factory import Ids, build_model, check_positions
+from denoise.models.families import build_model, check_positions, family_named, learned_positions
+from denoise.models.settings import Ids
 from denoise.train import checkpoints as ckpt
 from denoise.train.config import PretrainConfig
 from denoise.train.data import EvalSampler, Layout, StepSampler, make_loader, prepare_data, split_blocks
 from denoise.train.evaluate import evaluate, reconstructions
 from denoise.train.init import Init
-from denoise.train.metrics import MetricsLog, available_trackers, peak_flops, training_flops
+from denoise.train.metrics import MetricsLog, available_trackers, peak_flops
 from denoise.train.objective import Counts, micro_batch_loss, model_inputs
 from denoise.train.optim import make_optimizer, make_scheduler
 
@@ -59,19 +60,6 @@ def corruption_recipe(value) -> Recipe:
     raise DenoiseError(
         f"corruption must be a recipe name, a .yaml path or a mapping with steps, got {value!r}"
     )
-
-
-def framed_length(block_size: int, encoder_decoder: bool, pairs: bool) -> int:
-    """Longest model input a block becomes: [CLS] A [SEP] (B [SEP]) for BERT; a mode token, the block and the
-    end token for an encoder-decoder (whose targets are never longer)."""
-    return block_size + 2 + (pairs and not encoder_decoder)
-
-
-def position_limit(config) -> int | None:
-    """The smallest learned position table of the model's stacks; None when positions are relative."""
-    stacks = [config.encoder] + ([config.decoder] if hasattr(config, "decoder") else [])
-    learned = [s.max_positions for s in stacks if s.positions == "learned"]
-    return min(learned) if learned else None
 
 
 def padding_multiple(longest: int, compile: bool, limit: int | None) -> int:
@@ -145,9 +133,9 @@ class Pretraining:
         blocks = load_blocks(data_dir)
         self.split = split_blocks(len(blocks), config.data.validation_blocks, t.global_batch, t.seed)
         vocab = Vocab.from_tokenizer(self.tokenizer)
-        family = ENCODER_DECODER if config.encoder_decoder else ENCODER
+        self.family = family = family_named(config.model.family)
         recipe = corruption_recipe(config.corruption)
-        corrupter = recipe.build(vocab, family, config.data.block_size, corpus=BlockCorpus(blocks))
+        corrupter = recipe.build(vocab, family.kind, config.data.block_size, corpus=BlockCorpus(blocks))
         pairs = any(op.pairs for op in corrupter.ops)
         settings = config.model
         if settings.pair_head is None:
@@ -157,11 +145,11 @@ class Pretraining:
                 f"corruption recipe {recipe.name!r} builds sentence pairs but model.pair_head is false; "
                 "drop the pair step or enable the pair head"
             )
-        ids = Ids(vocab.size, vocab.pad_id, start_id=vocab.cls_id, eos_id=vocab.sep_id)
         torch.manual_seed(t.seed)
-        model = init.model(config.encoder_decoder, pairs) if init else build_model(settings, ids)
-        longest = framed_length(config.data.block_size, config.encoder_decoder, pairs)
-        check_positions(model.config, longest)
+        model = init.model(family, pairs) if init else build_model(settings, Ids.of(self.tokenizer))
+        # the longest model input a block becomes (an encoder-decoder's targets are never longer)
+        longest = config.data.block_size + family.framing_tokens(pairs)
+        check_positions(model, longest)
         if self.resume_from is not None:
             saved = ckpt.read_trainer_state(self.resume_from)
             ckpt.check_same_run(saved["config"], config.to_mapping(), self.resume_from)
@@ -177,9 +165,11 @@ class Pretraining:
         self.start_step, self.tokens = 0, 0
         if self.resume_from is not None:
             self._restore(self.resume_from)
-        multiple = padding_multiple(longest, t.compile, position_limit(model.config))
-        self.collator = Collator(corrupter, vocab, seed=t.seed, pad_to_multiple_of=multiple)
-        self.eval_collator = Collator(corrupter, vocab, seed=t.seed + 1, pad_to_multiple_of=multiple)
+        multiple = padding_multiple(longest, t.compile, learned_positions(model, family))
+        self.collator = Collator(corrupter, vocab, family.frame, seed=t.seed, pad_to_multiple_of=multiple)
+        self.eval_collator = Collator(
+            corrupter, vocab, family.frame, seed=t.seed + 1, pad_to_multiple_of=multiple
+        )
         self.blocks = blocks
 
     def _restore(self, checkpoint: Path) -> None:
@@ -222,7 +212,7 @@ class Pretraining:
         total = self.global_counts(counts)
         losses = torch.zeros(3, device=acc.device)
         for j, batch in enumerate(micro_batches):
-            inputs = model_inputs(batch, self.config.encoder_decoder, acc.device)
+            inputs = model_inputs(batch, acc.device)
             last = j == len(micro_batches) - 1
             with nullcontext() if last else acc.no_sync(self.model):
                 with self.autocast():
@@ -313,8 +303,7 @@ class Pretraining:
         return self.accelerator.clip_grad_norm_(self.model.parameters(), clip_norm)
 
     def _flops(self, batch, predicted: int) -> float:
-        target = batch.labels.shape[1] if self.config.encoder_decoder else 0
-        return training_flops(self.unwrapped, len(batch), batch.input_ids.shape[1], target, predicted)
+        return self.family.flops(self.unwrapped, batch, predicted)
 
     def _log_record(self, step: int, result: dict, grad_norm, window: dict, peak: float | None) -> dict:
         acc = self.accelerator
@@ -363,9 +352,9 @@ class Pretraining:
         loader = make_loader(self.blocks, sampler, self.eval_collator, 0, t.seed)
         metrics = {
             "step": step,
-            **evaluate(self.model, loader, acc, self.autocast, self.config.encoder_decoder),
+            **evaluate(self.model, loader, acc, self.autocast),
         }
-        if self.config.encoder_decoder and t.reconstructions and acc.is_main_process and len(sampler):
+        if self.family.generates and t.reconstructions and acc.is_main_process and len(sampler):
             first = next(iter(loader))
             metrics.update(
                 reconstructions(self.unwrapped, first, self.tokenizer, t.reconstructions, acc.device)

@@ -1,12 +1,11 @@
 """What a run reports: ``OUT/metrics.jsonl`` (one JSON object per logged step or evaluation), accelerate's
-trackers (TensorBoard), and the model FLOPs behind the utilisation figure."""
+trackers (TensorBoard), and the device peak behind the utilisation figure (the model FLOPs of a batch are
+its family's count, ``Family.flops``)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
-from torch import nn
 
 from denoise.files import write_text
 
@@ -61,32 +60,6 @@ def available_trackers(names: list[str]) -> list[str]:
 
     checks = {"tensorboard": is_tensorboard_available, "wandb": is_wandb_available}
     return [name for name in names if checks.get(name, lambda: True)()]
-
-
-def matmul_parameters(module: nn.Module | None) -> int:
-    """Weights that multiply every token (linear layers), which dominate a transformer's FLOPs."""
-    if module is None:
-        return 0
-    return sum(m.weight.numel() for m in module.modules() if isinstance(m, nn.Linear))
-
-
-def training_flops(model, batch_size: int, source_length: int, target_length: int, predicted: int) -> float:
-    """Approximate FLOPs of one forward and backward: 6 per weight per token, attention scores and values,
-    and the vocabulary projection at the predicted positions."""
-    encoder = model.encoder
-    d_model = encoder.config.d_model
-    vocab_size = encoder.config.vocab_size
-    inner = encoder.config.num_heads * encoder.config.head_size
-    flops = 6 * matmul_parameters(encoder) * batch_size * source_length
-    flops += 12 * encoder.config.num_layers * batch_size * source_length**2 * inner
-    decoder = getattr(model, "decoder", None)
-    if decoder is not None:
-        flops += 6 * matmul_parameters(decoder) * batch_size * target_length
-        layers = decoder.config.num_layers
-        flops += 12 * layers * batch_size * (target_length**2 / 2 + target_length * source_length) * inner
-    else:
-        flops += 6 * matmul_parameters(getattr(model, "mlm", None)) * predicted
-    return float(flops + 6 * predicted * d_model * vocab_size)
 
 
 def peak_flops(device_name: str | None, precision: str, configured_tflops: float | None) -> float | None:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from denoise.corruption.batch import ModelBatch
 from denoise.labels import IGNORE
+from denoise.models.framing import ModelBatch
 
 
 @dataclass(frozen=True)
@@ -34,17 +34,17 @@ class Counts:
         return Counts(self.tokens + other.tokens, self.pairs + other.pairs)
 
 
-def model_inputs(batch: ModelBatch, encoder_decoder: bool, device) -> dict[str, torch.Tensor]:
+def model_inputs(batch: ModelBatch, device) -> dict[str, torch.Tensor]:
     """Keyword arguments for the model on ``device``, from a batch still on the host: attention masks are
     dropped when nothing is padded (so the model builds no mask and SDPA may take its fused kernels, without
-    a device synchronisation to find out)."""
+    a device synchronisation to find out), and the loss is asked for without the logits where a model can
+    compute it without them."""
     inputs = batch.as_dict()
     for key in ("attention_mask", "decoder_attention_mask"):
         if key in inputs and bool(inputs[key].all()):
             del inputs[key]
     inputs = {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
-    if encoder_decoder:
-        inputs["return_logits"] = False
+    inputs["return_logits"] = False
     return inputs
 
 

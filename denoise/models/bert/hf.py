@@ -1,4 +1,4 @@
-"""BERT and RoBERTa checkpoints of transformers to and from a denoise :class:`Bert`.
+"""BERT and RoBERTa checkpoints of transformers to and from a denoise :class:`Bert`, by one key map.
 
 Every weight is mapped by name; a checkpoint with missing, unexpected or misshapen weights stops with an error
 naming them. RoBERTa numbers positions from ``pad_id + 1``, which becomes ``position_offset``; transformers
@@ -8,7 +8,6 @@ also skips pad tokens when numbering, so outputs agree wherever pads only trail 
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,48 +16,77 @@ import torch
 
 from denoise.errors import DenoiseError
 from denoise.files import staged_folder
-from denoise.models.bert import Bert, BertConfig
-from denoise.models.hf import import_transformers
+from denoise.models.bert.model import Bert, BertConfig
+from denoise.models.key_maps import attention, prefixed, theirs, weight_and_bias
 from denoise.models.layers import TransformerConfig
+from denoise.models.transformers_io import import_transformers
 
 
 @dataclass(frozen=True)
 class Layout:
     """Where a transformers architecture keeps its weights."""
 
-    family: str  # bert | roberta
+    config_class: str  # BertConfig | RobertaConfig
     prefix: str  # before the encoder's weight names
     head: str | None  # before the masked-LM head's weight names; None when there is no head
     pair: bool  # has BERT's NSP classifier, cls.seq_relationship
+    positions_after_pad: bool  # positions are numbered from pad_id + 1 (RoBERTa)
 
 
 LAYOUTS = {
-    "BertForPreTraining": Layout("bert", "bert.", "cls.predictions.", True),
-    "BertForMaskedLM": Layout("bert", "bert.", "cls.predictions.", False),
-    "BertModel": Layout("bert", "", None, False),
-    "RobertaForMaskedLM": Layout("roberta", "roberta.", "lm_head.", False),
-    "RobertaModel": Layout("roberta", "", None, False),
+    "BertForPreTraining": Layout("BertConfig", "bert.", "cls.predictions.", True, False),
+    "BertForMaskedLM": Layout("BertConfig", "bert.", "cls.predictions.", False, False),
+    "BertModel": Layout("BertConfig", "", None, False, False),
+    "RobertaForMaskedLM": Layout("RobertaConfig", "roberta.", "lm_head.", False, True),
+    "RobertaModel": Layout("RobertaConfig", "", None, False, True),
 }
-EMBEDDING_NAMES = {
-    "tokens": "word_embeddings",
-    "positions": "position_embeddings",
-    "token_types": "token_type_embeddings",
-    "norm": "LayerNorm",
+LAYER = "encoder.layers.{}"
+HF_LAYER = "encoder.layer.{}"
+# denoise name -> transformers name inside the architecture's prefix
+ENCODER_MAP = {
+    "encoder.embeddings.tokens.weight": "embeddings.word_embeddings.weight",
+    "encoder.embeddings.positions.weight": "embeddings.position_embeddings.weight",
+    "encoder.embeddings.token_types.weight": "embeddings.token_type_embeddings.weight",
+    **weight_and_bias("encoder.embeddings.norm", "embeddings.LayerNorm"),
+    **attention(
+        f"{LAYER}.attention",
+        f"{HF_LAYER}.attention",
+        {"query": "self.query", "key": "self.key", "value": "self.value", "output": "output.dense"},
+        bias=True,
+    ),
+    **weight_and_bias(f"{LAYER}.attention_norm", f"{HF_LAYER}.attention.output.LayerNorm"),
+    **weight_and_bias(f"{LAYER}.feed_forward.input", f"{HF_LAYER}.intermediate.dense"),
+    **weight_and_bias(f"{LAYER}.feed_forward.output", f"{HF_LAYER}.output.dense"),
+    **weight_and_bias(f"{LAYER}.feed_forward_norm", f"{HF_LAYER}.output.LayerNorm"),
+    **weight_and_bias("pooler", "pooler.dense"),
 }
-LAYER_NAMES = {
-    "attention.query": "attention.self.query",
-    "attention.key": "attention.self.key",
-    "attention.value": "attention.self.value",
-    "attention.output": "attention.output.dense",
-    "attention_norm": "attention.output.LayerNorm",
-    "feed_forward.input": "intermediate.dense",
-    "feed_forward.output": "output.dense",
-    "feed_forward_norm": "output.LayerNorm",
+HEAD_MAPS = {
+    "cls.predictions.": {
+        **weight_and_bias("mlm.dense", "cls.predictions.transform.dense"),
+        **weight_and_bias("mlm.norm", "cls.predictions.transform.LayerNorm"),
+        "mlm.decoder.weight": "cls.predictions.decoder.weight",
+        "mlm.bias": "cls.predictions.decoder.bias",
+    },
+    "lm_head.": {
+        **weight_and_bias("mlm.dense", "lm_head.dense"),
+        **weight_and_bias("mlm.norm", "lm_head.layer_norm"),
+        "mlm.decoder.weight": "lm_head.decoder.weight",
+        "mlm.bias": "lm_head.decoder.bias",
+    },
 }
-HEAD_NAMES = {
-    "cls.predictions.": {"dense": "transform.dense", "norm": "transform.LayerNorm", "decoder": "decoder"},
-    "lm_head.": {"dense": "dense", "norm": "layer_norm", "decoder": "decoder"},
-}
+PAIR_MAP = weight_and_bias("pair_classifier", "cls.seq_relationship")
+
+
+def key_map(layout: Layout) -> dict[str, str]:
+    """denoise name -> transformers name for every weight ``layout`` has."""
+    table = prefixed(ENCODER_MAP, theirs_prefix=layout.prefix)
+    if layout.head is not None:
+        table |= HEAD_MAPS[layout.head]
+    if layout.pair:
+        table |= PAIR_MAP
+    return table
+
+
 ACTIVATIONS_FROM_HF = {
     "gelu": "gelu",
     "gelu_new": "gelu_tanh",
@@ -68,7 +96,7 @@ ACTIVATIONS_FROM_HF = {
 ACTIVATIONS_TO_HF = {"gelu": "gelu", "gelu_tanh": "gelu_pytorch_tanh", "relu": "relu"}
 
 
-def bert_from_hf(model_or_dir) -> Bert:
+def from_hf(model_or_dir) -> Bert:
     """A denoise Bert with the weights of a transformers BERT or RoBERTa (a local checkpoint directory or a
     model). Heads a headless ``BertModel`` or ``RobertaModel`` lacks are freshly initialised, with a warning."""
     hf_model = load_hf_model(model_or_dir)
@@ -101,7 +129,7 @@ def load_hf_model(model_or_dir):
     if not supported:
         raise DenoiseError(
             f"{directory} holds a {config.model_type!r} checkpoint ({', '.join(architectures) or 'no architecture'}); "
-            f"bert_from_hf converts {', '.join(LAYOUTS)}"
+            f"denoise converts {', '.join(LAYOUTS)}"
         )
     model, info = getattr(transformers, supported[0]).from_pretrained(directory, output_loading_info=True)
     problems = [
@@ -118,7 +146,7 @@ def architecture_of(hf_model) -> str:
     name = type(hf_model).__name__
     if name not in LAYOUTS:
         kind = getattr(getattr(hf_model, "config", None), "model_type", "unknown")
-        raise DenoiseError(f"cannot convert a {name} ({kind!r}); bert_from_hf converts {', '.join(LAYOUTS)}")
+        raise DenoiseError(f"cannot convert a {name} ({kind!r}); denoise converts {', '.join(LAYOUTS)}")
     return name
 
 
@@ -126,7 +154,7 @@ def bert_config_from_hf(hf_config, layout: Layout, pair_head: bool) -> BertConfi
     """The denoise config of a transformers BERT or RoBERTa config; settings denoise lacks are an error."""
     check_hf_config(hf_config, layout)
     pad_id = hf_config.pad_token_id if hf_config.pad_token_id is not None else 0
-    offset = pad_id + 1 if layout.family == "roberta" else 0
+    offset = pad_id + 1 if layout.positions_after_pad else 0
     encoder = TransformerConfig(
         vocab_size=hf_config.vocab_size,
         d_model=hf_config.hidden_size,
@@ -155,7 +183,7 @@ def check_hf_config(hf_config, layout: Layout) -> None:
         problems.append(f"position_embedding_type={hf_config.position_embedding_type!r}")
     if hf_config.hidden_act not in ACTIVATIONS_FROM_HF:
         problems.append(f"hidden_act={hf_config.hidden_act!r} (supported: {', '.join(ACTIVATIONS_FROM_HF)})")
-    elif layout.family == "roberta" and layout.head and hf_config.hidden_act != "gelu":
+    elif layout.head == "lm_head." and hf_config.hidden_act != "gelu":
         problems.append(f"hidden_act={hf_config.hidden_act!r} with RoBERTa's lm_head, which always uses gelu")
     if problems:
         raise DenoiseError(f"cannot convert this {hf_config.model_type!r} checkpoint: {'; '.join(problems)}")
@@ -163,23 +191,7 @@ def check_hf_config(hf_config, layout: Layout) -> None:
 
 def hf_name(name: str, layout: Layout) -> str | None:
     """The transformers name of a denoise Bert weight, or None when ``layout`` has no such weight."""
-    module, param = name.rsplit(".", 1)
-    if module.startswith("encoder.embeddings."):
-        return (
-            f"{layout.prefix}embeddings.{EMBEDDING_NAMES[module.removeprefix('encoder.embeddings.')]}.{param}"
-        )
-    layer = re.fullmatch(r"encoder\.layers\.(\d+)\.(.+)", module)
-    if layer:
-        return f"{layout.prefix}encoder.layer.{layer[1]}.{LAYER_NAMES[layer[2]]}.{param}"
-    if module == "pooler":
-        return f"{layout.prefix}pooler.dense.{param}"
-    if module == "pair_classifier":
-        return f"cls.seq_relationship.{param}" if layout.pair else None
-    if layout.head is None:
-        return None
-    if name == "mlm.bias":
-        return f"{layout.head}decoder.bias"
-    return f"{layout.head}{HEAD_NAMES[layout.head][module.removeprefix('mlm.')]}.{param}"
+    return theirs(name, key_map(layout))
 
 
 def alias_names(layout: Layout, tied: bool) -> dict[str, str]:
@@ -218,7 +230,7 @@ def load_hf_state(model: Bert, hf_state: dict[str, torch.Tensor], architecture: 
     return [name for name, hf in names.items() if not hf]
 
 
-def bert_to_hf(model: Bert, out_dir: str | Path) -> Path:
+def to_hf(model: Bert, out_dir: str | Path) -> Path:
     """Write ``model`` as a transformers checkpoint: BertForPreTraining with a pair head, else
     BertForMaskedLM, or RobertaForMaskedLM for a RoBERTa-shaped model (positions from ``pad_id + 1``).
     The folder is replaced only once the new one is complete."""
@@ -264,7 +276,7 @@ def hf_architecture(config: BertConfig) -> str:
 def hf_config_of(config: BertConfig, architecture: str):
     transformers = import_transformers()
     encoder = config.encoder
-    roberta = LAYOUTS[architecture].family == "roberta"
+    layout = LAYOUTS[architecture]
     settings = dict(
         vocab_size=encoder.vocab_size,
         hidden_size=encoder.d_model,
@@ -274,14 +286,15 @@ def hf_config_of(config: BertConfig, architecture: str):
         hidden_act=ACTIVATIONS_TO_HF[encoder.activation],
         hidden_dropout_prob=encoder.dropout,
         attention_probs_dropout_prob=encoder.attention_dropout,
-        max_position_embeddings=encoder.max_positions + (encoder.position_offset if roberta else 0),
+        max_position_embeddings=encoder.max_positions
+        + (encoder.position_offset if layout.positions_after_pad else 0),
         type_vocab_size=max(encoder.type_vocab_size, 1),
         layer_norm_eps=encoder.norm_eps,
         pad_token_id=encoder.pad_id,
         tie_word_embeddings=config.tie_embeddings,
         architectures=[architecture],
     )
-    return (transformers.RobertaConfig if roberta else transformers.BertConfig)(**settings)
+    return getattr(transformers, layout.config_class)(**settings)
 
 
 def state_to_hf(model: Bert, architecture: str) -> dict[str, torch.Tensor]:
@@ -290,7 +303,7 @@ def state_to_hf(model: Bert, architecture: str) -> dict[str, torch.Tensor]:
     encoder = model.config.encoder
     ours = model.state_dict()
     state = {hf_name(name, layout): value for name, value in ours.items()}
-    if layout.family == "bert" and encoder.position_offset:
+    if not layout.positions_after_pad and encoder.position_offset:
         positions = hf_name("encoder.embeddings.positions.weight", layout)
         state[positions] = state[positions][encoder.position_offset :]
     if not encoder.type_vocab_size:

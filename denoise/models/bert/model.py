@@ -8,7 +8,7 @@ through a tanh pooler.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +29,14 @@ class BertConfig:
     pair_head: bool = True  # NSP / SOP classifier on the first token, through a tanh pooler
     tie_embeddings: bool = True  # the masked-LM head projects with the input token embeddings
 
+    @property
+    def vocab_size(self) -> int:
+        return self.encoder.vocab_size
+
+    @property
+    def pad_id(self) -> int:
+        return self.encoder.pad_id
+
 
 class MaskedLMHead(nn.Module):
     """Dense, activation, LayerNorm, then a projection to the vocabulary (tied unless ``decoder`` is set)."""
@@ -48,7 +56,7 @@ class MaskedLMHead(nn.Module):
 
 class Bert(nn.Module):
     """Encoder-only model for masked-LM (and NSP/SOP) pre-training; takes the batch keys of
-    :func:`denoise.corruption.batch.encoder_arrays` as keyword arguments."""
+    :func:`denoise.models.framing.frame_encoder` as keyword arguments."""
 
     def __init__(self, config: BertConfig):
         super().__init__()
@@ -60,6 +68,10 @@ class Bert(nn.Module):
         self.pair_classifier = nn.Linear(d_model, 2) if config.pair_head else None
         self.apply(init_weights)
 
+    @property
+    def d_model(self) -> int:
+        return self.config.encoder.d_model
+
     def forward(
         self,
         input_ids: torch.Tensor,
@@ -67,10 +79,12 @@ class Bert(nn.Module):
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         pair_labels: torch.Tensor | None = None,
+        return_logits: bool = True,
     ) -> ModelOutput:
         """Without ``labels``: logits ``[B, L, V]``. With them: logits ``[num_labelled, V]`` at the positions
-        whose label is not -100 (in row-major order) and the mean cross-entropy there, plus the pair loss
-        when ``pair_labels`` are given."""
+        whose label is not -100 (in row-major order, the order of ``targets``) and the mean cross-entropy
+        there, plus the pair loss when ``pair_labels`` are given. The labelled positions' logits are the
+        loss's own, so ``return_logits`` changes nothing."""
         hidden = self.encoder(input_ids, attention_mask, token_type_ids)
         pair_logits = self.pair_logits(hidden) if self.pair_classifier is not None else None
         if labels is None:
@@ -90,7 +104,9 @@ class Bert(nn.Module):
                     "pair_labels were given but the model has no pair head (BertConfig.pair_head)"
                 )
             loss = loss + mean_cross_entropy(pair_logits, pair_labels)
-        return ModelOutput(logits=logits, loss=loss, pair_logits=pair_logits, hidden_states=hidden)
+        return ModelOutput(
+            logits=logits, loss=loss, targets=labels[labelled], pair_logits=pair_logits, hidden_states=hidden
+        )
 
     def vocabulary_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.mlm(hidden, self.encoder.embeddings.tokens.weight)
@@ -116,3 +132,24 @@ def init_weights(module: nn.Module) -> None:
     if isinstance(module, nn.LayerNorm):
         module.weight.fill_(1.0)
         module.bias.zero_()
+
+
+def encoder_states(model: Bert, input_ids, attention_mask, token_type_ids=None) -> torch.Tensor:
+    """``[B, L, d]``: the encoder's last states, the first of them at [CLS]."""
+    return model.encoder(input_ids, attention_mask, token_type_ids)
+
+
+def with_pair_head(model: Bert) -> Bert:
+    """``model`` with a sentence-pair head (pooler and classifier), freshly initialised when it has none,
+    for a sentence-pair task its pre-training did not have (masked LM only, as RoBERTa)."""
+    if model.config.pair_head:
+        return model
+    paired = Bert(replace(model.config, pair_head=True))
+    missing, unexpected = paired.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith(("pooler.", "pair_classifier.")) for k in missing), missing
+    return paired
+
+
+def pooler_state(model: Bert) -> dict | None:
+    """The pre-trained pooler (dense layer) a classification head on [CLS] starts from; None without one."""
+    return model.pooler.state_dict() if model.pooler is not None else None

@@ -1,11 +1,13 @@
-"""From a corrupted Sample to the tensors a model takes: one batch type for both families.
+"""From a corrupted Sample to the tensors a model takes: one batch type, framed as each kind of model reads.
 
-Encoder-only (BERT): ``[CLS] A [SEP]`` or, for pairs, ``[CLS] A [SEP] B [SEP]``; ``input_ids``,
-``attention_mask``, ``token_type_ids``, ``labels`` aligned with the input (``-100`` where nothing is
-predicted) and, for NSP/SOP, ``pair_labels``.
+A family's record names its framing (``Family.frame``):
 
-Encoder-decoder: ``input_ids`` = [mode token] source ``[SEP]`` (the end-of-sequence id), ``labels`` = target
-``[SEP]`` padded with ``-100``, ``decoder_input_ids`` = the labels shifted right behind a start id.
+- :func:`frame_encoder` (BERT): ``[CLS] A [SEP]`` or, for pairs, ``[CLS] A [SEP] B [SEP]``; ``input_ids``,
+  ``attention_mask``, ``token_type_ids``, ``labels`` aligned with the input (``-100`` where nothing is
+  predicted) and, for NSP/SOP, ``pair_labels``;
+- :func:`frame_encoder_decoder` (BART, T5): ``input_ids`` = [mode token] source ``[SEP]`` (the
+  end-of-sequence id), ``labels`` = target ``[SEP]`` padded with ``-100``, ``decoder_input_ids`` = the
+  labels shifted right behind the start id (``[CLS]``).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def encoder_arrays(
     return arrays
 
 
-def seq2seq_arrays(
+def encoder_decoder_arrays(
     sample: Sample, vocab: Vocab, decoder_start_id: int | None = None, pad_to_multiple_of: int | None = None
 ) -> dict[str, np.ndarray]:
     """Framed numpy arrays for an encoder-decoder model."""
@@ -119,3 +121,11 @@ def seq2seq_arrays(
 
 def to_model_batch(arrays: Mapping[str, np.ndarray]) -> ModelBatch:
     return ModelBatch(**{k: torch.from_numpy(np.ascontiguousarray(v)).long() for k, v in arrays.items()})
+
+
+def frame_encoder(sample: Sample, vocab: Vocab, pad_to_multiple_of: int | None = None) -> ModelBatch:
+    return to_model_batch(encoder_arrays(sample, vocab, pad_to_multiple_of))
+
+
+def frame_encoder_decoder(sample: Sample, vocab: Vocab, pad_to_multiple_of: int | None = None) -> ModelBatch:
+    return to_model_batch(encoder_decoder_arrays(sample, vocab, pad_to_multiple_of=pad_to_multiple_of))

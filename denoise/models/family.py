@@ -1,0 +1,64 @@
+"""A model family as one record: everything the rest of denoise asks of a family, so that no code outside
+``denoise/models/`` tests a model's class or compares family names.
+
+Each family keeps its record in ``denoise/models/<name>/family.py``; :mod:`denoise.models.families` lists
+them. ``docs/adding_a_family.md`` walks through a new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+KINDS = ("encoder", "encoder_decoder", "decoder")
+
+# (model, input_ids, attention_mask, token_type_ids) -> [B, L, d] states aligned with the input
+StatesFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Transformers:
+    """How a family's models travel to and from transformers checkpoints."""
+
+    model_types: tuple[str, ...]  # the checkpoints' ``model_type`` values this family reads
+    load: Callable[[Any], nn.Module]  # a checkpoint directory (or a transformers model) -> a denoise model
+    save: Callable[[nn.Module, str | Path], Any]  # write a denoise model as a checkpoint directory
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str  # as recipes spell it (``model.family``) and ``model.json`` records it
+    kind: str  # encoder | encoder_decoder | decoder: what the model reads and writes, so the ops it takes
+    model: type[nn.Module]  # ``model(config)``: a model with fresh weights, initialised as the family is
+    config: type  # its config dataclass, the ``config`` of model.json
+    sizes: Mapping[str, Mapping[str, int]]  # named sizes, with the published shapes
+    from_settings: Callable[[Any, Any], Any]  # (ModelSettings, Ids) -> the config a recipe describes
+    frame: Callable  # (corrupted Sample, Vocab, pad_to_multiple_of) -> the model's batch (ModelBatch)
+    framing_tokens: Callable[[bool], int]  # tokens framing adds to a block (with sentence pairs or not)
+    states: Mapping[str, StatesFn]  # mode -> the states task heads read; the first mode is the default
+    pooling: Mapping[str, str]  # mode -> how a classification head pools those states by default
+    starts_with_cls: bool  # task inputs begin with the start token ([CLS]) the heads may read
+    generates: bool  # writes text: generation tasks, reconstructions when evaluating
+    stacks: tuple[str, ...]  # the config fields that hold a layer stack (TransformerConfig)
+    flops: Callable[[nn.Module, Any, int], float]  # (model, ModelBatch, predicted tokens) -> training FLOPs
+    transformers: Transformers | None = None
+    # the model with a sentence-pair (NSP/SOP) head, a fresh one where it has none; None: it takes no pairs
+    pair_head: Callable[[nn.Module], nn.Module] | None = None
+    # a pre-trained pooler a classification head starts from (BERT's), or None
+    pooler_state: Callable[[nn.Module], dict | None] = field(default=lambda model: None)
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"family {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(self.states)
+
+    def stack_configs(self, config) -> list:
+        return [getattr(config, stack) for stack in self.stacks]

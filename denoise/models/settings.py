@@ -1,0 +1,66 @@
+"""A recipe's ``model:`` section: a family, a named size and the dimensions that replace the size's.
+
+The vocabulary and special ids come from the tokenizer (:class:`Ids`), so a BART or T5 built from settings
+speaks denoise's ids (pad 0, start ``<cls>``, end ``<sep>``) rather than the published checkpoints' own.
+Each family turns settings into its config (``Family.from_settings``);
+:func:`denoise.models.families.build_model` builds the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+STACK_KEYS = (
+    "num_layers",
+    "d_model",
+    "num_heads",
+    "d_ff",
+    "d_kv",
+    "max_positions",
+    "dropout",
+    "attention_dropout",
+    "activation",
+    "gated",
+    "positions",
+)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    family: str = "bert"  # a registered family: bert | bart | t5
+    size: str = "tiny"  # a named size: bert tiny..large; bart tiny, base, large; t5 tiny, small, base
+    # Each of these, when set, replaces the named size's value (in both stacks of an encoder-decoder).
+    num_layers: int | None = None
+    decoder_layers: int | None = None  # encoder-decoder only; num_layers when unset
+    d_model: int | None = None
+    num_heads: int | None = None
+    d_ff: int | None = None
+    d_kv: int | None = None
+    max_positions: int | None = None  # learned position tables (BERT, BART)
+    dropout: float | None = None
+    attention_dropout: float | None = None
+    activation: str | None = None  # gelu | gelu_tanh | relu
+    gated: bool | None = None  # gated feed-forward (T5 v1.1)
+    positions: str | None = None  # learned (BERT, BART) | relative (T5's buckets) | alibi
+    pair_head: bool | None = None  # BERT's NSP/SOP head; None: when the corruption recipe builds pairs
+
+
+@dataclass(frozen=True)
+class Ids:
+    """The tokenizer's ids a model needs."""
+
+    vocab_size: int
+    pad_id: int
+    start_id: int  # first decoder input
+    eos_id: int
+
+    @classmethod
+    def of(cls, tokenizer) -> Ids:
+        """A denoise tokenizer's ids: decoders start at ``<cls>`` and stop at ``<sep>``."""
+        return cls(tokenizer.vocab_size, tokenizer.pad_id, start_id=tokenizer.cls_id, eos_id=tokenizer.sep_id)
+
+
+def stack_changes(settings: ModelSettings, ids: Ids) -> dict:
+    """The stack settings a recipe sets, with the tokenizer's vocabulary and pad id."""
+    changes = {k: getattr(settings, k) for k in STACK_KEYS if getattr(settings, k) is not None}
+    return {**changes, "vocab_size": ids.vocab_size, "pad_id": ids.pad_id}
