@@ -1,4 +1,5 @@
-"""The ``denoise`` command. Each subcommand parses its arguments and calls one library function."""
+"""The ``denoise`` command. Each subcommand parses its arguments, sets what is the process's to set (torch's
+threads), and calls one library function."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
         "'hub:NAME[:CONFIG]' for a hub dataset such as hub:wikipedia); default: the embedded corpus",
     )
     parser.add_argument("--text-column", default="text", help="text column of .jsonl/.parquet/hub inputs")
+
+
+def use_threads(threads: int | None) -> None:
+    """torch's intra-op threads for this process (a recipe's ``threads``); None leaves torch's default."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
 
 
 def cmd_tokenizer_train(args: argparse.Namespace) -> None:
@@ -132,6 +141,7 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     recipe, overrides = split_settings(args.settings)
     config = load_config(recipe, overrides)
     out = args.out or Path("runs") / config.name
+    use_threads(config.training.threads)
     summary = pretrain(config, out, resume=args.resume, progress=not args.no_progress)
     if summary["first_loss"] is None:
         print(
@@ -164,6 +174,7 @@ def cmd_finetune(args: argparse.Namespace) -> None:
     recipe, overrides = split_settings(args.settings)
     config = load_finetune_config(recipe, overrides)
     out = args.out or Path("runs") / config.name
+    use_threads(config.threads)
     results = finetune(config, out, progress=not args.no_progress)
     for split in ("dev", "test"):
         if split in results:
@@ -179,6 +190,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
         raise DenoiseError("name a grid file, e.g. `denoise compare recipes/compare_tiny.yaml`")
     config = load_grid(grid, overrides)
     out = args.out or Path("runs") / config.name
+    use_threads(config.threads)
     written = compare(config, out)
     print((out / "results.md").read_text())
     print("wrote " + ", ".join(str(path) for path in written.values()))

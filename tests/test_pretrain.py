@@ -4,16 +4,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from denoise.errors import DenoiseError
 from denoise.models.checkpoint import load_model
 from denoise.models.families import family_of
+from denoise.optim.schedules import lr_factor
 from denoise.train.checkpoints import complete_checkpoints
 from denoise.train.config import PretrainConfig, load_config
 from denoise.train.data import Layout, StepSampler
 from denoise.train.loop import pretrain
 from denoise.train.metrics import read_metrics
-from denoise.train.optim import lr_factor
 from tests.train_helpers import tiny
 
 RECIPES = sorted(
@@ -225,3 +226,13 @@ def test_cli_runs_a_recipe_with_settings_and_reports(prepared_corpus, tmp_path, 
     with pytest.raises(SystemExit):
         main(["pretrain", recipe, "recipes/other.yaml", "--out", str(tmp_path / "x")])
     assert "one recipe at most" in capsys.readouterr().err
+
+
+def test_a_run_leaves_no_process_wide_state_behind(prepared_corpus, tmp_path):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    threads = torch.get_num_threads()
+    run(prepared_corpus, tmp_path / "run", "training.threads=1")
+    assert torch.get_num_threads() == threads  # the command sets threads, not the library
+    assert torch.equal(torch.rand(3), expected)  # the run drew from its own generators

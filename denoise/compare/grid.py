@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
 from denoise.compare.config import Cell, GridConfig
 from denoise.errors import DenoiseError
 from denoise.finetune.config import FinetuneConfig, load_finetune_config
@@ -191,8 +189,6 @@ class Grid:
         return [(cell, self.pretrained(cell, prepared)) for cell in self.config.cells]
 
     def run(self) -> list[Entry]:
-        if self.config.threads:
-            torch.set_num_threads(self.config.threads)
         runs = self.runs()
         self.pretrained_runs = {cell.name: run for cell, run in runs}
         starts = [(cell.name, run, "pre-trained") for cell, run in runs]

@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-import torch
 from torch import nn
 
+from denoise import rng
 from denoise.errors import DenoiseError
 from denoise.finetune.store import fine_tuned_dir
 from denoise.models.checkpoint import CONFIG_FILE, load_model, locate_model
@@ -31,13 +31,13 @@ def load_backbone_model(config) -> tuple[nn.Module, TaskTokenizer]:
                 "init=scratch needs tokenizer=DIR (use the pre-training run's tokenizer for a fair comparison)"
             )
         tokenizer = Tokenizer.load(config.tokenizer)
-        torch.manual_seed(config.seed)
-        model = build_model(config.model, Ids.of(tokenizer))
+        with rng.isolated(config.seed):
+            model = build_model(config.model, Ids.of(tokenizer))
         return model, wrap(tokenizer, model)
     if config.init.startswith("scratch:"):  # the architecture and tokenizer of a run, freshly initialised
         trained, tokenizer = load_backbone_model(replace(config, init=config.init.removeprefix("scratch:")))
-        torch.manual_seed(config.seed)
-        return fresh_copy(trained), tokenizer
+        with rng.isolated(config.seed):
+            return fresh_copy(trained), tokenizer
     root = Path(config.init)
     if not root.is_dir():
         raise FileNotFoundError(

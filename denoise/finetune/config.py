@@ -13,6 +13,8 @@ from pathlib import Path
 from denoise.config import check_choice, load_settings
 from denoise.errors import DenoiseError
 from denoise.models.settings import ModelSettings
+from denoise.optim.optimizers import OPTIMIZERS
+from denoise.optim.step import PRECISIONS
 
 KINDS = ("classification", "regression", "tagging", "qa", "generation")
 
@@ -78,12 +80,14 @@ class FinetuneConfig:
     dev_each_epoch: bool = True  # score the dev split after every epoch (else only at the end)
     precision: str = "fp32"
     seed: int = 0
-    threads: int | None = None
+    threads: int | None = (
+        None  # torch threads of `denoise finetune` (set by the command); None: torch's default
+    )
 
     def __post_init__(self):
         check_choice("task.kind", self.task.kind, KINDS)
-        check_choice("optimizer.name", self.optimizer.name, ("adamw", "adafactor"))
-        check_choice("precision", self.precision, ("fp32", "bf16", "fp16"))
+        check_choice("optimizer.name", self.optimizer.name, OPTIMIZERS)
+        check_choice("precision", self.precision, PRECISIONS)
         if self.epochs < 1 or self.batch_size < 1:
             raise DenoiseError(
                 f"epochs and batch_size must be at least 1, got {self.epochs}, {self.batch_size}"

@@ -10,8 +10,9 @@ from denoise.config import from_mapping
 from denoise.errors import DenoiseError
 from denoise.files import write_json
 from denoise.finetune.config import FinetuneConfig
-from denoise.finetune.loop import EVAL_FILE, KINDS, autocast_for, build_task_model, device_for
+from denoise.finetune.loop import EVAL_FILE, KINDS, build_task_model, device_for
 from denoise.finetune.store import HEAD_FILE, TASK_FILE, load_parts, read_task
+from denoise.optim.step import Precision
 
 
 def evaluate_saved(run: str | Path, split: str = "test", data: str | None = None) -> dict:
@@ -36,7 +37,7 @@ def evaluate_saved(run: str | Path, split: str = "test", data: str | None = None
         raise DenoiseError(f"{saved_dir} lacks its head ({HEAD_FILE}); fine-tune again")
     features = kind.features(examples, tok)
     metrics, _ = kind.score(
-        task_model, examples, features, tok, device, autocast_for(config.precision, device)
+        task_model, examples, features, tok, device, Precision(config.precision, device.type).autocast
     )
     results_path = saved_dir.parent / EVAL_FILE if saved_dir.name == "final" else saved_dir / EVAL_FILE
     results = json.loads(results_path.read_text()) if results_path.exists() else {}

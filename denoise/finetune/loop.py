@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from denoise import rng
 from denoise.errors import DenoiseError
 from denoise.files import write_json
 from denoise.finetune.backbone import check_fit, load_backbone_model
@@ -26,8 +27,10 @@ from denoise.finetune.qa import SpanQA
 from denoise.finetune.store import inherit_head, save_task_model
 from denoise.finetune.tag import Tagging
 from denoise.heads.backbone import Backbone, TaskModel
+from denoise.optim.optimizers import make_optimizer, parameter_groups
+from denoise.optim.schedules import make_scheduler
+from denoise.optim.step import Precision, Stepper
 from denoise.tasks.features import collate
-from denoise.train.optim import adafactor, make_scheduler, parameter_groups
 
 KINDS = {
     "classification": Classification,
@@ -41,11 +44,6 @@ EVAL_FILE = "eval.json"
 
 def device_for() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def autocast_for(precision: str, device: torch.device):
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
-    return lambda: torch.autocast(device.type, dtype=dtype, enabled=dtype is not None)
 
 
 def build_task_model(config, kind, model, head_state: dict | None = None) -> TaskModel:
@@ -86,21 +84,25 @@ def subsample(examples: list, limit: int | None) -> list:
 
 def finetune(config, out: str | Path, progress: bool = False) -> dict:
     """Fine-tune as ``config`` (a ``FinetuneConfig``) says; returns and writes the dev/test metrics."""
-    out = Path(out)
-    if config.threads:
-        torch.set_num_threads(config.threads)
     started = time.perf_counter()
     kind = KINDS[config.task.kind](config)
     splits = read_splits(config, kind)
     model, tok = load_backbone_model(config)
     check_fit(model, tok)
-    torch.manual_seed(config.seed)
+    with rng.isolated(config.seed):  # the head's fresh weights and dropout draw from the run's generators
+        results = train_and_score(config, kind, splits, model, tok, Path(out), progress)
+    results["seconds"] = time.perf_counter() - started
+    write_json(Path(out) / EVAL_FILE, results)
+    return results
+
+
+def train_and_score(config, kind, splits: dict, model, tok, out: Path, progress: bool) -> dict:
     device = device_for()
     task_model = build_task_model(config, kind, model)
     config = replace(config, mode=task_model.backbone.mode)  # saved as chosen, the family's default resolved
     head_inherited = inherit_head(config.init, config.task.kind, config.mode, kind.state(), task_model.head)
     task_model = task_model.to(device)
-    autocast = autocast_for(config.precision, device)
+    autocast = Precision(config.precision, device.type).autocast
     features = {split: kind.features(examples, tok) for split, examples in splits.items() if examples}
     history = train(config, kind, task_model, features, tok, device, autocast, splits, progress)
     if splits["dev"]:
@@ -114,9 +116,7 @@ def finetune(config, out: str | Path, progress: bool = False) -> dict:
             )
             results[split] = metrics
             write_predictions(out / f"predictions-{split}.jsonl", predictions)
-    results["seconds"] = time.perf_counter() - started
     save_task_model(task_model, tok, config.to_mapping(), kind.state(), out)
-    write_json(out / EVAL_FILE, results)
     return results
 
 
@@ -126,10 +126,10 @@ def train(config, kind, task_model, all_features, tok, device, autocast, splits,
     total = config.max_steps or config.epochs * steps_per_epoch
     o = config.optimizer
     embedding_lr = o.lr * o.embedding_lr_scale if o.embedding_lr_scale != 1.0 else None
-    groups = parameter_groups(task_model, o.weight_decay, embedding_lr)
-    optimizer = adafactor(groups, o.lr) if o.name == "adafactor" else torch.optim.AdamW(groups, lr=o.lr)
+    optimizer = make_optimizer(parameter_groups(task_model, o.weight_decay, embedding_lr), o.name, o.lr)
     scheduler = make_scheduler(optimizer, "linear", int(o.warmup_ratio * total), total, 0.0)
-    scaler = torch.amp.GradScaler(device.type, enabled=config.precision == "fp16")
+    precision = Precision(config.precision, device.type)
+    stepper = Stepper(optimizer, scheduler, precision, o.clip_norm, parameters=task_model.parameters)
     generator = torch.Generator().manual_seed(config.seed)
     history, step = [], 0
     bar = None
@@ -152,14 +152,8 @@ def train(config, kind, task_model, all_features, tok, device, autocast, splits,
                 raise DenoiseError(
                     f"fine-tuning loss is {loss.item()} at step {step + 1}; lower optimizer.lr"
                 )
-            scaler.scale(loss).backward()
-            if o.clip_norm:
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(task_model.parameters(), o.clip_norm)
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
+            stepper.backward(loss)
+            stepper.step()
             losses.append(loss.item())
             step += 1
             if bar is not None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from denoise import rng
 from denoise.errors import DenoiseError
 from denoise.files import replace_folder
 from denoise.models.checkpoint import load_model, save_model
@@ -85,10 +86,7 @@ def read_states(checkpoint: Path, states: dict) -> None:
 
 
 def write_rng(staging: Path, rank: int) -> None:
-    state = {"cpu": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    torch.save(state, staging / f"rng-rank{rank}.pt")
+    torch.save(rng.state(), staging / f"rng-rank{rank}.pt")
 
 
 def remove_partial(out: Path) -> None:
@@ -120,10 +118,7 @@ def restore_rng(checkpoint: Path, rank: int) -> bool:
     path = checkpoint / f"rng-rank{rank}.pt"
     if not path.exists():
         return False
-    state = torch.load(path, weights_only=False)
-    torch.set_rng_state(state["cpu"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    rng.restore(torch.load(path, weights_only=False))
     return True
 
 

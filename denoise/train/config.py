@@ -16,10 +16,9 @@ from denoise.config import check_choice, load_settings
 from denoise.errors import DenoiseError
 from denoise.models.families import family_named
 from denoise.models.settings import ModelSettings
-
-PRECISIONS = ("fp32", "bf16", "fp16")
-SCHEDULES = ("linear", "cosine", "inverse_sqrt", "constant")
-OPTIMIZERS = ("adamw", "adafactor")
+from denoise.optim.optimizers import OPTIMIZERS
+from denoise.optim.schedules import SCHEDULES
+from denoise.optim.step import PRECISIONS
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,9 @@ class TrainingSettings:
     checkpoint_interval: int = 200
     keep_checkpoints: int = 2
     trackers: list[str] = field(default_factory=lambda: ["tensorboard"])  # accelerate trackers when installed
-    threads: int | None = None  # torch threads per process on CPU; None: torch's default
+    threads: int | None = (
+        None  # torch threads of each `denoise pretrain` process (set by the command); None: torch's default
+    )
     peak_tflops: float | None = None  # the device's peak, for model FLOPs utilisation; None: known GPUs
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from denoise import rng
 from denoise.corruption.base import Vocab
 from denoise.corruption.corpus import BlockCorpus
 from denoise.corruption.loader import Collator
@@ -31,6 +32,9 @@ from denoise.errors import DenoiseError
 from denoise.models.checkpoint import save_model
 from denoise.models.families import build_model, check_positions, family_named, learned_positions
 from denoise.models.settings import Ids
+from denoise.optim.optimizers import make_optimizer, parameter_groups
+from denoise.optim.schedules import make_scheduler
+from denoise.optim.step import Precision, Stepper
 from denoise.train import checkpoints as ckpt
 from denoise.train.config import PretrainConfig
 from denoise.train.data import EvalSampler, Layout, StepSampler, make_loader, prepare_data, split_blocks
@@ -38,7 +42,6 @@ from denoise.train.evaluate import evaluate, reconstructions
 from denoise.train.init import Init
 from denoise.train.metrics import MetricsLog, available_trackers, peak_flops
 from denoise.train.objective import Counts, micro_batch_loss, model_inputs
-from denoise.train.optim import make_optimizer, make_scheduler
 
 
 class NonFiniteLoss(DenoiseError):
@@ -78,8 +81,6 @@ class Pretraining:
 
         self.config, self.out, self.progress = config, Path(out), progress
         t = config.training
-        if t.threads:
-            torch.set_num_threads(t.threads)
         trackers = available_trackers(list(t.trackers))
         # Several processes without a GPU (torchrun or accelerate launch on CPUs) need cpu=True for accelerate
         # to join them into one gloo process group.
@@ -87,12 +88,7 @@ class Pretraining:
         self.accelerator = Accelerator(
             cpu=distributed_cpu, log_with=trackers or None, project_dir=str(self.out / "logs")
         )
-        # Precision is handled here (autocast, and a gradient scaler for fp16) rather than by accelerate,
-        # whose process-wide state would pin the first run's precision for every later run in the process.
-        device = self.accelerator.device.type
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
-        self.autocast = lambda: torch.autocast(device, dtype=dtype, enabled=dtype is not None)
-        self.scaler = torch.amp.GradScaler(device, enabled=t.precision == "fp16")
+        self.precision = Precision(t.precision, self.accelerator.device.type)
         if self.accelerator.distributed_type.value == "FSDP":
             raise DenoiseError(
                 "FSDP runs cannot be checkpointed by denoise yet (their weights and optimizer state are "
@@ -101,7 +97,9 @@ class Pretraining:
         self.resume_from = self._checkpoint_to_resume(resume)
         self.layout = Layout.of(t.global_batch, t.micro_batch, self.accelerator.num_processes)
         self.total_steps = total_steps(config)
-        self._build()
+        with rng.isolated(t.seed):  # fresh weights and dropout draw from the run's own generators
+            self._build()
+            self.rng_state = rng.state()
 
     # -- setup ---------------------------------------------------------------------------------------------
 
@@ -120,9 +118,27 @@ class Pretraining:
         return latest
 
     def _build(self) -> None:
-        config, acc = self.config, self.accelerator
-        t = config.training
-        init = Init.find(config.init) if config.init else None
+        self.family = family_named(self.config.model.family)
+        init = Init.find(self.config.init) if self.config.init else None
+        corrupter = self._setup_data(init)
+        pairs = any(op.pairs for op in corrupter.ops)
+        model = self._setup_model(init, pairs)
+        # the longest model input a block becomes (an encoder-decoder's targets are never longer)
+        longest = self.config.data.block_size + self.family.framing_tokens(pairs)
+        check_positions(model, longest)
+        self._setup_optimizer(model)
+        self.start_step, self.tokens = 0, 0
+        if self.resume_from is not None:
+            self._restore(self.resume_from)
+        t = self.config.training
+        multiple = padding_multiple(longest, t.compile, learned_positions(model, self.family))
+        vocab, frame = Vocab.from_tokenizer(self.tokenizer), self.family.frame
+        self.collator = Collator(corrupter, vocab, frame, seed=t.seed, pad_to_multiple_of=multiple)
+        self.eval_collator = Collator(corrupter, vocab, frame, seed=t.seed + 1, pad_to_multiple_of=multiple)
+
+    def _setup_data(self, init: Init | None):
+        """The tokenizer, the prepared blocks and their split, and the corruption recipe built for them."""
+        config, acc, t = self.config, self.accelerator, self.config.training
         data = config.data
         if init is not None and not (data.tokenizer or data.prepared):
             data = dataclasses.replace(data, tokenizer=str(init.tokenizer_dir))
@@ -130,51 +146,55 @@ class Pretraining:
             self.tokenizer, data_dir = prepare_data(data, acc.is_main_process)
         if init is not None:
             init.check_tokenizer(self.tokenizer, f"the corpus of {data_dir}")
-        blocks = load_blocks(data_dir)
-        self.split = split_blocks(len(blocks), config.data.validation_blocks, t.global_batch, t.seed)
-        vocab = Vocab.from_tokenizer(self.tokenizer)
-        self.family = family = family_named(config.model.family)
+        self.blocks = load_blocks(data_dir)
+        self.split = split_blocks(len(self.blocks), data.validation_blocks, t.global_batch, t.seed)
         recipe = corruption_recipe(config.corruption)
-        corrupter = recipe.build(vocab, family.kind, config.data.block_size, corpus=BlockCorpus(blocks))
-        pairs = any(op.pairs for op in corrupter.ops)
-        settings = config.model
+        vocab = Vocab.from_tokenizer(self.tokenizer)
+        return recipe.build(vocab, self.family.kind, data.block_size, corpus=BlockCorpus(self.blocks))
+
+    def _setup_model(self, init: Init | None, pairs: bool):
+        """The init's model or a fresh one (with a pair head when the recipe builds sentence pairs), with a
+        resumed checkpoint's weights."""
+        settings = self.config.model
         if settings.pair_head is None:
             settings = dataclasses.replace(settings, pair_head=pairs)
         elif pairs and not settings.pair_head:
             raise DenoiseError(
-                f"corruption recipe {recipe.name!r} builds sentence pairs but model.pair_head is false; "
-                "drop the pair step or enable the pair head"
+                f"corruption recipe {corruption_recipe(self.config.corruption).name!r} builds sentence pairs "
+                "but model.pair_head is false; drop the pair step or enable the pair head"
             )
-        torch.manual_seed(t.seed)
-        model = init.model(family, pairs) if init else build_model(settings, Ids.of(self.tokenizer))
-        # the longest model input a block becomes (an encoder-decoder's targets are never longer)
-        longest = config.data.block_size + family.framing_tokens(pairs)
-        check_positions(model, longest)
+        model = init.model(self.family, pairs) if init else build_model(settings, Ids.of(self.tokenizer))
         if self.resume_from is not None:
             saved = ckpt.read_trainer_state(self.resume_from)
-            ckpt.check_same_run(saved["config"], config.to_mapping(), self.resume_from)
+            ckpt.check_same_run(saved["config"], self.config.to_mapping(), self.resume_from)
             ckpt.load_weights_into(model, self.resume_from)
-        optimizer = make_optimizer(model, config.optimizer, acc.device.type)
-        o = config.optimizer
+        return model
+
+    def _setup_optimizer(self, model) -> None:
+        """The optimizer and schedule, the model and optimizer prepared by accelerate, and the step."""
+        acc, o = self.accelerator, self.config.optimizer
+        fused = o.fused if o.fused is not None else acc.device.type == "cuda"
+        optimizer = make_optimizer(
+            parameter_groups(model, o.weight_decay), o.name, o.lr, o.betas, o.eps, fused=fused
+        )
         self.scheduler = make_scheduler(
             optimizer, o.schedule, o.warmup_steps, self.total_steps, o.min_lr_ratio
         )
         self.model, self.optimizer = acc.prepare(model, optimizer)
-        if t.compile:
+        if self.config.training.compile:
             self.model = torch.compile(self.model)
-        self.start_step, self.tokens = 0, 0
-        if self.resume_from is not None:
-            self._restore(self.resume_from)
-        multiple = padding_multiple(longest, t.compile, learned_positions(model, family))
-        self.collator = Collator(corrupter, vocab, family.frame, seed=t.seed, pad_to_multiple_of=multiple)
-        self.eval_collator = Collator(
-            corrupter, vocab, family.frame, seed=t.seed + 1, pad_to_multiple_of=multiple
+        self.stepper = Stepper(
+            self.optimizer.optimizer,
+            self.scheduler,
+            self.precision,
+            o.clip_norm,
+            parameters=lambda: self.model.parameters(),
+            clip=acc.clip_grad_norm_,
         )
-        self.blocks = blocks
 
     def _restore(self, checkpoint: Path) -> None:
         state = ckpt.read_trainer_state(checkpoint)
-        ckpt.read_states(checkpoint, self._states())
+        ckpt.read_states(checkpoint, self.stepper.state())
         self.start_step, self.tokens = state["step"], state["tokens"]
         same_world = state.get("processes") == self.accelerator.num_processes
         if not (same_world and ckpt.restore_rng(checkpoint, self.accelerator.process_index)):
@@ -182,12 +202,6 @@ class Pretraining:
                 f"resuming on {self.accelerator.num_processes} process(es) from a checkpoint made on "
                 f"{state.get('processes')}: data order is kept, dropout draws differ"
             )
-
-    def _states(self) -> dict:
-        states = {"optimizer": self.optimizer, "scheduler": self.scheduler}
-        if self.scaler.is_enabled():
-            states["scaler"] = self.scaler
-        return states
 
     @property
     def unwrapped(self):
@@ -215,9 +229,9 @@ class Pretraining:
             inputs = model_inputs(batch, acc.device)
             last = j == len(micro_batches) - 1
             with nullcontext() if last else acc.no_sync(self.model):
-                with self.autocast():
+                with self.precision.autocast():
                     loss, token_loss, pair_loss = micro_batch_loss(self.model, inputs, counts[j], total)
-                self.scaler.scale(loss * world).backward()
+                self.stepper.backward(loss * world)
             losses[0] += loss.detach()
             losses[1] += token_loss
             if pair_loss is not None:
@@ -229,6 +243,11 @@ class Pretraining:
     # -- the run -------------------------------------------------------------------------------------------
 
     def run(self) -> dict:
+        with rng.isolated():
+            rng.restore(self.rng_state)
+            return self._run()
+
+    def _run(self) -> dict:
         acc, t = self.accelerator, self.config.training
         if acc.is_main_process:
             self.out.mkdir(parents=True, exist_ok=True)
@@ -262,11 +281,7 @@ class Pretraining:
             if not math.isfinite(loss):
                 self._stop_non_finite(step + 1, loss)
             first_loss = loss if first_loss is None else first_loss
-            grad_norm = self._clip()
-            self.scaler.step(self.optimizer.optimizer)
-            self.scaler.update()
-            self.scheduler.step()
-            self.optimizer.zero_grad(set_to_none=True)
+            grad_norm = self.stepper.step()
             self.tokens += self.layout.global_batch * self.config.data.block_size
             done = step + 1
             last = done == self.total_steps
@@ -294,13 +309,6 @@ class Pretraining:
             "seconds": time.perf_counter() - started,
             **{k: v for k, v in evaluation.items() if k != "examples"},
         }
-
-    def _clip(self):
-        clip_norm = self.config.optimizer.clip_norm
-        if not clip_norm:
-            return None
-        self.scaler.unscale_(self.optimizer.optimizer)
-        return self.accelerator.clip_grad_norm_(self.model.parameters(), clip_norm)
 
     def _flops(self, batch, predicted: int) -> float:
         return self.family.flops(self.unwrapped, batch, predicted)
@@ -352,7 +360,7 @@ class Pretraining:
         loader = make_loader(self.blocks, sampler, self.eval_collator, 0, t.seed)
         metrics = {
             "step": step,
-            **evaluate(self.model, loader, acc, self.autocast),
+            **evaluate(self.model, loader, acc, self.precision.autocast),
         }
         if self.family.generates and t.reconstructions and acc.is_main_process and len(sampler):
             first = next(iter(loader))
@@ -389,7 +397,7 @@ class Pretraining:
                 "processes": acc.num_processes,
                 "config": self.config.to_mapping(),
             }
-            ckpt.write_shared(staging, self.unwrapped, self._states(), state)
+            ckpt.write_shared(staging, self.unwrapped, self.stepper.state(), state)
         acc.wait_for_everyone()
         if acc.is_main_process:
             ckpt.publish(staging, self.out, step, self.config.training.keep_checkpoints)
