@@ -353,7 +353,7 @@ def test_matching_probe_asks_for_the_named_token_the_next_or_none(family, pretra
 def test_stack_doubles_each_stack_and_the_result_fine_tunes(family, pretrained, tmp_path, capsys):
     from denoise.cli import main
     from denoise.models.checkpoint import load_model
-    from denoise.train.init import Init
+    from denoise.models.init import resolve_init
 
     main(["stack", pretrained[family], "--out", str(tmp_path / "x2")])
     with pytest.raises(SystemExit):
@@ -368,7 +368,7 @@ def test_stack_doubles_each_stack_and_the_result_fine_tunes(family, pretrained, 
         for i in range(n):
             copy, original = layers[i + n].state_dict(), getattr(shallow, stack).layers[i].state_dict()
             assert all(torch.equal(copy[k], original[k]) for k in original)
-    assert Init.find(tmp_path / "x2").tokenizer_dir == tmp_path / "x2" / "tokenizer"
+    assert resolve_init(tmp_path / "x2").tokenizer_dir == tmp_path / "x2" / "tokenizer"
     results = finetune(
         load_finetune_config(None, settings_for("sentiment", f"init={tmp_path / 'x2'}")), tmp_path / "run"
     )

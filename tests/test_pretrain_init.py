@@ -50,7 +50,7 @@ def test_a_run_continues_from_another_runs_weights_on_new_text(first_run, corpus
 
 
 def test_an_init_that_is_not_a_run_is_refused(prepared_corpus, tmp_path):
-    with pytest.raises(DenoiseError, match="neither a pre-training run"):
+    with pytest.raises(DenoiseError, match="holds no denoise model .* and no transformers checkpoint"):
         run(prepared_corpus, tmp_path / "out", f"init={tmp_path}")
 
 

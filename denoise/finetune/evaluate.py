@@ -11,7 +11,8 @@ from denoise.errors import DenoiseError
 from denoise.files import write_json
 from denoise.finetune.config import FinetuneConfig
 from denoise.finetune.loop import EVAL_FILE, KINDS, build_task_model, device_for
-from denoise.finetune.store import HEAD_FILE, TASK_FILE, load_parts, read_task
+from denoise.finetune.store import HEAD_FILE, load_parts, read_task
+from denoise.models.init import FINE_TUNED_DIR, TASK_FILE, fine_tuned_model_dir
 from denoise.optim.step import Precision
 
 
@@ -19,7 +20,7 @@ def evaluate_saved(run: str | Path, split: str = "test", data: str | None = None
     """Metrics of the model fine-tuned in ``run`` (a `denoise finetune` output) on ``split``, read from the
     recipe's file for it or from ``data``; merged into ``run/eval.json``."""
     run = Path(run)
-    saved_dir = run if (run / TASK_FILE).exists() else run / "final"
+    saved_dir = fine_tuned_model_dir(run) or run / FINE_TUNED_DIR
     saved = read_task(saved_dir)
     config = from_mapping(FinetuneConfig, saved["config"], where=str(saved_dir / TASK_FILE))
     if data is not None:
@@ -39,7 +40,7 @@ def evaluate_saved(run: str | Path, split: str = "test", data: str | None = None
     metrics, _ = kind.score(
         task_model, examples, features, tok, device, Precision(config.precision, device.type).autocast
     )
-    results_path = saved_dir.parent / EVAL_FILE if saved_dir.name == "final" else saved_dir / EVAL_FILE
+    results_path = saved_dir.parent / EVAL_FILE if saved_dir.name == FINE_TUNED_DIR else saved_dir / EVAL_FILE
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     results[split if data is None else f"{split}:{data}"] = metrics
     write_json(results_path, results)

@@ -9,10 +9,10 @@ from pathlib import Path
 from denoise.files import staged_folder
 from denoise.models.checkpoint import load_model, save_model
 from denoise.models.families import family_of
+from denoise.models.init import FINE_TUNED_DIR, TASK_FILE, fine_tuned_model_dir
 from denoise.tasks.text import HFTaskTokenizer, SentencePieceTaskTokenizer, TaskTokenizer
 from denoise.tokenizer import Tokenizer, is_tokenizer_dir
 
-TASK_FILE = "task.json"
 HEAD_FILE = "head.safetensors"
 
 
@@ -22,7 +22,7 @@ def save_task_model(
     """Write everything to a temporary folder, then rename it to ``out/final``."""
     from safetensors.torch import save_file
 
-    with staged_folder(Path(out) / "final") as staging:
+    with staged_folder(Path(out) / FINE_TUNED_DIR) as staging:
         save_model(task_model.backbone.model, staging / "model")
         if task_model.head is not None:
             save_file(
@@ -62,15 +62,6 @@ def load_parts(directory: Path):
     return model, tok, head
 
 
-def fine_tuned_dir(root: Path) -> Path | None:
-    """The saved model of a `denoise finetune` run given as its output folder or its ``final/``; None when
-    ``root`` is not one."""
-    for directory in (root, root / "final"):
-        if (directory / TASK_FILE).is_file():
-            return directory
-    return None
-
-
 def inherit_head(init: str, kind_name: str, mode: str, kind_state: dict, head) -> bool:
     """Load into ``head`` the head of the fine-tuned run ``init`` names, when it was fine-tuned on a task of
     the same kind, in the same mode, with the same label or tag names (``kind_state``) and a head of the
@@ -78,7 +69,7 @@ def inherit_head(init: str, kind_name: str, mode: str, kind_state: dict, head) -
     True when it did."""
     from safetensors.torch import load_file
 
-    directory = fine_tuned_dir(Path(init)) if head is not None and not init.startswith("scratch") else None
+    directory = fine_tuned_model_dir(Path(init)) if head is not None and not init.startswith("scratch") else None
     if directory is None or not (directory / HEAD_FILE).is_file():
         return False
     saved = read_task(directory)

@@ -65,19 +65,3 @@ def saved_family(saved: dict) -> str:
         positions = saved.get("config", {}).get("decoder", {}).get("positions")
         return "t5" if positions == "relative" else "bart"
     return family
-
-
-def locate_model(root: str | Path) -> tuple[Path, Path | None] | None:
-    """The model directory of a `denoise pretrain` run (``model/``) or of a denoise model directory, and the
-    denoise tokenizer that goes with it (``tokenizer/`` inside or beside it; None when there is none); None
-    when ``root`` holds neither."""
-    from denoise.tokenizer import is_tokenizer_dir
-
-    root = Path(root)
-    if (root / "model" / CONFIG_FILE).is_file():
-        model_dir, candidates = root / "model", [root / "tokenizer"]
-    elif (root / CONFIG_FILE).is_file():
-        model_dir, candidates = root, [root / "tokenizer", root.parent / "tokenizer"]
-    else:
-        return None
-    return model_dir, next((c for c in candidates if is_tokenizer_dir(c)), None)

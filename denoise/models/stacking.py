@@ -14,9 +14,11 @@ from pathlib import Path
 
 from torch import nn
 
+from denoise import rng
 from denoise.errors import DenoiseError
-from denoise.models.checkpoint import load_model, locate_model, save_model
+from denoise.models.checkpoint import save_model
 from denoise.models.families import family_of
+from denoise.models.init import resolve_init
 
 
 def stacked(model: nn.Module) -> nn.Module:
@@ -27,7 +29,8 @@ def stacked(model: nn.Module) -> nn.Module:
     doubled = {
         stack: dataclasses.replace(getattr(config, stack), num_layers=2 * n) for stack, n in layers.items()
     }
-    deeper = family.model(dataclasses.replace(config, **doubled))
+    with rng.isolated():  # every weight is then set from the shallow model
+        deeper = family.model(dataclasses.replace(config, **doubled))
     state = {}
     for key, value in model.state_dict().items():
         stack, marker, rest = key.partition(".layers.")
@@ -42,15 +45,16 @@ def stacked(model: nn.Module) -> nn.Module:
 def stack_run(run: str | Path, out: str | Path) -> Path:
     """Write the stacked model of a pre-training run (``run/model``, ``run/tokenizer``) to ``out/model`` with
     the run's tokenizer in ``out/tokenizer``; ``out`` may not hold a model already."""
-    found = locate_model(run)
-    if found is None or found[1] is None:
+    init = resolve_init(run)
+    if init.model_dir is None or init.fresh or not init.denoise_tokenizer:
         raise DenoiseError(
             f"{run} is not a pre-training run with model/ and tokenizer/; give a `denoise pretrain` output"
         )
-    model_dir, tokenizer_dir = found
     out = Path(out)
     if (out / "model").exists():
         raise DenoiseError(f"{out} already holds a model; name a new folder so nothing is overwritten")
-    save_model(stacked(load_model(model_dir)), out / "model")
-    shutil.copytree(tokenizer_dir, out / "tokenizer", dirs_exist_ok=True)
+    with rng.isolated():
+        model = init.load_model()
+    save_model(stacked(model), out / "model")
+    shutil.copytree(init.tokenizer_dir, out / "tokenizer", dirs_exist_ok=True)
     return out

@@ -31,6 +31,7 @@ from denoise.data.prepare import load_blocks
 from denoise.errors import DenoiseError
 from denoise.models.checkpoint import save_model
 from denoise.models.families import build_model, check_positions, family_named, learned_positions
+from denoise.models.init import Init
 from denoise.models.settings import Ids
 from denoise.optim.optimizers import make_optimizer, parameter_groups
 from denoise.optim.schedules import make_scheduler
@@ -39,7 +40,7 @@ from denoise.train import checkpoints as ckpt
 from denoise.train.config import PretrainConfig
 from denoise.train.data import EvalSampler, Layout, StepSampler, make_loader, prepare_data, split_blocks
 from denoise.train.evaluate import evaluate, reconstructions
-from denoise.train.init import Init
+from denoise.train.init import check_tokenizer, init_model, pretraining_init
 from denoise.train.metrics import MetricsLog, available_trackers, peak_flops
 from denoise.train.objective import Counts, micro_batch_loss, model_inputs
 
@@ -119,7 +120,7 @@ class Pretraining:
 
     def _build(self) -> None:
         self.family = family_named(self.config.model.family)
-        init = Init.find(self.config.init) if self.config.init else None
+        init = pretraining_init(self.config.init) if self.config.init else None
         corrupter = self._setup_data(init)
         pairs = any(op.pairs for op in corrupter.ops)
         model = self._setup_model(init, pairs)
@@ -145,7 +146,7 @@ class Pretraining:
         with acc.main_process_first():
             self.tokenizer, data_dir = prepare_data(data, acc.is_main_process)
         if init is not None:
-            init.check_tokenizer(self.tokenizer, f"the corpus of {data_dir}")
+            check_tokenizer(init, self.tokenizer, f"the corpus of {data_dir}")
         self.blocks = load_blocks(data_dir)
         self.split = split_blocks(len(self.blocks), data.validation_blocks, t.global_batch, t.seed)
         recipe = corruption_recipe(config.corruption)
@@ -163,7 +164,10 @@ class Pretraining:
                 f"corruption recipe {corruption_recipe(self.config.corruption).name!r} builds sentence pairs "
                 "but model.pair_head is false; drop the pair step or enable the pair head"
             )
-        model = init.model(self.family, pairs) if init else build_model(settings, Ids.of(self.tokenizer))
+        if init is not None:
+            model = init_model(init, self.family, pairs, self.config.training.seed)
+        else:
+            model = build_model(settings, Ids.of(self.tokenizer))
         if self.resume_from is not None:
             saved = ckpt.read_trainer_state(self.resume_from)
             ckpt.check_same_run(saved["config"], self.config.to_mapping(), self.resume_from)
