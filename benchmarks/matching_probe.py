@@ -23,8 +23,9 @@ import torch
 
 from denoise.finetune.backbone import load_backbone_model
 from denoise.finetune.config import FinetuneConfig
-from denoise.heads.backbone import Backbone, TaskModel
-from denoise.heads.span import SpanHead
+from denoise.finetune.backbone import Backbone
+from denoise.finetune.task_model import TaskModel
+from denoise.tasks.qa.head import SpanHead
 
 CONTEXT_TOKENS = 24
 BATCH = 32

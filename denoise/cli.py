@@ -208,9 +208,8 @@ def cmd_embed(args: argparse.Namespace) -> None:
     import json
 
     from denoise.embed import contextual_vectors, cosine_matrix, sense_separation
-    from denoise.finetune.backbone import load_backbone_model
+    from denoise.finetune.backbone import Backbone, load_backbone_model
     from denoise.finetune.config import FinetuneConfig
-    from denoise.heads.backbone import Backbone
 
     model, tok = load_backbone_model(FinetuneConfig(init=str(args.model)))
     backbone = Backbone(model)

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from denoise.errors import DenoiseError
-from denoise.heads.backbone import Backbone
-from denoise.tasks.features import frame
+from denoise.finetune.backbone import Backbone
+from denoise.tasks.framing import frame
 from denoise.tasks.text import TaskTokenizer
 
 # word -> two senses, three sentences each (in the English of the embedded corpus).

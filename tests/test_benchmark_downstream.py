@@ -41,7 +41,7 @@ def test_the_grid_holds_the_given_runs_tasks_and_settings(tmp_path):
     assert "max_train_examples=2000" in config.downstream.settings
     assert "optimizer.lr=1e-3" in config.downstream.settings
     assert config.downstream.task_settings["qa"] == ["epochs=4", "max_length=128"]
-    assert "num_beams=1" in config.downstream.task_settings["translation"]
+    assert "generation.num_beams=1" in config.downstream.task_settings["translation"]
     assert config.seeds == [0, 1, 2] and config.threads == 1
 
 

@@ -3,7 +3,7 @@ import torch
 
 from denoise.embed import SENSES, contextual_vectors, cosine_matrix, sense_separation, word_index
 from denoise.errors import DenoiseError
-from denoise.heads.backbone import Backbone
+from denoise.finetune.backbone import Backbone
 from denoise.models.bert.model import Bert
 from denoise.models.bert.sizes import bert_config
 from denoise.tasks.text import SentencePieceTaskTokenizer

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from denoise.errors import DenoiseError
-from denoise.finetune.config import load_finetune_config
+from denoise.finetune.config import FinetuneConfig, load_finetune_config
 from denoise.finetune.evaluate import evaluate_saved
 from denoise.finetune.loop import finetune
 from denoise.models.checkpoint import load_model
@@ -29,12 +29,12 @@ TASKS = {
     ],
     "pos": ["task.kind=tagging", f"task.train={SAMPLES}/pos.conll"],
     "ner": ["task.kind=tagging", f"task.train={SAMPLES}/ner.conll"],
-    "qa": ["task.kind=qa", f"task.train={SAMPLES}/squad_v2.json", "max_length=40", "doc_stride=8"],
+    "qa": ["task.kind=qa", f"task.train={SAMPLES}/squad_v2.json", "max_length=40", "qa.doc_stride=8"],
     "translation": [
         "task.kind=generation",
         f"task.train={SAMPLES}/parallel",
-        "max_target_length=8",
-        "num_beams=2",
+        "generation.max_target_length=8",
+        "generation.num_beams=2",
     ],
 }
 METRIC = {"sentiment": "accuracy", "pairs": "macro_f1", "pos": "accuracy", "ner": "entity_f1", "qa": "f1"}
@@ -89,11 +89,11 @@ def test_every_head_fine_tunes_either_family(task, backbone, pretrained, tmp_pat
 
 @pytest.mark.parametrize("family", ["bert", "bart"])
 def test_qa_with_a_span_window_saves_and_scores_again(family, pretrained, tmp_path):
-    settings = settings_for("qa", f"init={pretrained[family]}", "span_window=2")
+    settings = settings_for("qa", f"init={pretrained[family]}", "qa.span_window=2")
     results = finetune(load_finetune_config(None, settings), tmp_path / "run")
     assert evaluate_saved(tmp_path / "run", "test") == pytest.approx(results["test"])
-    with pytest.raises(DenoiseError, match="span_window must be 0 .* got -1"):
-        load_finetune_config(None, [*settings, "span_window=-1"])
+    with pytest.raises(DenoiseError, match="qa.span_window must be 0 .* got -1"):
+        load_finetune_config(None, [*settings, "qa.span_window=-1"])
 
 
 def test_a_fine_tuned_run_is_an_init_and_keeps_its_head_for_the_same_kind_of_task(pretrained, tmp_path):
@@ -128,7 +128,7 @@ def test_a_fine_tuned_run_is_an_init_and_keeps_its_head_for_the_same_kind_of_tas
 
 
 def test_generation_fine_tunes_an_encoder_decoder(pretrained, tmp_path, monkeypatch):
-    import denoise.finetune.generate as generation_kind
+    import denoise.tasks.generation.kind as generation_kind
 
     asked = []
 
@@ -137,14 +137,16 @@ def test_generation_fine_tunes_an_encoder_decoder(pretrained, tmp_path, monkeypa
         return generate(*args, **kwargs)
 
     monkeypatch.setattr(generation_kind, "generate", recording_generate)
-    settings = settings_for("translation", f"init={pretrained['bart']}", "no_repeat_ngram_size=3")
+    settings = settings_for("translation", f"init={pretrained['bart']}", "generation.no_repeat_ngram_size=3")
     results = finetune(load_finetune_config(None, settings), tmp_path)
     assert set(results["test"]) == {"bleu", "chrf"}
     assert asked and set(asked) == {3}
     predictions = (tmp_path / "predictions-test.jsonl").read_text().splitlines()
     assert len(predictions) == len((SAMPLES / "parallel.en").read_text().splitlines())
-    with pytest.raises(DenoiseError, match=r"no_repeat_ngram_size 0 \(off\) or more, got 2 and -1"):
-        load_finetune_config(None, [*settings, "no_repeat_ngram_size=-1"])
+    with pytest.raises(
+        DenoiseError, match=r"generation.no_repeat_ngram_size 0 \(off\) or more, got 2 and -1"
+    ):
+        load_finetune_config(None, [*settings, "generation.no_repeat_ngram_size=-1"])
 
 
 def test_embedding_lr_scale_moves_the_tables_further(pretrained, tmp_path):
@@ -262,8 +264,8 @@ SAMPLE_FOR_KIND = {
     "classification": ["task.train={s}/sentiment.tsv", "task.text_column=sentence", "task.pair_column=null"],
     "regression": ["task.train={s}/sentiment.tsv", "task.text_column=sentence", "task.label_column=label"],
     "tagging": ["task.train={s}/ner.conll"],
-    "qa": ["task.train={s}/squad_v2.json", "max_length=40", "doc_stride=8"],
-    "generation": ["task.train={s}/parallel", "max_target_length=8"],
+    "qa": ["task.train={s}/squad_v2.json", "max_length=40", "qa.doc_stride=8"],
+    "generation": ["task.train={s}/parallel", "generation.max_target_length=8"],
 }
 
 
@@ -327,7 +329,6 @@ def benchmark(name: str):
 @pytest.mark.parametrize("family", ["bert", "bart"])
 def test_matching_probe_asks_for_the_named_token_the_next_or_none(family, pretrained):
     from denoise.finetune.backbone import load_backbone_model
-    from denoise.finetune.config import FinetuneConfig
 
     probe = benchmark("matching_probe")
     model, tok = load_backbone_model(FinetuneConfig(init=pretrained[family]))
@@ -373,3 +374,29 @@ def test_stack_doubles_each_stack_and_the_result_fine_tunes(family, pretrained, 
         load_finetune_config(None, settings_for("sentiment", f"init={tmp_path / 'x2'}")), tmp_path / "run"
     )
     assert "accuracy" in results["test"]
+
+
+def test_a_key_that_moved_names_its_new_place_and_saved_runs_still_load(pretrained, tmp_path):
+    with pytest.raises(DenoiseError, match="key 'doc_stride' .* has moved to 'qa.doc_stride'"):
+        load_finetune_config(None, ["doc_stride=16"])
+    with pytest.raises(DenoiseError, match="key 'pooling' .* has moved to 'classification.pooling'"):
+        load_finetune_config(None, ["pooling=mean"])
+    results = finetune(load_finetune_config(None, settings_for("qa", f"init={pretrained['bert']}")), tmp_path)
+    task_file = tmp_path / "final" / "task.json"
+    saved = json.loads(task_file.read_text())
+    legacy = json.loads((Path(__file__).parent / "data" / "legacy_models" / "qa_task.json").read_text())
+    assert "doc_stride" in legacy["config"] and "qa" not in legacy["config"]  # written before the move
+    flat = json.loads(json.dumps(saved["config"]))
+    for old, new in FinetuneConfig.MOVED_KEYS.items():  # as the keys stood before they moved
+        block, key = new.split(".")
+        flat[old] = flat[block].pop(key)
+    task_file.write_text(json.dumps({**saved, "config": flat}))
+    assert evaluate_saved(tmp_path, "test") == pytest.approx(results["test"])
+
+
+def test_a_task_file_written_before_the_settings_moved_reads_into_the_blocks():
+    from denoise.finetune.config import saved_finetune_config
+
+    legacy = json.loads((Path(__file__).parent / "data" / "legacy_models" / "qa_task.json").read_text())
+    config = saved_finetune_config(legacy["config"], where="qa_task.json")
+    assert (config.qa.doc_stride, config.qa.span_window, config.max_length) == (16, 1, 64)

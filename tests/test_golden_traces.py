@@ -32,12 +32,12 @@ TASKS = {
     ],
     "regression": ["task.kind=regression", f"task.train={SAMPLES}/scores.tsv", "task.label_column=score"],
     "pos": ["task.kind=tagging", f"task.train={SAMPLES}/pos.conll"],
-    "qa": ["task.kind=qa", f"task.train={SAMPLES}/squad_v2.json", "max_length=40", "doc_stride=8"],
+    "qa": ["task.kind=qa", f"task.train={SAMPLES}/squad_v2.json", "max_length=40", "qa.doc_stride=8"],
     "translation": [
         "task.kind=generation",
         f"task.train={SAMPLES}/parallel",
-        "max_target_length=8",
-        "num_beams=2",
+        "generation.max_target_length=8",
+        "generation.num_beams=2",
     ],
 }
 BACKBONES = ["bert", "bart:encoder", "bart:encoder_decoder", "t5:encoder"]

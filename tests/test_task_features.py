@@ -1,10 +1,15 @@
 import torch
 
-from denoise.finetune.qa import rank_spans
-from denoise.heads.pooling import pool
-from denoise.heads.span import SpanHead
-from denoise.tasks.examples import Answer, ClassificationExample, QAExample, TaggingExample
-from denoise.tasks.features import classification_features, collate, qa_features, tagging_features
+from denoise.tasks.classification.data import ClassificationExample
+from denoise.tasks.classification.features import classification_features
+from denoise.tasks.classification.head import pool
+from denoise.tasks.framing import collate
+from denoise.tasks.qa.data import Answer, QAExample
+from denoise.tasks.qa.features import qa_features
+from denoise.tasks.qa.head import SpanHead
+from denoise.tasks.qa.spans import rank_spans
+from denoise.tasks.tagging.data import TaggingExample
+from denoise.tasks.tagging.features import tagging_features
 from denoise.tasks.text import SentencePieceTaskTokenizer
 
 

@@ -6,8 +6,10 @@ import pytest
 from datasets import ClassLabel, Dataset, Features, Sequence, Value
 
 from denoise.errors import DenoiseError
-from denoise.tasks.examples import Answer, ClassificationExample, QAExample, TaggingExample
+from denoise.tasks.classification.data import ClassificationExample
 from denoise.tasks.hub import TASKS, hub_examples
+from denoise.tasks.qa.data import Answer, QAExample
+from denoise.tasks.tagging.data import TaggingExample
 
 
 class FakeLoader:

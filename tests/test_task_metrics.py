@@ -5,18 +5,11 @@ from __future__ import annotations
 import pytest
 
 from denoise.errors import DenoiseError
-from denoise.tasks.examples import Answer, QAExample
-from denoise.tasks.metrics import (
-    accuracy,
-    bleu_chrf,
-    entities,
-    entity_f1,
-    exact_match,
-    macro_f1,
-    normalize_answer,
-    squad_scores,
-    token_f1,
-)
+from denoise.tasks.classification.metrics import accuracy, macro_f1
+from denoise.tasks.generation.metrics import bleu_chrf
+from denoise.tasks.qa.data import Answer, QAExample
+from denoise.tasks.qa.metrics import exact_match, normalize_answer, squad_scores, token_f1
+from denoise.tasks.tagging.metrics import entities, entity_f1
 
 # Classification
 
@@ -173,7 +166,7 @@ def ann_ran_home() -> list[QAExample]:
 
 
 def test_the_no_answer_threshold_maximises_dev_f1():
-    from denoise.finetune.qa import best_null_threshold
+    from denoise.tasks.qa.spans import best_null_threshold
 
     examples = ann_ran_home()
     # (n-best, no-answer score): differences null - best are 1.0, 2.0 and 3.0
@@ -198,7 +191,7 @@ def test_the_no_answer_threshold_maximises_dev_f1():
 def test_ranking_auc_counts_pairs_and_halves_ties():
     from itertools import product
 
-    from denoise.tasks.metrics import ranking_auc
+    from denoise.tasks.qa.metrics import ranking_auc
 
     assert ranking_auc([3.0, 4.0], [1.0, 2.0]) == 1.0
     assert ranking_auc([1.0, 2.0], [3.0, 4.0]) == 0.0
@@ -211,7 +204,7 @@ def test_ranking_auc_counts_pairs_and_halves_ties():
 
 
 def test_no_answer_diagnostics_separate_span_finding_from_the_no_answer_decision():
-    from denoise.finetune.qa import no_answer_diagnostics
+    from denoise.tasks.qa.spans import no_answer_diagnostics
 
     examples = ann_ran_home()
     # best spans right for a, wrong for b; margins best - null: a 2.0, b -1.0, c 0.0

@@ -7,26 +7,17 @@ from pathlib import Path
 import pytest
 
 from denoise.errors import DenoiseError
-from denoise.tasks.examples import (
-    Answer,
-    ClassificationExample,
-    QAExample,
-    TaggingExample,
-    TranslationExample,
-)
-from denoise.tasks.readers import (
+from denoise.tasks.classification.data import (
     PAIR_COLUMN,
+    ClassificationExample,
     check_labels,
     label_set,
     read_classification,
-    read_conll,
-    read_parallel,
-    read_squad,
     write_classification_tsv,
-    write_conll,
-    write_parallel,
-    write_squad,
 )
+from denoise.tasks.generation.data import TranslationExample, read_parallel, write_parallel
+from denoise.tasks.qa.data import Answer, QAExample, read_squad, write_squad
+from denoise.tasks.tagging.data import TaggingExample, read_conll, write_conll
 
 SAMPLES = Path(__file__).parent / "data" / "task_samples"
 

@@ -23,6 +23,7 @@ from denoise.finetune.config import FinetuneConfig, load_finetune_config
 from denoise.finetune.loop import finetune
 from denoise.models.checkpoint import CONFIG_FILE, saved_family
 from denoise.models.families import family_named
+from denoise.tasks.kinds import kind_named
 from denoise.train.config import PretrainConfig, load_config
 from denoise.train.data import prepare_data
 from denoise.train.loop import pretrain
@@ -30,8 +31,6 @@ from denoise.train.metrics import read_metrics
 
 SUMMARY = "summary.json"
 EVAL = "eval.json"
-# The score a task is ranked by, for each kind of task (tagging with BIO tags uses entity F1).
-MAIN_METRIC = {"classification": "accuracy", "regression": "pearson", "qa": "f1", "generation": "bleu"}
 
 
 @dataclass(frozen=True)
@@ -54,12 +53,6 @@ def say(message: str) -> None:
     print(message, flush=True)
 
 
-def main_metric(kind: str, metrics: dict) -> str:
-    if kind == "tagging":
-        return "entity_f1" if "entity_f1" in metrics else "accuracy"
-    return MAIN_METRIC[kind]
-
-
 class Grid:
     def __init__(self, config: GridConfig, out: str | Path, log: Callable[[str], None] = say):
         self.config, self.out, self.log = config, Path(out), log
@@ -68,7 +61,7 @@ class Grid:
             if not recipe.is_file():
                 raise FileNotFoundError(f"task recipe {recipe} (task {name!r} of the grid) does not exist")
         # Read every recipe now, so that a mistake in one stops the grid before hours of pre-training.
-        self.kinds = {name: load_finetune_config(recipe).task.kind for name, recipe in self.tasks.items()}
+        self.kinds = {name: kind_named(load_finetune_config(recipe).task.kind) for name, recipe in self.tasks.items()}
         for cell in config.cells:
             if cell.recipe:
                 load_config(config.path(cell.recipe), [*config.data, *cell.settings])
@@ -207,15 +200,13 @@ class Grid:
                     init = str(run) if start == "pre-trained" else f"scratch:{run}"
                     results = self.finetuned(label, init, task, seed)
                     split = scored_split(results, self.tasks[task])
-                    metric = main_metric(self.kinds[task], results[split])
-                    value = results[split][metric]
-                    value = 100 * value if metric in ("accuracy", "entity_f1", "macro_f1") else value
+                    metric, value = self.kinds[task].headline(results[split])
                     entries.append(Entry(label, family, corruption, start, task, split, metric, seed, value))
         return entries
 
     def fits(self, task: str, family: str) -> bool:
         """Generation needs a model that writes text: cells of other families skip generation tasks."""
-        return family_named(family).generates or self.kinds[task] != "generation"
+        return family_named(family).generates or not self.kinds[task].writes_text
 
 
 def scored_split(results: dict, recipe: Path) -> str:

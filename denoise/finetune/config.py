@@ -9,19 +9,22 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
-from denoise.config import check_choice, load_settings
+from denoise.config import check_choice, from_mapping, load_settings, move_keys
 from denoise.errors import DenoiseError
 from denoise.models.settings import ModelSettings
 from denoise.optim.optimizers import OPTIMIZERS
 from denoise.optim.step import PRECISIONS
-
-KINDS = ("classification", "regression", "tagging", "qa", "generation")
+from denoise.tasks.classification.kind import ClassificationSettings
+from denoise.tasks.generation.kind import GenerationSettings
+from denoise.tasks.kinds import kind_named
+from denoise.tasks.qa.kind import QASettings
 
 
 @dataclass(frozen=True)
 class TaskSettings:
-    kind: str = "classification"  # classification | regression | tagging | qa | generation
+    kind: str = "classification"  # a registered kind: classification | regression | tagging | qa | generation
     train: str | None = None  # files of each split (for generation: a prefix, read as PREFIX.SOURCE_LANGUAGE)
     dev: str | None = None
     test: str | None = None
@@ -52,24 +55,16 @@ class FinetuneOptimizer:
 class FinetuneConfig:
     name: str = "task"
     task: TaskSettings = field(default_factory=TaskSettings)
-    init: str = (
-        "scratch"  # a `denoise pretrain` run or model directory, a transformers checkpoint, or scratch
-    )
+    # a `denoise pretrain` run, a model folder, a `denoise finetune` run, a transformers checkpoint,
+    # scratch:RUN (RUN's architecture and tokenizer, fresh weights) or scratch (the model settings below)
+    init: str = "scratch"
     tokenizer: str | None = None  # scratch only: the tokenizer (a pre-training run's, for a fair comparison)
     model: ModelSettings = field(default_factory=ModelSettings)  # scratch only: the architecture
     # which of the family's states heads read: encoder | encoder_decoder (the BART way) for an encoder-decoder;
     # None: the family's first (encoder)
     mode: str | None = None
-    pooling: str | None = None  # first | mean | last; None: first for BERT, last in BART mode, mean otherwise
-    dropout: float = 0.1
-    max_length: int = 128
-    doc_stride: int = 32  # qa: context tokens shared by consecutive windows
-    max_answer_tokens: int = 30  # qa
-    n_best: int = 5  # qa: candidate spans kept per question
-    span_window: int = 0  # qa: neighbours on each side a token's start and end scores read (0: BERT's head)
-    max_target_length: int = 128  # generation
-    num_beams: int = 4  # generation
-    no_repeat_ngram_size: int = 0  # generation: no n-gram of this size twice in one output (0: off)
+    dropout: float = 0.1  # of the head
+    max_length: int = 128  # input tokens, framing included
     optimizer: FinetuneOptimizer = field(default_factory=FinetuneOptimizer)
     epochs: int = 3
     max_steps: int | None = None  # stops early when set
@@ -78,14 +73,27 @@ class FinetuneConfig:
     max_train_examples: int | None = None  # a random subset of N training examples (the same for every seed)
     max_eval_examples: int | None = None
     dev_each_epoch: bool = True  # score the dev split after every epoch (else only at the end)
-    precision: str = "fp32"
+    precision: str = "fp32"  # fp32 | bf16 | fp16
     seed: int = 0
-    threads: int | None = (
-        None  # torch threads of `denoise finetune` (set by the command); None: torch's default
-    )
+    threads: int | None = None  # torch threads of `denoise finetune` (set by the command); None: torch's default
+    # Each kind's own settings, read by that kind only.
+    classification: ClassificationSettings = field(default_factory=ClassificationSettings)
+    qa: QASettings = field(default_factory=QASettings)
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
+
+    MOVED_KEYS: ClassVar[dict[str, str]] = {
+        "pooling": "classification.pooling",
+        "doc_stride": "qa.doc_stride",
+        "max_answer_tokens": "qa.max_answer_tokens",
+        "n_best": "qa.n_best",
+        "span_window": "qa.span_window",
+        "max_target_length": "generation.max_target_length",
+        "num_beams": "generation.num_beams",
+        "no_repeat_ngram_size": "generation.no_repeat_ngram_size",
+    }
 
     def __post_init__(self):
-        check_choice("task.kind", self.task.kind, KINDS)
+        kind_named(self.task.kind)
         check_choice("optimizer.name", self.optimizer.name, OPTIMIZERS)
         check_choice("precision", self.precision, PRECISIONS)
         if self.epochs < 1 or self.batch_size < 1:
@@ -96,13 +104,6 @@ class FinetuneConfig:
             raise DenoiseError(
                 f"optimizer.embedding_lr_scale must be above 0, got {self.optimizer.embedding_lr_scale:g}"
             )
-        if self.span_window < 0:
-            raise DenoiseError(f"span_window must be 0 (one token) or more, got {self.span_window}")
-        if self.num_beams < 1 or self.no_repeat_ngram_size < 0:
-            raise DenoiseError(
-                f"num_beams must be at least 1 and no_repeat_ngram_size 0 (off) or more, got "
-                f"{self.num_beams} and {self.no_repeat_ngram_size}"
-            )
 
     def to_mapping(self) -> dict:
         return dataclasses.asdict(self)
@@ -110,3 +111,8 @@ class FinetuneConfig:
 
 def load_finetune_config(recipe: str | Path | None, overrides: list[str] | None = None) -> FinetuneConfig:
     return load_settings(FinetuneConfig, recipe, overrides, "task recipe")
+
+
+def saved_finetune_config(mapping: dict, where: str) -> FinetuneConfig:
+    """A config saved with a fine-tuned model (``task.json``), written before some keys moved or after."""
+    return from_mapping(FinetuneConfig, move_keys(FinetuneConfig, mapping), where=where)

@@ -6,14 +6,15 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from denoise.config import from_mapping
 from denoise.errors import DenoiseError
 from denoise.files import write_json
-from denoise.finetune.config import FinetuneConfig
-from denoise.finetune.loop import EVAL_FILE, KINDS, build_task_model, device_for
+from denoise.finetune.config import saved_finetune_config
+from denoise.finetune.loop import EVAL_FILE, device_for
 from denoise.finetune.store import HEAD_FILE, load_parts, read_task
+from denoise.finetune.task_model import build_task_model
 from denoise.models.init import FINE_TUNED_DIR, TASK_FILE, fine_tuned_model_dir
 from denoise.optim.step import Precision
+from denoise.tasks.kinds import kind_named
 
 
 def evaluate_saved(run: str | Path, split: str = "test", data: str | None = None) -> dict:
@@ -22,10 +23,10 @@ def evaluate_saved(run: str | Path, split: str = "test", data: str | None = None
     run = Path(run)
     saved_dir = fine_tuned_model_dir(run) or run / FINE_TUNED_DIR
     saved = read_task(saved_dir)
-    config = from_mapping(FinetuneConfig, saved["config"], where=str(saved_dir / TASK_FILE))
+    config = saved_finetune_config(saved["config"], where=str(saved_dir / TASK_FILE))
     if data is not None:
         config = replace(config, task=replace(config.task, hub=None, **{split: data}))
-    kind = KINDS[config.task.kind](config)
+    kind = kind_named(config.task.kind)(config)
     kind.load_state(saved["state"])
     examples = kind.read(split)
     if not examples:

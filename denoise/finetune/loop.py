@@ -21,41 +21,19 @@ from denoise import rng
 from denoise.errors import DenoiseError
 from denoise.files import write_json
 from denoise.finetune.backbone import check_fit, load_backbone_model
-from denoise.finetune.classify import Classification
-from denoise.finetune.generate import Generation
-from denoise.finetune.qa import SpanQA
 from denoise.finetune.store import inherit_head, save_task_model
-from denoise.finetune.tag import Tagging
-from denoise.heads.backbone import Backbone, TaskModel
+from denoise.finetune.task_model import build_task_model
 from denoise.optim.optimizers import make_optimizer, parameter_groups
 from denoise.optim.schedules import make_scheduler
 from denoise.optim.step import Precision, Stepper
-from denoise.tasks.features import collate
+from denoise.tasks.framing import collate
+from denoise.tasks.kinds import kind_named
 
-KINDS = {
-    "classification": Classification,
-    "regression": Classification,
-    "tagging": Tagging,
-    "qa": SpanQA,
-    "generation": Generation,
-}
 EVAL_FILE = "eval.json"
 
 
 def device_for() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def build_task_model(config, kind, model, head_state: dict | None = None) -> TaskModel:
-    backbone = Backbone(model, config.mode)
-    head = kind.head(backbone)
-    if head_state is not None and head is not None:
-        head.load_state_dict(head_state)
-    elif getattr(head, "pooling", None) == "first":  # a [CLS] head starts from a pre-trained pooler (BERT)
-        pooler = backbone.family.pooler_state(model)
-        if pooler is not None:
-            head.dense.load_state_dict(pooler)
-    return TaskModel(backbone, head)
 
 
 def read_splits(config, kind) -> dict[str, list]:
@@ -85,7 +63,7 @@ def subsample(examples: list, limit: int | None) -> list:
 def finetune(config, out: str | Path, progress: bool = False) -> dict:
     """Fine-tune as ``config`` (a ``FinetuneConfig``) says; returns and writes the dev/test metrics."""
     started = time.perf_counter()
-    kind = KINDS[config.task.kind](config)
+    kind = kind_named(config.task.kind)(config)
     splits = read_splits(config, kind)
     model, tok = load_backbone_model(config)
     check_fit(model, tok)

@@ -1,7 +1,7 @@
 """Ready tasks on the Hugging Face hub (network access needed): GLUE, SQuAD v1.1 and v2.0, CoNLL-2003 NER.
 
 ``hub_examples("mnli", "validation")`` loads a split through ``datasets.load_dataset`` and turns its rows into
-the examples of ``denoise.tasks.examples``, label ids into the label names of the dataset's features. GLUE's
+the examples of each kind (``denoise/tasks/<kind>/data.py``), label ids into the label names of the dataset's features. GLUE's
 test splits are left out: their labels are hidden.
 """
 
@@ -17,8 +17,9 @@ import datasets
 
 from denoise.config import nearest
 from denoise.errors import DenoiseError
-from denoise.tasks.examples import Answer, ClassificationExample, QAExample, TaggingExample
-from denoise.tasks.readers import check_answer
+from denoise.tasks.classification.data import ClassificationExample
+from denoise.tasks.qa.data import Answer, QAExample, check_answer
+from denoise.tasks.tagging.data import TaggingExample
 
 TaskExample = ClassificationExample | QAExample | TaggingExample
 

@@ -1,18 +1,19 @@
-"""Token tagging (POS, BIO named entities): each word is tagged from its first sub-token."""
+"""The tagging kind."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from denoise.errors import DenoiseError
-from denoise.finetune.kinds import Kind, outputs
-from denoise.heads.tagging import TaggingHead
-from denoise.tasks.features import tagging_features
-from denoise.tasks.metrics import accuracy, entity_f1
-from denoise.tasks.readers import read_conll
+from denoise.tasks.kind import Kind, outputs
+from denoise.tasks.tagging.data import read_conll
+from denoise.tasks.tagging.features import tagging_features
+from denoise.tasks.tagging.head import TaggingHead
+from denoise.tasks.tagging.metrics import accuracy, entity_f1
 
 
 class Tagging(Kind):
+    name = "tagging"
     target_key = "labels"
 
     def __init__(self, config):
@@ -63,3 +64,9 @@ class Tagging(Kind):
         if any(t.startswith(("B-", "I-")) for t in self.tags):
             metrics.update({f"entity_{k}": v for k, v in entity_f1(gold, predicted).items()})
         return metrics, predicted
+
+    @classmethod
+    def headline(cls, metrics: dict) -> tuple[str, float]:
+        """Entity F1 for BIO tags, word accuracy otherwise."""
+        name = "entity_f1" if "entity_f1" in metrics else "accuracy"
+        return name, 100 * metrics[name]

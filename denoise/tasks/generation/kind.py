@@ -1,23 +1,46 @@
-"""Generation fine-tuning for encoder-decoder models (translation, summarization), scored with BLEU and chrF
-on beam-search outputs."""
+"""The generation kind, and its settings (``generation:`` in a task recipe): an encoder-decoder writes the
+target, scored with BLEU and chrF on beam-search outputs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from denoise.errors import DenoiseError
-from denoise.finetune.kinds import Kind
 from denoise.models.families import FAMILIES
 from denoise.models.generation import generate
-from denoise.tasks.features import collate, generation_features
-from denoise.tasks.metrics import bleu_chrf
-from denoise.tasks.readers import read_parallel
+from denoise.tasks.framing import collate
+from denoise.tasks.generation.data import read_parallel
+from denoise.tasks.generation.features import generation_features
+from denoise.tasks.generation.metrics import bleu_chrf
+from denoise.tasks.kind import Kind
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    max_target_length: int = 128  # target tokens trained on, and the longest output
+    num_beams: int = 4  # beam search; 1 decodes greedily
+    no_repeat_ngram_size: int = 0  # no n-gram of this size twice in one output (0: off)
+
+    def __post_init__(self):
+        if self.max_target_length < 2:
+            raise DenoiseError(
+                f"generation.max_target_length must be at least 2 (a token and the end), got {self.max_target_length}"
+            )
+        if self.num_beams < 1 or self.no_repeat_ngram_size < 0:
+            raise DenoiseError(
+                f"generation.num_beams must be at least 1 and generation.no_repeat_ngram_size 0 (off) or more, "
+                f"got {self.num_beams} and {self.no_repeat_ngram_size}"
+            )
 
 
 class Generation(Kind):
+    name = "generation"
     target_key = "labels"
+    settings_key = "generation"
+    writes_text = True
 
     def read_file(self, path: Path, split: str) -> list:
         task = self.config.task
@@ -31,7 +54,7 @@ class Generation(Kind):
         return super().read(split)
 
     def features(self, examples, tok):
-        return generation_features(examples, tok, self.config.max_length, self.config.max_target_length)
+        return generation_features(examples, tok, self.config.max_length, self.settings.max_target_length)
 
     def head(self, backbone):
         if not backbone.family.generates:
@@ -46,6 +69,7 @@ class Generation(Kind):
     def score(self, model, examples, features, tok, device, autocast):
         model.eval()
         seq2seq = model.backbone.model
+        s = self.settings
         predicted = []
         for start in range(0, len(features), self.config.eval_batch_size):
             batch = collate(features[start : start + self.config.eval_batch_size], tok.pad_id)
@@ -54,11 +78,15 @@ class Generation(Kind):
                     seq2seq,
                     batch["input_ids"].to(device),
                     batch["attention_mask"].to(device),
-                    max_new_tokens=self.config.max_target_length,
-                    num_beams=self.config.num_beams,
-                    no_repeat_ngram_size=self.config.no_repeat_ngram_size,
+                    max_new_tokens=s.max_target_length,
+                    num_beams=s.num_beams,
+                    no_repeat_ngram_size=s.no_repeat_ngram_size,
                 )
             for row in ids.tolist():
                 row = row[: row.index(seq2seq.config.eos_id)] if seq2seq.config.eos_id in row else row
                 predicted.append(tok.decode(row))
         return bleu_chrf(predicted, [e.target for e in examples]), predicted
+
+    @classmethod
+    def headline(cls, metrics: dict) -> tuple[str, float]:
+        return "bleu", metrics["bleu"]

@@ -1,25 +1,37 @@
-"""What differs between downstream tasks: how splits are read, how examples become features, which head
-scores them and how predictions are scored. One :class:`Kind` per task type; ``KINDS`` maps names to them."""
+"""What a kind of downstream task is: how its splits are read, what the training split defines (label
+names), how examples become features, the head that scores them, how predictions are scored, and the one
+metric a comparison ranks it by. Each kind is a subclass in ``denoise/tasks/<kind>/kind.py``, registered in
+:mod:`denoise.tasks.kinds`; ``docs/adding_a_task_kind.md`` walks through a new one.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from denoise.errors import DenoiseError
-from denoise.tasks.features import collate
+from denoise.tasks.framing import collate
 from denoise.tasks.text import TaskTokenizer
 
 
 class Kind:
     """Base: reading a split from files or the hub; subclasses add features, head, targets and scores."""
 
-    target_key = "label"
+    name: ClassVar[str]
+    target_key: ClassVar[str] = "label"  # the feature the head's loss is trained against
+    settings_key: ClassVar[str | None] = None  # the recipe's block of this kind's own settings, if it has one
+    writes_text: ClassVar[bool] = False  # needs a model that generates (a family with ``generates``)
 
     def __init__(self, config):
         self.config = config  # a FinetuneConfig
+
+    @property
+    def settings(self):
+        """This kind's block of the recipe (``qa:``, ``generation:``...)."""
+        return getattr(self.config, self.settings_key)
 
     def read(self, split: str) -> list:
         task = self.config.task
@@ -54,7 +66,8 @@ class Kind:
         raise NotImplementedError
 
     def head(self, backbone) -> nn.Module | None:
-        """The head on ``backbone``'s states (a :class:`~denoise.heads.backbone.Backbone`)."""
+        """The head on ``backbone``'s states (a :class:`~denoise.finetune.backbone.Backbone`); None for a
+        kind that uses the model's own output layer."""
         raise NotImplementedError
 
     def targets(self, batch: dict) -> torch.Tensor:
@@ -66,6 +79,11 @@ class Kind:
 
     def score(self, model, examples: list, features: list[dict], tok: TaskTokenizer, device, autocast):
         """Metrics and one prediction per example (``autocast()`` gives the run's precision)."""
+        raise NotImplementedError
+
+    @classmethod
+    def headline(cls, metrics: dict) -> tuple[str, float]:
+        """The metric a comparison ranks this kind by, and its value as tables show it."""
         raise NotImplementedError
 
 

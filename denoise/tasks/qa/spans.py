@@ -1,86 +1,12 @@
-"""Extractive span QA (SQuAD v1.1 and v2.0): long contexts in overlapping windows, n-best span decoding,
-and "no answer" when the first token outscores the best span by more than a threshold chosen on the dev
-split (only if the training set has unanswerable questions; 0 without a dev split)."""
+"""From the start and end scores of a question's windows to its ranked answer spans, and the no-answer
+decision: "no answer" when the first token's score beats the best span's by more than a threshold chosen
+on the dev split, as SQuAD 2.0 systems choose it."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from pathlib import Path
-
 import torch
 
-from denoise.finetune.kinds import Kind, outputs
-from denoise.heads.span import SpanHead
-from denoise.tasks.features import qa_features
-from denoise.tasks.metrics import ranking_auc, squad_scores, token_f1
-from denoise.tasks.readers import read_squad
-
-
-class SpanQA(Kind):
-    def __init__(self, config):
-        super().__init__(config)
-        self.no_answer = False
-        self.null_threshold = 0.0  # "no answer" when its score minus the best span's exceeds this
-
-    def read_file(self, path: Path, split: str) -> list:
-        return read_squad(path)
-
-    def fit(self, train: list) -> None:
-        self.no_answer = any(not e.answers for e in train)
-
-    def state(self) -> dict:
-        return {"no_answer": self.no_answer, "null_threshold": self.null_threshold}
-
-    def load_state(self, state: dict) -> None:
-        self.no_answer = state["no_answer"]
-        self.null_threshold = state.get("null_threshold", 0.0)
-
-    def features(self, examples, tok):
-        return qa_features(examples, tok, self.config.max_length, self.config.doc_stride)
-
-    def head(self, backbone):
-        return SpanHead(backbone.d_model, self.config.span_window)
-
-    def targets(self, batch: dict) -> torch.Tensor:
-        return torch.stack([batch["start"], batch["end"]], dim=1)
-
-    def candidates(self, model, examples, features, tok, device, autocast) -> list:
-        """For each example: its n-best (text, score) spans and its no-answer score."""
-        logits = outputs(model, features, tok, self.config.eval_batch_size, device, autocast)
-        windows = defaultdict(list)
-        for feature, scores in zip(features, logits):
-            windows[feature["example"]].append((feature["offsets"], scores))
-        ranked = []
-        for number, example in enumerate(examples):
-            spans, null = rank_spans(windows[number], self.config.n_best, self.config.max_answer_tokens)
-            ranked.append(([(example.context[a:b], score) for score, a, b in spans], null))
-        return ranked
-
-    def tune(self, model, examples, features, tok, device, autocast) -> None:
-        if self.no_answer:
-            ranked = self.candidates(model, examples, features, tok, device, autocast)
-            self.null_threshold = best_null_threshold(ranked, examples)
-
-    def score(self, model, examples, features, tok, device, autocast):
-        ranked = self.candidates(model, examples, features, tok, device, autocast)
-        predictions, nbest = {}, []
-        for example, (texts, null) in zip(examples, ranked):
-            best = best_span(texts, null)
-            silent = self.no_answer and null - best[1] > self.null_threshold
-            predictions[example.id] = "" if silent else best[0]
-            nbest.append(
-                {
-                    "id": example.id,
-                    "prediction": predictions[example.id],
-                    "null_score": null,
-                    "nbest": [{"text": t, "score": s} for t, s in texts],
-                }
-            )
-        metrics = squad_scores(predictions, examples)
-        if self.no_answer:
-            metrics["null_threshold"] = self.null_threshold
-            metrics.update(no_answer_diagnostics(ranked, examples))
-        return metrics, nbest
+from denoise.tasks.qa.metrics import ranking_auc, token_f1
 
 
 def best_span(texts: list, null: float) -> tuple[str, float]:

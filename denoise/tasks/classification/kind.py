@@ -1,24 +1,37 @@
-"""Sequence classification and regression (sentiment, sentence pairs such as NLI or paraphrase)."""
+"""The classification and regression kinds, and their settings (``classification:`` in a task recipe)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+from denoise.config import check_choice
+from denoise.tasks.classification.data import check_labels, label_set, read_classification
+from denoise.tasks.classification.features import classification_features
+from denoise.tasks.classification.head import POOLINGS, ClassificationHead
+from denoise.tasks.classification.metrics import accuracy, macro_f1, regression_scores
+from denoise.tasks.kind import Kind, outputs
 
-from denoise.finetune.kinds import Kind, outputs
-from denoise.heads.classification import ClassificationHead
-from denoise.tasks.features import classification_features
-from denoise.tasks.metrics import accuracy, macro_f1
-from denoise.tasks.readers import check_labels, label_set, read_classification
+
+@dataclass(frozen=True)
+class ClassificationSettings:
+    # first | mean | last; None: the family's default for the mode (first for BERT's [CLS], the last
+    # decoder state the BART way, the mean of encoder states otherwise)
+    pooling: str | None = None
+
+    def __post_init__(self):
+        if self.pooling is not None:
+            check_choice("classification.pooling", self.pooling, POOLINGS)
 
 
 class Classification(Kind):
+    name = "classification"
     target_key = "label"
+    settings_key = "classification"
+    regression = False
 
     def __init__(self, config):
         super().__init__(config)
-        self.regression = config.task.kind == "regression"
         self.labels: list[str] | None = None
 
     def read_file(self, path: Path, split: str) -> list:
@@ -44,7 +57,7 @@ class Classification(Kind):
         return classification_features(examples, tok, self.labels, self.config.max_length)
 
     def head(self, backbone):
-        pooling = self.config.pooling or backbone.family.pooling[backbone.mode]
+        pooling = self.settings.pooling or backbone.family.pooling[backbone.mode]
         size = 1 if self.regression else len(self.labels)
         return ClassificationHead(backbone.d_model, size, pooling=pooling, dropout=self.config.dropout)
 
@@ -58,14 +71,17 @@ class Classification(Kind):
         gold = [e.label for e in examples]
         return {"accuracy": accuracy(gold, predicted), "macro_f1": macro_f1(gold, predicted)}, predicted
 
+    @classmethod
+    def headline(cls, metrics: dict) -> tuple[str, float]:
+        return "accuracy", 100 * metrics["accuracy"]
 
-def regression_scores(gold: list[float], predicted: list[float]) -> dict:
-    gold_array, predicted_array = np.asarray(gold), np.asarray(predicted)
-    pearson = float(np.corrcoef(gold_array, predicted_array)[0, 1]) if len(gold) > 1 else float("nan")
-    ranks = [np.argsort(np.argsort(a)) for a in (gold_array, predicted_array)]
-    spearman = float(np.corrcoef(*ranks)[0, 1]) if len(gold) > 1 else float("nan")
-    return {
-        "pearson": pearson,
-        "spearman": spearman,
-        "mse": float(np.mean((gold_array - predicted_array) ** 2)),
-    }
+
+class Regression(Classification):
+    """A score per text (or pair), trained with mean squared error; the same head with one output."""
+
+    name = "regression"
+    regression = True
+
+    @classmethod
+    def headline(cls, metrics: dict) -> tuple[str, float]:
+        return "pearson", metrics["pearson"]

@@ -1,0 +1,1 @@
+"""Sequence classification and regression (sentiment, sentence pairs such as NLI or paraphrase)."""

@@ -1,0 +1,1 @@
+"""Generation (translation, summarization): an encoder-decoder writes the target from the source."""

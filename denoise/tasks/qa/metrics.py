@@ -1,0 +1,107 @@
+"""SQuAD scores with the official normalisation, and the ranking AUC of the no-answer decision."""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from denoise.errors import DenoiseError
+from denoise.tasks.qa.data import QAExample
+
+_PUNCTUATION = frozenset(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize_answer(text: str) -> str:
+    """Lowercase, drop punctuation and the articles a, an, the, and collapse whitespace."""
+    text = "".join(c for c in text.lower() if c not in _PUNCTUATION)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def _gold_answers(golds: str | Sequence[str]) -> list[str]:
+    """The gold answers that survive normalization; ``[""]`` for an unanswerable question."""
+    if isinstance(golds, str):
+        golds = [golds]
+    return [gold for gold in golds if normalize_answer(gold)] or [""]
+
+
+def exact_match(prediction: str, golds: str | Sequence[str]) -> float:
+    """1.0 if the normalized prediction equals a normalized gold answer, else 0.0 (no golds: unanswerable)."""
+    normalized = normalize_answer(prediction)
+    return float(any(normalized == normalize_answer(gold) for gold in _gold_answers(golds)))
+
+
+def token_f1(prediction: str, golds: str | Sequence[str]) -> float:
+    """The best F1 of the normalized prediction's tokens against any gold answer's."""
+    return max(_tokens_f1(prediction, gold) for gold in _gold_answers(golds))
+
+
+def _tokens_f1(prediction: str, gold: str) -> float:
+    predicted_tokens, gold_tokens = normalize_answer(prediction).split(), normalize_answer(gold).split()
+    if not predicted_tokens or not gold_tokens:
+        return float(predicted_tokens == gold_tokens)  # no answer scores only against no answer
+    shared = sum((Counter(predicted_tokens) & Counter(gold_tokens)).values())
+    if not shared:
+        return 0.0
+    precision, recall = shared / len(predicted_tokens), shared / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_scores(predictions: Mapping[str, str], examples: Sequence[QAExample]) -> dict[str, float]:
+    """Exact match and F1 in percent over ``examples``, with ``total``; where some questions are unanswerable,
+    the same for the answerable (``has_answer_*``) and unanswerable (``no_answer_*``) ones.
+
+    ``predictions`` maps every question id to its predicted answer, the empty string for no answer; ids of
+    other questions are ignored.
+    """
+    if not examples:
+        raise DenoiseError("no questions to score")
+    missing = [example.id for example in examples if example.id not in predictions]
+    if missing:
+        raise DenoiseError(
+            f"no prediction for {len(missing)} of {len(examples)} questions, the first {missing[0]!r}; "
+            "predict an answer for every question (the empty string for no answer)"
+        )
+    scores = _average_scores(predictions, examples)
+    answerable = [example for example in examples if example.answerable]
+    unanswerable = [example for example in examples if not example.answerable]
+    if unanswerable:
+        for prefix, group in (("has_answer", answerable), ("no_answer", unanswerable)):
+            if group:
+                scores.update(
+                    {f"{prefix}_{key}": value for key, value in _average_scores(predictions, group).items()}
+                )
+    return scores
+
+
+def ranking_auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
+    """The chance that a positive scores above a negative, ties counting half: the area under the ROC
+    curve (Mann-Whitney U over the product of the group sizes). 0.5 is chance, 1.0 a perfect ranking."""
+    if not positives or not negatives:
+        raise DenoiseError(f"{len(positives)} positives and {len(negatives)} negatives: the AUC needs both")
+    ordered = sorted([(value, True) for value in positives] + [(value, False) for value in negatives])
+    rank_sum, start = 0.0, 0
+    while start < len(ordered):  # tied values share the mean of their ranks (1-based)
+        end = start
+        while end + 1 < len(ordered) and ordered[end + 1][0] == ordered[start][0]:
+            end += 1
+        positives_here = sum(is_positive for _, is_positive in ordered[start : end + 1])
+        rank_sum += positives_here * (start + end + 2) / 2
+        start = end + 1
+    n_pos, n_neg = len(positives), len(negatives)
+    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def _average_scores(predictions: Mapping[str, str], examples: Sequence[QAExample]) -> dict[str, float]:
+    exact = f1 = 0.0
+    for example in examples:
+        golds = [answer.text for answer in example.answers]
+        exact += exact_match(predictions[example.id], golds)
+        f1 += token_f1(predictions[example.id], golds)
+    return {
+        "exact_match": 100 * exact / len(examples),
+        "f1": 100 * f1 / len(examples),
+        "total": len(examples),
+    }
