@@ -38,7 +38,11 @@ def grid(args) -> GridConfig:
         settings.append(f"epochs={args.epochs}")
     # Greedy decoding of fewer sentences keeps the CPU grid short.
     task_settings = {
-        "translation": ["generation.num_beams=1", "generation.max_target_length=96", f"max_eval_examples={min(args.max_eval, 200)}"]
+        "translation": [
+            "generation.num_beams=1",
+            "generation.max_target_length=96",
+            f"max_eval_examples={min(args.max_eval, 200)}",
+        ]
     }
     for item in args.set_task:
         task, _, setting = item.partition(":")

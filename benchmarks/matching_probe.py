@@ -21,9 +21,8 @@ import itertools
 
 import torch
 
-from denoise.finetune.backbone import load_backbone_model
+from denoise.finetune.backbone import Backbone, load_backbone_model
 from denoise.finetune.config import FinetuneConfig
-from denoise.finetune.backbone import Backbone
 from denoise.finetune.task_model import TaskModel
 from denoise.tasks.qa.head import SpanHead
 

@@ -61,7 +61,9 @@ class Grid:
             if not recipe.is_file():
                 raise FileNotFoundError(f"task recipe {recipe} (task {name!r} of the grid) does not exist")
         # Read every recipe now, so that a mistake in one stops the grid before hours of pre-training.
-        self.kinds = {name: kind_named(load_finetune_config(recipe).task.kind) for name, recipe in self.tasks.items()}
+        self.kinds = {
+            name: kind_named(load_finetune_config(recipe).task.kind) for name, recipe in self.tasks.items()
+        }
         for cell in config.cells:
             if cell.recipe:
                 load_config(config.path(cell.recipe), [*config.data, *cell.settings])

@@ -75,7 +75,9 @@ class FinetuneConfig:
     dev_each_epoch: bool = True  # score the dev split after every epoch (else only at the end)
     precision: str = "fp32"  # fp32 | bf16 | fp16
     seed: int = 0
-    threads: int | None = None  # torch threads of `denoise finetune` (set by the command); None: torch's default
+    threads: int | None = (
+        None  # torch threads of `denoise finetune` (set by the command); None: torch's default
+    )
     # Each kind's own settings, read by that kind only.
     classification: ClassificationSettings = field(default_factory=ClassificationSettings)
     qa: QASettings = field(default_factory=QASettings)

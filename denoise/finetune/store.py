@@ -69,7 +69,9 @@ def inherit_head(init: str, kind_name: str, mode: str, kind_state: dict, head) -
     True when it did."""
     from safetensors.torch import load_file
 
-    directory = fine_tuned_model_dir(Path(init)) if head is not None and not init.startswith("scratch") else None
+    directory = (
+        fine_tuned_model_dir(Path(init)) if head is not None and not init.startswith("scratch") else None
+    )
     if directory is None or not (directory / HEAD_FILE).is_file():
         return False
     saved = read_task(directory)

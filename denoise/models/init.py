@@ -90,9 +90,13 @@ def resolve_init(value: str | Path) -> Init:
     if fine_tuned is not None:
         root = fine_tuned
     if (root / "model" / CONFIG_FILE).is_file():  # a pre-training run, or a fine-tuned model folder
-        return Init(text, model_dir=root / "model", tokenizer_dir=root / "tokenizer", fine_tuned_dir=fine_tuned)
+        return Init(
+            text, model_dir=root / "model", tokenizer_dir=root / "tokenizer", fine_tuned_dir=fine_tuned
+        )
     if (root / CONFIG_FILE).is_file():  # a model folder
-        beside = next((d for d in (root / "tokenizer", root.parent / "tokenizer") if is_tokenizer_dir(d)), None)
+        beside = next(
+            (d for d in (root / "tokenizer", root.parent / "tokenizer") if is_tokenizer_dir(d)), None
+        )
         # without a denoise tokenizer: converted from transformers, the checkpoint's tokenizer files in it
         return Init(text, model_dir=root, tokenizer_dir=beside or root)
     if is_checkpoint_dir(root):

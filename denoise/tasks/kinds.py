@@ -14,7 +14,9 @@ from denoise.tasks.kind import Kind
 from denoise.tasks.qa.kind import SpanQA
 from denoise.tasks.tagging.kind import Tagging
 
-KINDS: dict[str, type[Kind]] = {kind.name: kind for kind in (Classification, Regression, Tagging, SpanQA, Generation)}
+KINDS: dict[str, type[Kind]] = {
+    kind.name: kind for kind in (Classification, Regression, Tagging, SpanQA, Generation)
+}
 
 
 def kind_named(name: str) -> type[Kind]:
