@@ -21,7 +21,6 @@ import warnings
 import numpy as np
 import torch
 
-from denoise.cache import cached_tokenizer
 from denoise.corruption.base import Vocab
 from denoise.corruption.corpus import BlockCorpus
 from denoise.corruption.loader import Collator
@@ -32,6 +31,7 @@ from denoise.corruption.registry import OPS, build_op
 from denoise.corruption.sample import from_blocks
 from denoise.data.prepare import stream_blocks
 from denoise.models.families import first_of_kind
+from denoise.tokenizer import cached_tokenizer
 
 OP_SETUP = {
     "mask_wwm": ("mask", {"whole_word": True}),

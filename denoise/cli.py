@@ -51,9 +51,8 @@ def cmd_tokenizer_train(args: argparse.Namespace) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> None:
-    from denoise.cache import cached_tokenizer, default_corpus_dir
-    from denoise.data.prepare import prepare_corpus
-    from denoise.tokenizer import Tokenizer
+    from denoise.data.prepare import default_corpus_dir, prepare_corpus
+    from denoise.tokenizer import Tokenizer, cached_tokenizer
 
     if args.tokenizer:
         tokenizer = Tokenizer.load(args.tokenizer)
@@ -82,13 +81,12 @@ def cmd_prepare(args: argparse.Namespace) -> None:
 def cmd_corrupt(args: argparse.Namespace) -> None:
     import json
 
-    from denoise.cache import cached_tokenizer
     from denoise.corruption.base import Vocab
     from denoise.corruption.preview import catalogue, corrupt_rows, default_kind, show
     from denoise.corruption.recipe import Recipe
     from denoise.data.prepare import stream_blocks
     from denoise.models.families import family_named
-    from denoise.tokenizer import Tokenizer
+    from denoise.tokenizer import Tokenizer, cached_tokenizer
 
     if args.list:
         print(catalogue())

@@ -25,6 +25,7 @@ A tokenizer directory holds ``spm.model``, ``tokenizer.json`` (settings) and, wh
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -36,8 +37,11 @@ from pathlib import Path
 import numpy as np
 import sentencepiece as spm
 
+from denoise.cache import cache_root
 from denoise.data.sentences import SPLITTER_FILE, SentenceSplitter
+from denoise.data.sources import describe_inputs
 from denoise.errors import DenoiseError
+from denoise.files import staged_folder
 
 PAD_ID, UNK_ID, CLS_ID, SEP_ID, MASK_ID = 0, 1, 2, 3, 4
 FIRST_SENTINEL_ID = 5
@@ -259,3 +263,19 @@ def _explain_training_error(err: RuntimeError, vocab_size: int) -> Exception:
     if "Not found" in message or "empty" in message.lower():
         return DenoiseError(f"cannot train a tokenizer: the corpus has no usable sentences ({message})")
     return DenoiseError(f"SentencePiece training failed: {message}")
+
+
+DEFAULT_VOCAB_SIZE = 8000
+
+
+def cached_tokenizer(
+    inputs: Sequence[str], vocab_size: int = DEFAULT_VOCAB_SIZE, model_type: str = "unigram", **train_options
+) -> Tokenizer:
+    """The tokenizer trained on ``inputs`` with these settings, trained now if the cache lacks it."""
+    key = json.dumps([describe_inputs(inputs), vocab_size, model_type, sorted(train_options.items())])
+    directory = cache_root() / "tokenizers" / hashlib.sha256(key.encode()).hexdigest()[:16]
+    if (directory / "tokenizer.json").exists():
+        return Tokenizer.load(directory)
+    with staged_folder(directory) as staging:
+        Tokenizer.train(list(inputs), vocab_size, staging, model_type=model_type, **train_options)
+    return Tokenizer.load(directory)

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from denoise.cache import datasets_cache_dir
+from denoise.cache import cache_root, datasets_cache_dir
 from denoise.data.packing import BLOCK_SCHEMA, BlockPacker
 from denoise.data.sentences import SentenceSplitter
 from denoise.data.sources import (
@@ -332,3 +332,9 @@ def load_blocks(out_dir: str | Path):
     if _read_manifest(out) is None or not (out / BLOCKS_FILE).exists():
         raise FileNotFoundError(f"no prepared corpus in {out}; run `denoise prepare --out {out}` first")
     return datasets.Dataset.from_file(str(out / BLOCKS_FILE))
+
+
+def default_corpus_dir(inputs: Sequence[str], block_size: int) -> Path:
+    """Where ``denoise prepare`` puts blocks when no --out is given."""
+    name = "default" if not inputs else Path(str(inputs[0]).removeprefix("hub:")).name.split(".")[0]
+    return cache_root() / "corpora" / f"{name}-b{block_size}"

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from denoise.cache import cache_root, cached_tokenizer
+from denoise.cache import cache_root
 from denoise.corruption.loader import Collator, IndexedBlocks
 from denoise.data.prepare import (
     MANIFEST_FILE,
@@ -26,7 +26,7 @@ from denoise.data.prepare import (
     prepare_corpus,
 )
 from denoise.errors import DenoiseError
-from denoise.tokenizer import Tokenizer
+from denoise.tokenizer import Tokenizer, cached_tokenizer
 
 
 @dataclass(frozen=True)
