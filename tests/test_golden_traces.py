@@ -7,7 +7,6 @@ tests/test_golden_traces.py`` and says why in its commit.
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,12 +16,11 @@ from denoise.finetune.loop import finetune
 from denoise.train.config import load_config
 from denoise.train.loop import pretrain
 from denoise.train.metrics import read_metrics
+from tests.paths import FIXTURES, RECIPES, SAMPLES
 from tests.train_helpers import tiny
 
-GOLDEN = Path(__file__).parent / "data" / "golden_traces.json"
+GOLDEN = FIXTURES / "golden_traces.json"
 RECORD = os.environ.get("DENOISE_RECORD_GOLDEN") == "1"
-RECIPES = Path(__file__).parent.parent / "recipes"
-SAMPLES = Path(__file__).parent / "data" / "task_samples"
 PRETRAINING = sorted(p.stem for p in RECIPES.glob("tiny_*.yaml"))
 TASKS = {
     "sentiment": [

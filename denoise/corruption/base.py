@@ -16,7 +16,8 @@ An op class sets:
 
 ``__call__(sample, rng)`` maps a :class:`~denoise.corruption.sample.Sample` to a new one using only ``rng``
 for randomness. ``check(block_size)`` raises a clear error, before any training, for settings that cannot work
-with blocks of that size.
+with blocks of that size. An op whose budget is exact says so in ``budget(before, after)``: how many tokens of
+each example it was to corrupt, and how many the output shows it did.
 """
 
 from __future__ import annotations
@@ -90,6 +91,10 @@ class Corruption:
 
     def check(self, block_size: int) -> None:
         """Raise a DenoiseError if this op cannot work on blocks of ``block_size`` tokens."""
+
+    def budget(self, before: Sample, after: Sample) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(planned, realised)`` tokens per example, where the op's budget is exact; None otherwise."""
+        return None
 
     def corruptible(self, sample: Sample) -> np.ndarray:
         """``[B, W]`` True at real positions holding a non-special token."""

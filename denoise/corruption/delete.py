@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from denoise.corruption.base import Corruption
-from denoise.corruption.random import KeyedRandom, choose_by_rate
+from denoise.corruption.random import KeyedRandom, choose_by_rate, exact_count
 from denoise.corruption.sample import Sample, gather_kept
 from denoise.errors import DenoiseError
 
@@ -41,6 +41,13 @@ class Delete(Corruption):
         deleted = self.choose(sample, rng)
         tokens, lengths = gather_kept(sample.tokens, sample.valid() & ~deleted, self.vocab.pad_id)
         return sample.with_tokens(tokens, lengths)
+
+    def budget(self, before: Sample, after: Sample) -> tuple[np.ndarray, np.ndarray] | None:
+        """``round(n * rate)`` deleted tokens, realised as the shortening of each example."""
+        if self.config.budget != "exact":
+            return None
+        planned = exact_count(self.corruptible(before).sum(axis=1), self.config.rate)
+        return planned, before.lengths - after.lengths
 
     def choose(self, sample: Sample, rng: KeyedRandom) -> np.ndarray:
         """``[B, W]`` True at the positions to delete."""

@@ -57,6 +57,13 @@ class Infill(Corruption):
         )
         return sample.with_tokens(tokens, new_lengths)
 
+    def budget(self, before: Sample, after: Sample) -> tuple[np.ndarray, np.ndarray]:
+        """``round(n * rate)`` masked tokens: the tokens that left, less the masks that came (one per span)."""
+        planned = exact_count(self.corruptible(before).sum(axis=1), self.config.rate)
+        masks = (after.tokens == self.vocab.mask_id) & after.valid()
+        was_masked = (before.tokens == self.vocab.mask_id) & before.valid()
+        return planned, before.lengths - after.lengths + masks.sum(axis=1) - was_masked.sum(axis=1)
+
 
 def infill_spans(
     rng: KeyedRandom, stream_base: int, n: np.ndarray, rate: float, mean_span: float

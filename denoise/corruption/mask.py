@@ -80,6 +80,14 @@ class Mask(Corruption):
             labels = np.where(sample.labels != IGNORE, sample.labels, labels)
         return sample.replace(tokens=corrupted, labels=labels)
 
+    def budget(self, before: Sample, after: Sample) -> tuple[np.ndarray, np.ndarray] | None:
+        """``round(n * rate)`` predicted tokens, realised as labels (whole words may fall short of it)."""
+        c = self.config
+        if c.budget != "exact" or c.whole_word or c.predict_all:
+            return None
+        planned = exact_count(self.corruptible(before).sum(axis=1), c.rate)
+        return planned, (after.labels != IGNORE).sum(axis=1)
+
     def choose(self, sample: Sample, rng: KeyedRandom) -> np.ndarray:
         """``[B, W]`` True at the positions to predict."""
         eligible = self.corruptible(sample)

@@ -51,6 +51,12 @@ class Mass(Corruption):
         target, target_lengths = gather_kept(sample.tokens, fragment, self.vocab.pad_id)
         return sample.replace(tokens=source, target=target, target_lengths=target_lengths)
 
+    def budget(self, before: Sample, after: Sample) -> tuple[np.ndarray, np.ndarray]:
+        """``round(n * fraction)`` tokens in the fragment, realised as the target's length."""
+        return fragment_length(
+            self.corruptible(before).sum(axis=1), self.config.fraction
+        ), after.target_lengths
+
     def choose(self, sample: Sample, rng: KeyedRandom) -> np.ndarray:
         """``[B, W]`` True at the fragment's positions."""
         corruptible = self.corruptible(sample)

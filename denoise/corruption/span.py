@@ -177,6 +177,14 @@ class Span(Corruption):
     def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
         return self.corrupt(sample, rng, self.config.density, self.config.mean_span)
 
+    def budget(self, before: Sample, after: Sample) -> tuple[np.ndarray, np.ndarray]:
+        """``round(n * density)`` noise tokens, realised as the target's tokens other than sentinels."""
+        c = self.config
+        planned = noise_budget(self.corruptible(before).sum(axis=1), c.density, c.mean_span)[0]
+        real = np.arange(after.target.shape[1])[None, :] < after.target_lengths[:, None]
+        sentinels = np.isin(after.target, self._sentinels) & real
+        return planned, after.target_lengths - sentinels.sum(axis=1)
+
     def corrupt(self, sample: Sample, rng: KeyedRandom, density, mean_span) -> Sample:
         """Span corruption with ``density`` and ``mean_span`` given per row (arrays) or for all (numbers);
         a mixture of span denoisers runs as one batch this way."""

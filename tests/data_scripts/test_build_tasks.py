@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_sword import write_ztext
+from tests.data.test_sword import write_ztext
+from tests.paths import ROOT
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data_scripts"))
+sys.path.insert(0, str(ROOT / "data_scripts"))
 import build_corpus
 import build_tasks
 import corpus_reviews
@@ -26,7 +27,6 @@ import tasks_qa
 from tasks_align import LengthModel, one_to_one
 from tasks_splits import remove_leaks, split_of
 
-ROOT = Path(__file__).resolve().parents[1]
 SOURCES = Path(os.environ.get("DENOISE_SOURCES") or ROOT / "sources")
 SPLITS = ("train", "dev", "test")
 SYLLABLES = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "fe", "gu", "da", "bo", "ze", "vi"]

@@ -11,9 +11,9 @@ from denoise.finetune.loop import finetune
 from denoise.models.init import resolve_init
 from denoise.train.config import load_config
 from denoise.train.loop import pretrain
+from tests.paths import SAMPLES
 from tests.train_helpers import tiny
 
-SAMPLES = Path(__file__).parent / "data" / "task_samples"
 SENTIMENT = [
     "task.kind=classification",
     f"task.train={SAMPLES}/sentiment.tsv",

@@ -12,9 +12,9 @@ from denoise.models.checkpoint import load_model
 from denoise.models.generation import generate
 from denoise.train.config import load_config
 from denoise.train.loop import pretrain
+from tests.paths import LEGACY_MODELS, RECIPES, ROOT, SAMPLES
 from tests.train_helpers import tiny
 
-SAMPLES = Path(__file__).parent / "data" / "task_samples"
 TASKS = {
     "sentiment": [
         "task.kind=classification",
@@ -259,7 +259,7 @@ def test_cli_finetune_then_evaluate(pretrained, tmp_path, capsys):
     assert "entity_f1" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
-TASK_RECIPES = sorted((Path(__file__).parent.parent / "recipes" / "tasks").glob("*.yaml"))
+TASK_RECIPES = sorted((RECIPES / "tasks").glob("*.yaml"))
 SAMPLE_FOR_KIND = {
     "classification": ["task.train={s}/sentiment.tsv", "task.text_column=sentence", "task.pair_column=null"],
     "regression": ["task.train={s}/sentiment.tsv", "task.text_column=sentence", "task.label_column=label"],
@@ -319,7 +319,7 @@ def benchmark(name: str):
     """A script of ``benchmarks/`` loaded as a module."""
     import importlib.util
 
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py"
+    script = ROOT / "benchmarks" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -384,7 +384,7 @@ def test_a_key_that_moved_names_its_new_place_and_saved_runs_still_load(pretrain
     results = finetune(load_finetune_config(None, settings_for("qa", f"init={pretrained['bert']}")), tmp_path)
     task_file = tmp_path / "final" / "task.json"
     saved = json.loads(task_file.read_text())
-    legacy = json.loads((Path(__file__).parent / "data" / "legacy_models" / "qa_task.json").read_text())
+    legacy = json.loads((LEGACY_MODELS / "qa_task.json").read_text())
     assert "doc_stride" in legacy["config"] and "qa" not in legacy["config"]  # written before the move
     flat = json.loads(json.dumps(saved["config"]))
     for old, new in FinetuneConfig.MOVED_KEYS.items():  # as the keys stood before they moved
@@ -397,6 +397,6 @@ def test_a_key_that_moved_names_its_new_place_and_saved_runs_still_load(pretrain
 def test_a_task_file_written_before_the_settings_moved_reads_into_the_blocks():
     from denoise.finetune.config import saved_finetune_config
 
-    legacy = json.loads((Path(__file__).parent / "data" / "legacy_models" / "qa_task.json").read_text())
+    legacy = json.loads((LEGACY_MODELS / "qa_task.json").read_text())
     config = saved_finetune_config(legacy["config"], where="qa_task.json")
     assert (config.qa.doc_stride, config.qa.span_window, config.max_length) == (16, 1, 64)

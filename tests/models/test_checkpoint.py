@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -8,6 +7,7 @@ from denoise import DenoiseError
 from denoise.cli import main
 from denoise.models.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_model, save_model
 from denoise.models.families import family_of
+from tests.paths import LEGACY_MODELS
 
 transformers = pytest.importorskip("transformers")
 
@@ -93,7 +93,7 @@ def test_convert_refuses_an_unsupported_architecture(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
-LEGACY = Path(__file__).parent / "data" / "legacy_models"
+LEGACY = LEGACY_MODELS
 
 
 @pytest.mark.parametrize("family", ["bert", "bart", "t5"])

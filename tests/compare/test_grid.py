@@ -13,10 +13,9 @@ from denoise.compare import compare, load_grid
 from denoise.compare.grid import Grid
 from denoise.compare.plots import DPI, LOSS_SIZE, TASK_HEIGHT, TASK_WIDTH
 from denoise.errors import DenoiseError
+from tests.paths import RECIPES, SAMPLES
 from tests.train_helpers import cli, tiny
 
-RECIPES = Path(__file__).resolve().parent.parent / "recipes"
-SAMPLES = Path(__file__).parent / "data" / "task_samples"
 TASKS = {
     "sentiment": {
         "task": {

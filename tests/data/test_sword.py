@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from denoise.data.sword import Verse, osis_to_text, read_verses
+from tests.paths import ROOT
 
-SOURCES = Path(os.environ.get("DENOISE_SOURCES") or Path(__file__).resolve().parents[1] / "sources")
+SOURCES = Path(os.environ.get("DENOISE_SOURCES") or ROOT / "sources")
 
 
 @pytest.mark.parametrize(

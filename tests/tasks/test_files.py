@@ -18,8 +18,7 @@ from denoise.tasks.classification.data import (
 from denoise.tasks.generation.data import TranslationExample, read_parallel, write_parallel
 from denoise.tasks.qa.data import Answer, QAExample, read_squad, write_squad
 from denoise.tasks.tagging.data import TaggingExample, read_conll, write_conll
-
-SAMPLES = Path(__file__).parent / "data" / "task_samples"
+from tests.paths import SAMPLES
 
 
 def write(path: Path, text: str) -> Path:

@@ -6,7 +6,8 @@ import pytest
 
 from denoise.finetune.config import load_finetune_config
 from denoise.finetune.loop import finetune
-from tests.test_finetune import SAMPLES, settings_for
+from tests.finetune.test_finetune import settings_for
+from tests.paths import SAMPLES
 
 transformers = pytest.importorskip("transformers")
 

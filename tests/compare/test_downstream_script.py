@@ -2,11 +2,12 @@
 
 import argparse
 import importlib.util
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "downstream.py"
+from tests.paths import ROOT
+
+SCRIPT = ROOT / "benchmarks" / "downstream.py"
 
 
 def load_script():
