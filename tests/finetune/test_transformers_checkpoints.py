@@ -14,7 +14,7 @@ transformers = pytest.importorskip("transformers")
 
 def sample_texts() -> list[str]:
     texts = []
-    for path in SAMPLES.iterdir():
+    for path in (p for p in SAMPLES.iterdir() if p.is_file()):
         texts.extend(path.read_text(encoding="utf-8").split("\n"))
     return texts
 
