@@ -21,8 +21,10 @@ CELL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 class Budget:
     """What every cell gets for pre-training: a number of block tokens, or seconds of training on this machine."""
 
-    tokens: int | None = None
-    seconds: float | None = None
+    tokens: int | None = None  # block tokens each cell pre-trains on
+    seconds: float | None = (
+        None  # or seconds of training on this machine, timed once per cell and turned into tokens
+    )
     calibration_steps: int = 20  # seconds budget: steps timed to turn the seconds into tokens for each cell
 
 
@@ -44,13 +46,15 @@ class Downstream:
 
 @dataclass(frozen=True)
 class GridConfig:
-    name: str = "compare"
+    name: str = "compare"  # the grid's name (the default --out is runs/NAME)
     data: list[str] = field(default_factory=list)  # key=value data settings shared by every cell
     budget: Budget = field(default_factory=Budget)
-    cells: list[Cell] = field(default_factory=list)
+    cells: list[Cell] = field(
+        default_factory=list
+    )  # {name, recipe, settings} to pre-train, or {name, run} to reuse a run
     baseline: bool = True  # also fine-tune from scratch the architecture of each family's first cell
     downstream: Downstream = field(default_factory=Downstream)
-    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # fine-tuning seeds of every cell and task
     threads: int | None = (
         None  # torch threads of `denoise compare` (set by the command); None: torch's default
     )

@@ -22,7 +22,7 @@ SELECT = 0  # random stream
 
 @dataclass(frozen=True)
 class DeleteConfig:
-    rate: float = 0.15
+    rate: float = 0.15  # the share of corruptible tokens deleted
     budget: str = "exact"  # or "bernoulli"
 
     def __post_init__(self):

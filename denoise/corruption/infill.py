@@ -31,8 +31,8 @@ LENGTHS, PLACEMENT = 0, 1  # random streams, counted from infill_spans' stream_b
 
 @dataclass(frozen=True)
 class InfillConfig:
-    rate: float = 0.3
-    mean_span: float = 3.0
+    rate: float = 0.3  # the share of corruptible tokens masked, exactly
+    mean_span: float = 3.0  # the Poisson mean of span lengths
 
     def __post_init__(self):
         if not 0 <= self.rate <= 1:

@@ -29,11 +29,11 @@ SELECT, ACTION, REPLACEMENT = 0, 1, 2  # random streams
 
 @dataclass(frozen=True)
 class MaskConfig:
-    rate: float = 0.15
-    mask_fraction: float = 0.8
-    random_fraction: float = 0.1
+    rate: float = 0.15  # the share of corruptible tokens predicted
+    mask_fraction: float = 0.8  # of those, the share that become <mask>
+    random_fraction: float = 0.1  # and the share that become a random regular token (the rest stay)
     budget: str = "exact"  # or "bernoulli"
-    whole_word: bool = False
+    whole_word: bool = False  # choose whole words (pieces after one starting with ▁)
     predict_all: bool = False  # targets on every corruptible token, the unchosen ones included
 
     def __post_init__(self):

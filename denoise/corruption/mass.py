@@ -26,7 +26,7 @@ START = 0  # random stream
 
 @dataclass(frozen=True)
 class MassConfig:
-    fraction: float = 0.5
+    fraction: float = 0.5  # the fragment's share of the corruptible tokens
 
     def __post_init__(self):
         if not 0 < self.fraction <= 1:

@@ -51,7 +51,7 @@ UL2 = (
 
 @dataclass(frozen=True)
 class MixtureConfig:
-    denoisers: tuple[Denoiser, ...] = UL2
+    denoisers: tuple[Denoiser, ...] = UL2  # {op, weight, mode, params} each; default: UL2's seven
 
     def __post_init__(self):
         if not self.denoisers:

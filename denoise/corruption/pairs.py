@@ -43,7 +43,7 @@ MIN_CORPUS_BLOCKS = 4  # the example's block, its neighbours, and at least one o
 
 @dataclass(frozen=True)
 class NextSentenceConfig:
-    negative_rate: float = 0.5
+    negative_rate: float = 0.5  # the share of pairs whose second segment comes from another block
 
     def __post_init__(self):
         if not 0 <= self.negative_rate <= 1:
@@ -52,7 +52,7 @@ class NextSentenceConfig:
 
 @dataclass(frozen=True)
 class SentenceOrderConfig:
-    swap_rate: float = 0.5
+    swap_rate: float = 0.5  # the share of pairs shown in swapped order
 
     def __post_init__(self):
         if not 0 <= self.swap_rate <= 1:

@@ -25,7 +25,7 @@ ORDER = 0  # random stream
 
 @dataclass(frozen=True)
 class PermuteConfig:
-    within_documents: bool = True
+    within_documents: bool = True  # sentences move only inside their own document
 
     def __post_init__(self):
         if not isinstance(self.within_documents, bool):

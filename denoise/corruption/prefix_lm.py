@@ -22,8 +22,8 @@ SPLIT = 0  # random stream
 
 @dataclass(frozen=True)
 class PrefixLMConfig:
-    min_fraction: float = 0.0
-    max_fraction: float = 1.0
+    min_fraction: float = 0.0  # the shortest prefix, as a share of the row
+    max_fraction: float = 1.0  # the longest prefix, as a share of the row
 
     def __post_init__(self):
         if not 0 <= self.min_fraction <= self.max_fraction <= 1:

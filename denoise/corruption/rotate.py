@@ -22,7 +22,7 @@ FIRST_TOKEN = 0  # random stream
 
 @dataclass(frozen=True)
 class RotateConfig:
-    per_document: bool = True
+    per_document: bool = True  # rotate each document of a block on its own
 
     def __post_init__(self):
         if not isinstance(self.per_document, bool):

@@ -40,9 +40,11 @@ NOISE_CUTS, KEPT_CUTS, ROLL = 0, 1, 2  # random streams
 
 @dataclass(frozen=True)
 class SpanConfig:
-    density: float = 0.15
-    mean_span: float = 3.0
-    roll: bool = False
+    density: float = 0.15  # the share of corruptible tokens that are noise
+    mean_span: float = 3.0  # the mean length of a noise span
+    roll: bool = (
+        False  # rotate the noise pattern by a random offset, so first and last positions are not favoured
+    )
 
     def __post_init__(self):
         if not 0 < self.density < 1:

@@ -24,16 +24,16 @@ from denoise.tasks.qa.kind import QASettings
 
 @dataclass(frozen=True)
 class TaskSettings:
-    kind: str = "classification"  # a registered kind: classification | regression | tagging | qa | generation
+    kind: str = "classification"  # a registered kind (denoise/tasks/kinds.py): classification, regression, tagging, qa, generation
     train: str | None = None  # files of each split (for generation: a prefix, read as PREFIX.SOURCE_LANGUAGE)
-    dev: str | None = None
-    test: str | None = None
+    dev: str | None = None  # the dev split: chooses settings such as QA's no-answer threshold
+    test: str | None = None  # the test split: scored once, at the end
     hub: str | None = None  # a ready hub task instead of files (sst2, mnli, squad, squad_v2, conll2003...)
-    text_column: str = "text"
-    pair_column: str | None = None
-    label_column: str = "label"
+    text_column: str = "text"  # classification: the column of the text
+    pair_column: str | None = None  # classification: the column of a second text (sentence pairs)
+    label_column: str = "label"  # classification: the column of the label (a number for regression)
     source_language: str = "en"  # generation: PREFIX.en -> PREFIX.es
-    target_language: str = "es"
+    target_language: str = "es"  # generation: the suffix of the target files
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,10 @@ class FinetuneOptimizer:
     # adamw, or adafactor (steps relative to each weight's scale, lr being the largest relative step; T5 was
     # fine-tuned with it)
     name: str = "adamw"
-    lr: float = 1e-4
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    clip_norm: float | None = 1.0
+    lr: float = 1e-4  # the peak learning rate, after the warmup
+    weight_decay: float = 0.01  # not applied to biases, norms and embeddings
+    warmup_ratio: float = 0.1  # the share of the steps spent warming up, then linear decay to 0
+    clip_norm: float | None = 1.0  # the largest gradient norm; null: no clipping
     # The embedding tables' learning rate as a multiple of lr. Adam's steps have the same size whatever a
     # weight's scale, and a pre-trained model's tables can be several times a fresh initialisation's, so they
     # move relatively less than a scratch model's (README, "Pre-trained against scratch at CPU scale").
@@ -53,7 +53,7 @@ class FinetuneOptimizer:
 
 @dataclass(frozen=True)
 class FinetuneConfig:
-    name: str = "task"
+    name: str = "task"  # the run's name (the default --out is runs/NAME)
     task: TaskSettings = field(default_factory=TaskSettings)
     # a `denoise pretrain` run, a model folder, a `denoise finetune` run, a transformers checkpoint,
     # scratch:RUN (RUN's architecture and tokenizer, fresh weights) or scratch (the model settings below)
@@ -66,22 +66,25 @@ class FinetuneConfig:
     dropout: float = 0.1  # of the head
     max_length: int = 128  # input tokens, framing included
     optimizer: FinetuneOptimizer = field(default_factory=FinetuneOptimizer)
-    epochs: int = 3
+    epochs: int = 3  # passes over the training split
     max_steps: int | None = None  # stops early when set
-    batch_size: int = 32
-    eval_batch_size: int = 64
+    batch_size: int = 32  # training examples per step
+    eval_batch_size: int = 64  # examples per forward when scoring
     max_train_examples: int | None = None  # a random subset of N training examples (the same for every seed)
-    max_eval_examples: int | None = None
+    max_eval_examples: int | None = (
+        None  # a random subset of N dev and test examples (the same for every seed)
+    )
     dev_each_epoch: bool = True  # score the dev split after every epoch (else only at the end)
     precision: str = "fp32"  # fp32 | bf16 | fp16
-    seed: int = 0
+    seed: int = 0  # the head's fresh weights, dropout and the order of the examples follow from it
     threads: int | None = (
         None  # torch threads of `denoise finetune` (set by the command); None: torch's default
     )
-    # Each kind's own settings, read by that kind only.
-    classification: ClassificationSettings = field(default_factory=ClassificationSettings)
-    qa: QASettings = field(default_factory=QASettings)
-    generation: GenerationSettings = field(default_factory=GenerationSettings)
+    classification: ClassificationSettings = field(
+        default_factory=ClassificationSettings
+    )  # read by classification and regression only
+    qa: QASettings = field(default_factory=QASettings)  # read by qa only
+    generation: GenerationSettings = field(default_factory=GenerationSettings)  # read by generation only
 
     MOVED_KEYS: ClassVar[dict[str, str]] = {
         "pooling": "classification.pooling",

@@ -43,9 +43,11 @@ class Family:
     states: Mapping[str, StatesFn]  # mode -> the states task heads read; the first mode is the default
     pooling: Mapping[str, str]  # mode -> how a classification head pools those states by default
     starts_with_cls: bool  # task inputs begin with the start token ([CLS]) the heads may read
-    generates: bool  # writes text: generation tasks, reconstructions when evaluating
     stacks: tuple[str, ...]  # the config fields that hold a layer stack (TransformerConfig)
     flops: Callable[[nn.Module, Any, int], float]  # (model, ModelBatch, predicted tokens) -> training FLOPs
+    # (model, input_ids, attention_mask, max_new_tokens=, num_beams=, eos_id=, no_repeat_ngram_size=) -> the
+    # generated ids; None for a family that does not write text (no generation tasks, no reconstructions)
+    generate: Callable | None = None
     transformers: Transformers | None = None
     # the model with a sentence-pair (NSP/SOP) head, a fresh one where it has none; None: it takes no pairs
     pair_head: Callable[[nn.Module], nn.Module] | None = None
@@ -55,6 +57,10 @@ class Family:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"family {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+
+    @property
+    def generates(self) -> bool:
+        return self.generate is not None
 
     @property
     def modes(self) -> tuple[str, ...]:

@@ -27,18 +27,18 @@ STACK_KEYS = (
 
 @dataclass(frozen=True)
 class ModelSettings:
-    family: str = "bert"  # a registered family: bert | bart | t5
-    size: str = "tiny"  # a named size: bert tiny..large; bart tiny, base, large; t5 tiny, small, base
+    family: str = "bert"  # a registered family (denoise/models/families.py): bert, bart, t5
+    size: str = "tiny"  # one of the family's named sizes (its sizes.py): bert tiny..large, bart tiny..large, t5 tiny..base
     # Each of these, when set, replaces the named size's value (in both stacks of an encoder-decoder).
-    num_layers: int | None = None
+    num_layers: int | None = None  # layers of each stack
     decoder_layers: int | None = None  # encoder-decoder only; num_layers when unset
-    d_model: int | None = None
-    num_heads: int | None = None
-    d_ff: int | None = None
-    d_kv: int | None = None
+    d_model: int | None = None  # the width of the token states
+    num_heads: int | None = None  # attention heads
+    d_ff: int | None = None  # the feed-forward layer's inner width
+    d_kv: int | None = None  # each head's width; d_model / num_heads when unset
     max_positions: int | None = None  # learned position tables (BERT, BART)
-    dropout: float | None = None
-    attention_dropout: float | None = None
+    dropout: float | None = None  # dropout on embeddings and residual branches
+    attention_dropout: float | None = None  # dropout on attention weights
     activation: str | None = None  # gelu | gelu_tanh | relu
     gated: bool | None = None  # gated feed-forward (T5 v1.1)
     positions: str | None = None  # learned (BERT, BART) | relative (T5's buckets) | alibi

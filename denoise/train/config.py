@@ -31,7 +31,7 @@ class DataSettings:
     vocab_size: int = 8000  # of the tokenizer trained when none is given
     block_size: int = 128  # tokens per packed block, before the special tokens framing adds
     validation_blocks: int = 64  # blocks held out (drawn with the seed) for evaluation
-    text_column: str = "text"
+    text_column: str = "text"  # the text column of .jsonl, .parquet and hub inputs
     num_proc: int = 1  # processes for tokenizing the corpus
     streaming: bool = False  # tokenize in one pass without intermediate files (huge hub corpora)
     num_workers: int = 0  # DataLoader workers corrupting batches
@@ -40,14 +40,14 @@ class DataSettings:
 @dataclass(frozen=True)
 class OptimizerSettings:
     name: str = "adamw"  # adamw | adafactor (torch >= 2.5)
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = 1e-8
+    lr: float = 1e-3  # the peak learning rate, reached after the warmup
+    betas: tuple[float, float] = (0.9, 0.999)  # AdamW's moment decay rates
+    eps: float = 1e-8  # AdamW's epsilon
     weight_decay: float = 0.01  # not applied to biases, norms and embeddings
     schedule: str = "linear"  # linear | cosine | inverse_sqrt | constant, after the warmup
-    warmup_steps: int = 100
+    warmup_steps: int = 100  # steps of linear warmup from 0 to lr
     min_lr_ratio: float = 0.0  # linear and cosine decay down to lr * min_lr_ratio
-    clip_norm: float | None = 1.0
+    clip_norm: float | None = 1.0  # the largest gradient norm, clipped to it; null: no clipping
     fused: bool | None = None  # fused AdamW kernels; None: on CUDA
 
 
@@ -55,17 +55,17 @@ class OptimizerSettings:
 class TrainingSettings:
     global_batch: int = 32  # sequences per optimizer step, over all processes and accumulation steps
     micro_batch: int | None = None  # sequences per forward on each process; None: global_batch / processes
-    max_steps: int | None = 600
+    max_steps: int | None = 600  # optimizer steps; null: from max_tokens
     max_tokens: int | None = None  # a token budget (block tokens); sets the steps when max_steps is None
     precision: str = "fp32"  # fp32 | bf16 | fp16
     compile: bool = False  # torch.compile the model (fixed shapes: batches are padded to the block size)
-    seed: int = 0
-    log_interval: int = 10
-    eval_interval: int = 200
-    eval_batches: int = 4
+    seed: int = 0  # fresh weights, dropout, data order and corruption all follow from it
+    log_interval: int = 10  # steps between lines of metrics.jsonl
+    eval_interval: int = 200  # steps between evaluations on the held-out blocks
+    eval_batches: int = 4  # micro-batches of held-out blocks each evaluation reads
     reconstructions: int = 4  # encoder-decoder: greedy reconstructions scored with sacrebleu at each eval
-    checkpoint_interval: int = 200
-    keep_checkpoints: int = 2
+    checkpoint_interval: int = 200  # steps between checkpoints
+    keep_checkpoints: int = 2  # the newest checkpoints kept; older ones are removed
     trackers: list[str] = field(default_factory=lambda: ["tensorboard"])  # accelerate trackers when installed
     threads: int | None = (
         None  # torch threads of each `denoise pretrain` process (set by the command); None: torch's default
@@ -75,9 +75,9 @@ class TrainingSettings:
 
 @dataclass(frozen=True)
 class PretrainConfig:
-    name: str = "tiny_bert"
-    # Continue pre-training a run (or model directory): its weights, architecture and tokenizer replace the
-    # model settings (model.family must agree); None: fresh weights.
+    name: str = "tiny_bert"  # the run's name (the default --out is runs/NAME)
+    # a run, a model folder, a fine-tuned run or scratch:RUN to continue from: its weights, architecture and
+    # tokenizer replace the model settings (model.family must agree); null: fresh weights
     init: str | None = None
     data: DataSettings = field(default_factory=DataSettings)
     model: ModelSettings = field(default_factory=ModelSettings)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from denoise.labels import IGNORE
-from denoise.models.generation import generate
+from denoise.models.families import family_of
 
 
 def cut_at(ids: list[int], eos_id: int) -> list[int]:
@@ -66,7 +66,7 @@ def reconstructions(model, batch, tokenizer, count: int, device) -> dict:
     inputs, mask = batch.input_ids[:count], batch.attention_mask[:count]
     targets = batch.labels[:count]
     eos_id = model.config.eos_id
-    output = generate(model, inputs, mask, max_new_tokens=targets.shape[1], eos_id=eos_id)
+    output = family_of(model).generate(model, inputs, mask, max_new_tokens=targets.shape[1], eos_id=eos_id)
     if was_training:
         model.train()
     predicted = [tokenizer.decode(cut_at(row, eos_id)) for row in output.tolist()]

@@ -128,7 +128,9 @@ def test_a_fine_tuned_run_is_an_init_and_keeps_its_head_for_the_same_kind_of_tas
 
 
 def test_generation_fine_tunes_an_encoder_decoder(pretrained, tmp_path, monkeypatch):
-    import denoise.tasks.generation.kind as generation_kind
+    import dataclasses
+
+    from denoise.models.families import FAMILIES
 
     asked = []
 
@@ -136,7 +138,7 @@ def test_generation_fine_tunes_an_encoder_decoder(pretrained, tmp_path, monkeypa
         asked.append(kwargs["no_repeat_ngram_size"])
         return generate(*args, **kwargs)
 
-    monkeypatch.setattr(generation_kind, "generate", recording_generate)
+    monkeypatch.setitem(FAMILIES, "bart", dataclasses.replace(FAMILIES["bart"], generate=recording_generate))
     settings = settings_for("translation", f"init={pretrained['bart']}", "generation.no_repeat_ngram_size=3")
     results = finetune(load_finetune_config(None, settings), tmp_path)
     assert set(results["test"]) == {"bleu", "chrf"}

@@ -14,6 +14,7 @@ from denoise.models.encoder_decoder import (
 from denoise.models.family import Family, Transformers
 from denoise.models.flops import encoder_decoder_flops
 from denoise.models.framing import frame_encoder_decoder
+from denoise.models.generation import generate
 from denoise.models.settings import Ids, ModelSettings, stack_changes
 
 
@@ -33,8 +34,8 @@ FAMILY = Family(
     states={"encoder": encoder_states, "encoder_decoder": decoder_states},
     pooling={"encoder": "mean", "encoder_decoder": "last"},
     starts_with_cls=False,
-    generates=True,
     stacks=("encoder", "decoder"),
     flops=encoder_decoder_flops,
+    generate=generate,
     transformers=Transformers(("bart",), hf.from_hf, hf.to_hf),
 )

@@ -29,7 +29,6 @@ FAMILY = Family(
     states={"encoder": encoder_states},
     pooling={"encoder": "first"},
     starts_with_cls=True,
-    generates=False,
     stacks=("encoder",),
     flops=encoder_flops,
     transformers=Transformers(("bert", "roberta"), hf.from_hf, hf.to_hf),

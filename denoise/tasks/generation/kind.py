@@ -10,7 +10,6 @@ import torch
 
 from denoise.errors import DenoiseError
 from denoise.models.families import FAMILIES
-from denoise.models.generation import generate
 from denoise.tasks.framing import collate
 from denoise.tasks.generation.data import read_parallel
 from denoise.tasks.generation.features import generation_features
@@ -74,7 +73,7 @@ class Generation(Kind):
         for start in range(0, len(features), self.config.eval_batch_size):
             batch = collate(features[start : start + self.config.eval_batch_size], tok.pad_id)
             with autocast():
-                ids = generate(
+                ids = model.backbone.family.generate(
                     seq2seq,
                     batch["input_ids"].to(device),
                     batch["attention_mask"].to(device),
