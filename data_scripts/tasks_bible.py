@@ -8,12 +8,12 @@ differently has some verses moved or merged; the helpers here find where two mod
 from __future__ import annotations
 
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from data_scripts.tasks_io import fetch_command
 from denoise.data.sword import read_verses
+from denoise.errors import DenoiseError
 
 Reference = tuple[str, int, int]  # OSIS book, chapter, verse
 Chapter = tuple[str, int]
@@ -31,9 +31,7 @@ def load_verses(sources: Path, package: str) -> dict[Reference, str]:
     """The non-empty verses of the module unpacked in ``sources/package``, in canonical order."""
     folder = sources / package
     if not folder.exists():
-        raise FileNotFoundError(
-            f"no {folder}; run data_scripts/fetch_sources.py --out {sources} --only {package}"
-        )
+        raise DenoiseError(f"no {folder}; run {fetch_command(sources, package)}")
     return {(v.book, v.chapter, v.verse): v.text for v in read_verses(folder)}
 
 

@@ -17,10 +17,10 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from tasks_qa import Question
-from tasks_splits import SPLITS, Splits, remove_leaks, split_of
-
+from data_scripts.tasks_qa import Question
+from data_scripts.tasks_splits import SPLITS, Splits, remove_leaks, split_of
 from denoise.data.sources import default_corpus_path, iter_text_file
+from denoise.errors import DenoiseError
 
 ANSWERABLE_PER_CONTEXT = 2
 MIN_SENTENCE_WORDS = 6
@@ -172,12 +172,10 @@ def build(documents: Iterable[list[str]], seed: int, context_words: int = 90) ->
 def build_corpus(corpus: Path, sources: Path, seed: int) -> Splits[Question]:
     """Cloze questions on a corpus file (``sources`` is unused: the corpus is the source)."""
     if not corpus.is_file():
-        raise FileNotFoundError(
-            f"no corpus file {corpus}; give a text file in denoise's format (.txt or .txt.gz)"
-        )
+        raise DenoiseError(f"no corpus file {corpus}; give a text file in denoise's format (.txt or .txt.gz)")
     splits = build(read_documents(corpus), seed)
     if not any(splits.values()):
-        raise ValueError(
+        raise DenoiseError(
             f"{corpus} gives no cloze question: it needs documents of two sentences or more "
             f"of {MIN_SENTENCE_WORDS} words or more (a paragraph per line, a blank line between documents)"
         )

@@ -15,9 +15,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks_bible import Reference, chapter_key, dice, load_verses, words
-from tasks_io import write_tsv
-from tasks_splits import SPLITS, Splits, remove_leaks, split_of
+from data_scripts.tasks_bible import Reference, chapter_key, dice, load_verses, words
+from data_scripts.tasks_splits import SPLITS, Splits, remove_leaks, split_of
+from denoise.tasks.classification.data import ClassificationExample, write_classification_tsv
 
 MIN_OVERLAP = 0.15
 NEGATIVE_WINDOW = 3
@@ -128,8 +128,10 @@ def build(sources: Path, seed: int) -> Splits[VersePairExample]:
 
 
 def write(examples: list[VersePairExample], folder: Path, split: str) -> None:
-    rows = [(e.text, e.text_pair, e.label) for e in examples]
-    write_tsv(rows, ("text", "text_pair", "label"), folder / f"{split}.tsv")
+    """A TSV of ``text`` (the KJV verse), ``text_pair`` (the WEB verse) and ``label``."""
+    write_classification_tsv(
+        [ClassificationExample(e.text, e.label, e.text_pair) for e in examples], folder / f"{split}.tsv"
+    )
 
 
 def summary(examples: list[VersePairExample]) -> str:

@@ -15,11 +15,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from tasks_io import write_json
-from tasks_splits import SPLITS, Splits, remove_leaks, split_of
-from tasks_wordnet import Synset, read_synsets
+from data_scripts.tasks_splits import SPLITS, Splits, remove_leaks, split_of
+from data_scripts.tasks_wordnet import Synset, read_synsets
+from denoise.tasks.qa.data import Answer, QAExample, write_squad
 
 ENTRIES_PER_CONTEXT = 5
 ANSWERABLE_PER_CONTEXT = 2
@@ -58,6 +57,11 @@ class Question:
     @property
     def context(self) -> str:
         return " ".join(self.sentences)
+
+    def example(self) -> QAExample:
+        """The question as denoise's QA example (no answers: unanswerable)."""
+        answers = () if self.answer is None else (Answer(self.answer, self.answer_start),)
+        return QAExample(self.id, self.question, self.context, answers)
 
 
 def eligible(synset: Synset) -> bool:
@@ -206,31 +210,9 @@ def build_answerable(sources: Path, seed: int) -> Splits[Question]:
     }
 
 
-def squad_document(questions: list[Question], version: str = "v2.0") -> dict[str, Any]:
-    """SQuAD JSON: an article per title run, a paragraph per context run; v1.1 has no ``is_impossible``."""
-    articles: list[dict[str, Any]] = []
-    for q in questions:
-        if not articles or articles[-1]["title"] != q.title:
-            articles.append({"title": q.title, "paragraphs": []})
-        paragraphs = articles[-1]["paragraphs"]
-        if not paragraphs or paragraphs[-1]["context"] != q.context:
-            paragraphs.append({"context": q.context, "qas": []})
-        answers = [] if q.answer is None else [{"text": q.answer, "answer_start": q.answer_start}]
-        if q.answer is not None and q.context[q.answer_start : q.answer_start + len(q.answer)] != q.answer:
-            raise ValueError(f"question {q.id}: the answer is not at its offset in the context")
-        entry = {"id": q.id, "question": q.question, "answers": answers}
-        if version == "v2.0":
-            entry["is_impossible"] = q.answer is None
-        paragraphs[-1]["qas"].append(entry)
-    return {"version": version, "data": articles}
-
-
 def write(examples: list[Question], folder: Path, split: str) -> None:
-    write_json(squad_document(examples), folder / f"{split}.json")
-
-
-def write_answerable(examples: list[Question], folder: Path, split: str) -> None:
-    write_json(squad_document(examples, "v1.1"), folder / f"{split}.json")
+    """SQuAD JSON, an article per run of titles: v2.0, or v1.1 when every question has an answer."""
+    write_squad([q.example() for q in examples], folder / f"{split}.json", titles=[q.title for q in examples])
 
 
 def summary(examples: list[Question]) -> str:

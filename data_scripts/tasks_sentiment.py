@@ -12,8 +12,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks_io import clean_text, find_source, write_tsv
-from tasks_splits import SPLITS, Splits, normalize, remove_leaks, split_of
+from data_scripts.tasks_io import clean_text, find_source
+from data_scripts.tasks_splits import SPLITS, Splits, normalize, remove_leaks, split_of
+from denoise.errors import DenoiseError
+from denoise.tasks.classification.data import ClassificationExample, write_classification_tsv
 
 ARCHIVE = "hutto_ICWSM_2014.tar.gz"
 MEMBER = "movieReviewSnippets_GroundTruth.txt"
@@ -36,7 +38,7 @@ def read_rated_sentences(archive: Path) -> list[RatedSentence]:
     with tarfile.open(archive) as tar:
         member = next((m for m in tar.getmembers() if m.name.endswith(MEMBER)), None)
         if member is None:
-            raise FileNotFoundError(f"{archive} holds no {MEMBER}")
+            raise DenoiseError(f"{archive} holds no {MEMBER}; is it the archive of vaderSentiment 3.3.2?")
         raw = tar.extractfile(member).read().decode("utf-8")
     sentences = []
     for number, line in enumerate(raw.splitlines(), 1):
@@ -44,7 +46,10 @@ def read_rated_sentences(archive: Path) -> list[RatedSentence]:
             continue
         fields = line.split("\t")
         if len(fields) != 3:
-            raise ValueError(f"{archive}:{MEMBER}, line {number}: expected id, rating, text; got {line!r}")
+            raise DenoiseError(
+                f"{archive}:{MEMBER}, line {number}: expected id, rating, text; got {line!r}; "
+                "is it the archive of vaderSentiment 3.3.2?"
+            )
         text = clean_text(fields[2])
         if text:
             sentences.append(RatedSentence(text, float(fields[1])))
@@ -61,8 +66,12 @@ def build(sources: Path, seed: int) -> Splits[RatedSentence]:
 
 
 def write(examples: list[RatedSentence], folder: Path, split: str) -> None:
-    rows = [(s.text, s.label, repr(s.score)) for s in examples]
-    write_tsv(rows, ("text", "label", "score"), folder / f"{split}.tsv")
+    """A TSV of ``text``, ``label`` and ``score`` (the mean rating, for regression)."""
+    write_classification_tsv(
+        [ClassificationExample(s.text, s.label) for s in examples],
+        folder / f"{split}.tsv",
+        extra_columns={"score": [s.score for s in examples]},
+    )
 
 
 def summary(examples: list[RatedSentence]) -> str:

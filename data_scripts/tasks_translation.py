@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks_align import LengthModel, one_to_one
-from tasks_bible import (
+from data_scripts.tasks_align import LengthModel, one_to_one
+from data_scripts.tasks_bible import (
     Chapter,
     Reference,
     chapters_after_gaps,
@@ -24,8 +24,8 @@ from tasks_bible import (
     load_verses,
     restore_drop_caps,
 )
-from tasks_io import write_lines
-from tasks_splits import SPLITS, Splits, remove_leaks
+from data_scripts.tasks_splits import SPLITS, Splits, remove_leaks
+from denoise.tasks.generation.data import TranslationExample, write_parallel
 
 # Each held-out set has Old Testament books, a gospel and letters.
 DEV_BOOKS = ("Ruth", "Jonah", "Mark", "Col")
@@ -77,8 +77,12 @@ def build(sources: Path, seed: int) -> Splits[VersePair]:
 
 
 def write(examples: list[VersePair], folder: Path, split: str) -> None:
-    write_lines([pair.source for pair in examples], folder / f"{split}.en")
-    write_lines([pair.target for pair in examples], folder / f"{split}.es")
+    """English verses to ``split.en`` and their Spanish ones to ``split.es``, a verse per line."""
+    write_parallel(
+        [TranslationExample(pair.source, pair.target) for pair in examples],
+        folder / f"{split}.en",
+        folder / f"{split}.es",
+    )
 
 
 def summary(examples: list[VersePair]) -> str:

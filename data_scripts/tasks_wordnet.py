@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasks_io import clean_text, find_source
+from data_scripts.tasks_io import clean_text, find_source
 
 DATA_FILES = {"n": "data.noun", "v": "data.verb"}
 

@@ -39,7 +39,7 @@ class Cell:
 @dataclass(frozen=True)
 class Downstream:
     tasks: list[str] = field(default_factory=list)  # task recipes (paths relative to the grid file)
-    tasks_dir: str = "../tasks"  # where data_scripts/build_tasks.py wrote the task files
+    tasks_dir: str = "../tasks"  # where `python -m data_scripts.build_tasks` wrote the task files
     settings: list[str] = field(default_factory=list)  # key=value for every fine-tuning run
     task_settings: dict = field(default_factory=dict)  # task name -> extra key=value for that task
 

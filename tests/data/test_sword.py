@@ -135,7 +135,7 @@ def test_read_verses_of_missing_module_names_path(tmp_path):
 
 @pytest.mark.skipif(
     not (SOURCES / "kjv").is_dir(),
-    reason=f"no King James module at {SOURCES / 'kjv'}: run data_scripts/fetch_sources.py --out {SOURCES} "
+    reason=f"no King James module at {SOURCES / 'kjv'}: run python -m data_scripts.fetch_sources --out {SOURCES} "
     "or set DENOISE_SOURCES",
 )
 def test_debian_kjv_module():

@@ -1,4 +1,4 @@
-"""The task builders of data_scripts/build_tasks.py, on tiny inputs in each source's format and real ones."""
+"""The task builders of data_scripts.build_tasks, on tiny inputs in each source's format and real ones."""
 
 from __future__ import annotations
 
@@ -9,23 +9,21 @@ import json
 import os
 import random
 import re
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
+from data_scripts import build_corpus, build_tasks, corpus_reviews, tasks_cloze, tasks_qa
+from data_scripts.tasks_align import LengthModel, one_to_one
+from data_scripts.tasks_splits import remove_leaks, split_of
+from denoise.errors import DenoiseError
+from denoise.tasks.classification.data import read_classification
+from denoise.tasks.qa.data import read_squad as read_squad_examples
 from tests.data.test_sword import write_ztext
 from tests.paths import ROOT
-
-sys.path.insert(0, str(ROOT / "data_scripts"))
-import build_corpus
-import build_tasks
-import corpus_reviews
-import tasks_cloze
-import tasks_qa
-from tasks_align import LengthModel, one_to_one
-from tasks_splits import remove_leaks, split_of
 
 SOURCES = Path(os.environ.get("DENOISE_SOURCES") or ROOT / "sources")
 SPLITS = ("train", "dev", "test")
@@ -39,7 +37,7 @@ def pseudo_words(rng: random.Random, count: int) -> list[str]:
     return sorted(words)
 
 
-# Tiny sources, one per package, in the layout fetch_sources.py unpacks
+# Tiny sources, one per package, in the layout data_scripts.fetch_sources unpacks
 
 
 def write_vader(root: Path, rng: random.Random) -> list[tuple[str, float]]:
@@ -240,25 +238,27 @@ def read_parallel(folder: Path, split: str) -> list[tuple[str, str]]:
     return list(zip(sources[:-1], targets[:-1]))
 
 
-def read_squad(path: Path, version: str = "v2.0") -> list[dict]:
-    """The questions of a SQuAD file, each with its context, after checking every answer's offset."""
+def read_squad(path: Path) -> list[dict]:
+    """The questions of a SQuAD file, each with its context, after checking every answer's offset, the
+    version (1.1 when every question has an answer, else v2.0) and that denoise reads the same questions."""
     document = json.loads(path.read_text(encoding="utf-8"))
-    assert document["version"] == version
     questions = []
     for article in document["data"]:
         assert isinstance(article["title"], str)
         for paragraph in article["paragraphs"]:
             context = paragraph["context"]
             for qa in paragraph["qas"]:
-                if version == "v1.1":
-                    assert set(qa) == {"id", "question", "answers"} and len(qa["answers"]) == 1
-                    qa = {**qa, "is_impossible": False}
                 assert set(qa) == {"id", "question", "answers", "is_impossible"}
                 assert len(qa["answers"]) == (0 if qa["is_impossible"] else 1)
                 for answer in qa["answers"]:
                     start = answer["answer_start"]
                     assert context[start : start + len(answer["text"])] == answer["text"]
                 questions.append({**qa, "context": context})
+    assert document["version"] == ("v2.0" if any(q["is_impossible"] for q in questions) else "1.1")
+    examples = read_squad_examples(path)
+    assert [(e.id, e.context, not e.answerable) for e in examples] == [
+        (q["id"], q["context"], q["is_impossible"]) for q in questions
+    ]
     return questions
 
 
@@ -273,7 +273,7 @@ def split_sentences(task: str, folder: Path, split: str) -> set[str]:
     elif task == "translation":
         sentences = {text for pair in read_parallel(folder, split) for text in pair}
     else:
-        questions = read_squad(folder / f"{split}.json", "v1.1" if task == "qa_v1" else "v2.0")
+        questions = read_squad(folder / f"{split}.json")
         sentences = {q["question"] for q in questions} | {q["context"] for q in questions}
     return {" ".join(s.lower().split()) for s in sentences}
 
@@ -343,6 +343,12 @@ def test_sentiment(tiny):
     for text, label, score in rows:
         assert float(score) == scores[text.replace(" end.", "  end.")]
         assert label == ("positive" if float(score) > 0 else "negative") and abs(float(score)) >= 0.5
+    # As the recipes read the files: sentiment.yaml the label, sentiment_score.yaml the score.
+    path = tiny["out"] / "sentiment" / "dev.tsv"
+    dev = read_tsv(path, ["text", "label", "score"])
+    assert [(e.text, e.label) for e in read_classification(path)] == [(text, label) for text, label, _ in dev]
+    regression = read_classification(path, label_column="score", regression=True)
+    assert [e.label for e in regression] == [float(score) for *_, score in dev]
 
 
 def test_pos_trains_on_one_corpus_and_tests_on_the_other(tiny):
@@ -452,8 +458,10 @@ def test_qa_contexts_questions_and_answers(tiny):
 def test_answerable_qa_is_the_same_questions_less_the_unanswerable_ones(tiny):
     for split in SPLITS:
         full = read_squad(tiny["out"] / "qa" / f"{split}.json")
-        answerable = read_squad(tiny["out"] / "qa_v1" / f"{split}.json", "v1.1")
+        path = tiny["out"] / "qa_v1" / f"{split}.json"
+        answerable = read_squad(path)
         assert answerable == [q for q in full if not q["is_impossible"]] and answerable
+        assert json.loads(path.read_text(encoding="utf-8"))["version"] == "1.1"
 
 
 def words_of(text: str) -> str:
@@ -496,12 +504,12 @@ def test_cloze_qa_from_a_corpus_file(tmp_path):
     assert all(r.examples > 0 for r in reports)
     contexts = {q["context"] for q in read_squad(tmp_path / "out" / "cloze_qa" / "train.json")}
     assert all(set(words_of(c).split()) <= set(words) for c in contexts)
-    with pytest.raises(FileNotFoundError, match="no corpus file .*missing.txt"):
+    with pytest.raises(DenoiseError, match="no corpus file .*missing.txt"):
         build_tasks.build_task(
             "cloze_qa", tmp_path, tmp_path / "out", 0, build_tasks.tasks_with(tmp_path / "missing.txt")
         )
     (tmp_path / "short.txt").write_text("Too short.\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="short.txt gives no cloze question"):
+    with pytest.raises(DenoiseError, match="short.txt gives no cloze question"):
         build_tasks.build_task(
             "cloze_qa", tmp_path, tmp_path / "out", 0, build_tasks.tasks_with(tmp_path / "short.txt")
         )
@@ -512,10 +520,30 @@ def test_failed_build_keeps_the_previous_task(tiny, tmp_path):
     out = tmp_path / "tasks"
     build_tasks.build_task("sentiment", tiny["sources"], out, seed=0)
     before = {p.name: p.read_bytes() for p in (out / "sentiment").iterdir()}
-    with pytest.raises(FileNotFoundError, match="fetch_sources.py"):
+    with pytest.raises(DenoiseError, match="run python -m data_scripts.fetch_sources --out .* --only vader"):
         build_tasks.build_task("sentiment", tmp_path / "no-sources", out, seed=0)
     assert {p.name: p.read_bytes() for p in (out / "sentiment").iterdir()} == before
     assert [p.name for p in out.iterdir()] == ["sentiment"]
+
+
+def test_scripts_run_as_modules_from_the_repository_root(tmp_path):
+    for script in ("fetch_sources", "build_corpus", "build_tasks"):
+        run = subprocess.run(
+            [sys.executable, "-m", f"data_scripts.{script}", "--help"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert run.returncode == 0 and "python -m data_scripts." in run.stdout, run.stderr
+    missing = tmp_path / "no-sources"
+    command = ["-m", "data_scripts.build_tasks", "--sources", str(missing), "--out", str(tmp_path / "tasks")]
+    run = subprocess.run(
+        [sys.executable, *command, "--tasks", "pos"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert run.returncode == 2 and not (tmp_path / "tasks" / "pos").exists()
+    assert (
+        f"error: no tagged-en-oanc.txt under {missing / 'pattern'}; run python -m data_scripts" in run.stderr
+    )
 
 
 # The real sources
@@ -545,7 +573,7 @@ def test_real_sources(task, tmp_path):
     if missing:
         pytest.skip(
             f"no {', '.join(missing)} under {SOURCES}: "
-            f"run data_scripts/fetch_sources.py --out {SOURCES} or set DENOISE_SOURCES"
+            f"run python -m data_scripts.fetch_sources --out {SOURCES} or set DENOISE_SOURCES"
         )
     reports = build_tasks.build_task(task, SOURCES, tmp_path, seed=0)
     assert sum(r.examples for r in reports) >= smallest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -297,6 +298,39 @@ def test_classification_writer_refuses_what_tsv_cannot_hold(tmp_path):
     assert not (tmp_path / "t.tsv").exists()
 
 
+def test_classification_extra_columns_read_back_as_labels(tmp_path):
+    examples = [ClassificationExample("Good.", "positive"), ClassificationExample("Bad.", "negative")]
+    path = tmp_path / "scored.tsv"
+    write_classification_tsv(examples, path, extra_columns={"score": [0.1 + 0.2, -3.0], "rater": ["a", "b"]})
+    assert path.read_text(encoding="utf-8").splitlines()[:2] == [
+        "text\tlabel\tscore\trater",
+        "Good.\tpositive\t0.30000000000000004\ta",
+    ]
+    assert read_classification(path) == examples
+    scores = read_classification(path, label_column="score", regression=True)
+    assert [e.label for e in scores] == [0.1 + 0.2, -3.0] and [e.text for e in scores] == ["Good.", "Bad."]
+    assert [e.label for e in read_classification(path, label_column="rater")] == ["a", "b"]
+    pairs = [ClassificationExample("A.", "same", "B.")]
+    write_classification_tsv(pairs, tmp_path / "pairs.tsv", extra_columns={"score": [1.5]})
+    assert read_classification(tmp_path / "pairs.tsv", pair_column=PAIR_COLUMN) == pairs
+
+
+@pytest.mark.parametrize(
+    ("extra_columns", "message"),
+    [
+        ({"score": [1.0]}, r"the extra column 'score' has 1 values for 2 examples"),
+        ({"label": [1.0, 2.0]}, r"the extra column 'label' is already in the header"),
+        ({"a\tb": [1.0, 2.0]}, r"an extra column name: 'a\\tb' is empty or holds a line break or a tab"),
+        ({"note": ["fine", "two\nlines"]}, r"example 2: 'two\\nlines' is empty or holds a line break"),
+    ],
+)
+def test_classification_extra_columns_refused(tmp_path, extra_columns, message):
+    examples = [ClassificationExample("Good.", "positive"), ClassificationExample("Bad.", "negative")]
+    with pytest.raises(DenoiseError, match=message):
+        write_classification_tsv(examples, tmp_path / "t.tsv", extra_columns=extra_columns)
+    assert not (tmp_path / "t.tsv").exists()
+
+
 def test_conll_round_trip(tmp_path):
     examples = read_conll(SAMPLES / "ner.conll")
     write_conll(examples, tmp_path / "out" / "ner.conll")
@@ -312,6 +346,20 @@ def test_squad_round_trip(tmp_path):
     wrong = QAExample("w1", "Q?", "Some context.", (Answer("context", 0),))
     with pytest.raises(DenoiseError, match=r"'w1': the answer 'context' is not in its context"):
         write_squad([wrong], tmp_path / "wrong.json")
+
+
+def test_squad_titles_name_the_articles(tmp_path):
+    examples = read_squad(SAMPLES / "squad_v2.json")
+    titles = ["Lighthouses", "Lighthouses", "Lighthouses", "Keepers"]
+    path = tmp_path / "titled.json"
+    write_squad(examples, path, titles=titles)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    assert [article["title"] for article in document["data"]] == ["Lighthouses", "Keepers"]
+    assert read_squad(path) == examples
+    write_squad(examples, tmp_path / "untitled.json")
+    assert [a["title"] for a in json.loads((tmp_path / "untitled.json").read_text())["data"]] == ["untitled"]
+    with pytest.raises(DenoiseError, match=r"1 titles for 4 questions; give one title per question"):
+        write_squad(examples, tmp_path / "bad.json", titles=["One"])
 
 
 def test_parallel_round_trip(tmp_path):

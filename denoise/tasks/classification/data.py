@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,8 +155,14 @@ def _label_field(row: dict[str, Any], column: str, regression: bool, path: Path,
     return str(value).strip()
 
 
-def write_classification_tsv(examples: Sequence[ClassificationExample], path: str | Path) -> None:
-    """A GLUE-style TSV: header ``text``, ``text_pair`` (if the examples are pairs) and ``label``."""
+def write_classification_tsv(
+    examples: Sequence[ClassificationExample],
+    path: str | Path,
+    extra_columns: Mapping[str, Sequence[str | float]] | None = None,
+) -> None:
+    """A GLUE-style TSV: header ``text``, ``text_pair`` (if the examples are pairs) and ``label``, then the
+    ``extra_columns`` in their order, each a name and one value per example (a score beside a class label,
+    say); read one back by naming it as the label column."""
     path = output_path(path, examples)
     with_pairs = {example.text_pair is not None for example in examples}
     if len(with_pairs) > 1:
@@ -164,15 +170,41 @@ def write_classification_tsv(examples: Sequence[ClassificationExample], path: st
             f"{path}: some examples have a text pair and some do not; write them to separate files"
         )
     header = [TEXT_COLUMN, PAIR_COLUMN, LABEL_COLUMN] if True in with_pairs else [TEXT_COLUMN, LABEL_COLUMN]
+    extras = dict(extra_columns or {})
+    _check_extra_columns(extras, header, len(examples), path)
+    header += list(extras)
     lines = ["\t".join(header)]
     for number, example in enumerate(examples, 1):
-        label = repr(example.label) if isinstance(example.label, float) else str(example.label)
+        label = _tsv_field(example.label)
         fields = (
             [example.text, example.text_pair, label]
             if example.text_pair is not None
             else [example.text, label]
         )
+        fields += [_tsv_field(values[number - 1]) for values in extras.values()]
         for field in fields:
             check_single_line(field, f"{path}: example {number}", extra="\t")
         lines.append("\t".join(fields))
     write_lines(lines, path)
+
+
+def _check_extra_columns(
+    extras: dict[str, Sequence[str | float]], header: list[str], count: int, path: Path
+) -> None:
+    """Stop unless every extra column has a new, single-line name and one value per example."""
+    for name, values in extras.items():
+        check_single_line(name, f"{path}: an extra column name", extra="\t")
+        if name in header:
+            raise DenoiseError(
+                f"{path}: the extra column {name!r} is already in the header {header}; give it another name"
+            )
+        if len(values) != count:
+            raise DenoiseError(
+                f"{path}: the extra column {name!r} has {len(values)} values for {count} examples; "
+                "give one value per example"
+            )
+
+
+def _tsv_field(value: str | float) -> str:
+    """A label or extra value as written: a float as ``repr`` writes it, so that it reads back unchanged."""
+    return repr(value) if isinstance(value, float) else str(value)

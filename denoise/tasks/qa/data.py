@@ -117,17 +117,30 @@ def _get(mapping: Any, key: str, kind: type | tuple[type, ...], where: str) -> A
     return value
 
 
-def write_squad(examples: Sequence[QAExample], path: str | Path) -> None:
-    """A SQuAD v2.0 file (v1.1 if every question has an answer); questions sharing a context share a paragraph."""
+def write_squad(examples: Sequence[QAExample], path: str | Path, titles: Sequence[str] | None = None) -> None:
+    """A SQuAD v2.0 file (v1.1 if every question has an answer); questions sharing a context share a paragraph.
+
+    The file is one article titled by its name, or with ``titles`` (one per example) an article per run of
+    questions of the same title. Titles only name the articles: :func:`read_squad` returns the examples.
+    """
     path = output_path(path, examples)
     ids = [example.id for example in examples]
     if len(set(ids)) < len(ids):
         repeated = next(i for i in ids if ids.count(i) > 1)
         raise DenoiseError(f"{path}: question id {repeated!r} appears twice; give each question its own id")
-    paragraphs: list[dict[str, Any]] = []
-    for example in examples:
+    if titles is None:
+        titles = [path.stem] * len(examples)
+    if len(titles) != len(examples):
+        raise DenoiseError(
+            f"{path}: {len(titles)} titles for {len(examples)} questions; give one title per question"
+        )
+    articles: list[dict[str, Any]] = []
+    for example, title in zip(examples, titles):
         for answer in example.answers:
             check_answer(answer, example.context, f"{path}: question {example.id!r}")
+        if not articles or articles[-1]["title"] != title:
+            articles.append({"title": title, "paragraphs": []})
+        paragraphs = articles[-1]["paragraphs"]
         if not paragraphs or paragraphs[-1]["context"] != example.context:
             paragraphs.append({"context": example.context, "qas": []})
         answers = [{"text": answer.text, "answer_start": answer.start} for answer in example.answers]
@@ -135,5 +148,5 @@ def write_squad(examples: Sequence[QAExample], path: str | Path) -> None:
             {"id": example.id, "question": example.question, "answers": answers, "is_impossible": not answers}
         )
     version = "1.1" if all(example.answerable for example in examples) else "v2.0"
-    document = {"version": version, "data": [{"title": path.stem, "paragraphs": paragraphs}]}
+    document = {"version": version, "data": articles}
     write_text(path, json.dumps(document, ensure_ascii=False, indent=1) + "\n")
