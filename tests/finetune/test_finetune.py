@@ -317,11 +317,11 @@ def test_regression_reports_correlations(pretrained, tmp_path):
     assert set(results["test"]) == {"pearson", "spearman", "mse"}
 
 
-def benchmark(name: str):
-    """A script of ``benchmarks/`` loaded as a module."""
+def study_script(study: str, name: str):
+    """A script of ``experiments/<study>/`` loaded as a module."""
     import importlib.util
 
-    script = ROOT / "benchmarks" / f"{name}.py"
+    script = ROOT / "experiments" / study / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -332,7 +332,7 @@ def benchmark(name: str):
 def test_matching_probe_asks_for_the_named_token_the_next_or_none(family, pretrained):
     from denoise.finetune.backbone import load_backbone_model
 
-    probe = benchmark("matching_probe")
+    probe = study_script("qa_no_answer", "matching_probe")
     model, tok = load_backbone_model(FinetuneConfig(init=pretrained[family]))
     for shift in (0, 1):
         input_ids, _, targets = probe.batch(tok, torch.Generator().manual_seed(0), shift)

@@ -1,7 +1,7 @@
 """How fast can an encoder learn to point at the context token a question names, or at the token after it,
 or to answer "no answer" when the context lacks it?
 
-    python benchmarks/matching_probe.py --run runs/bert_long --steps 600 --threads 1
+    python experiments/qa_no_answer/matching_probe.py --run runs/bert_long --steps 600 --threads 1
 
 Extractive QA needs an encoder to find where the question's words occur in the context and then point at
 the answer, which usually starts a few tokens after them, or at the first token for "no answer" (SQuAD
