@@ -47,7 +47,7 @@ class FinetuneOptimizer:
     clip_norm: float | None = 1.0  # the largest gradient norm; null: no clipping
     # The embedding tables' learning rate as a multiple of lr. Adam's steps have the same size whatever a
     # weight's scale, and a pre-trained model's tables can be several times a fresh initialisation's, so they
-    # move relatively less than a scratch model's (README, "Pre-trained against scratch at CPU scale").
+    # move relatively less than a scratch model's (experiments/downstream_tiny/README.md).
     embedding_lr_scale: float = 1.0
 
 

@@ -72,6 +72,18 @@ def single(value) -> int:
     return value[0] if isinstance(value, (list, tuple)) else value
 
 
+def shared_settings(config: EncoderDecoderConfig, layout: Seq2SeqLayout) -> dict:
+    """The transformers config settings every encoder-decoder writes alike."""
+    return {
+        "vocab_size": config.vocab_size,
+        "d_model": config.encoder.d_model,
+        "pad_token_id": config.pad_id,
+        "eos_token_id": config.eos_id,
+        "decoder_start_token_id": config.decoder_start_id,
+        "architectures": [layout.architecture],
+    }
+
+
 def require(condition: bool, layout: Seq2SeqLayout, what: str) -> None:
     if not condition:
         raise DenoiseError(f"cannot write this model as {layout.architecture}: {what}")

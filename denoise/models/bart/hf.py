@@ -15,6 +15,7 @@ from denoise.models.encoder_decoder_hf import (
     load,
     require,
     save,
+    shared_settings,
     single,
 )
 from denoise.models.key_maps import attention, weight_and_bias
@@ -121,12 +122,7 @@ def check(config: EncoderDecoderConfig) -> None:
 def config_to_hf(config: EncoderDecoderConfig):
     encoder, decoder = config.encoder, config.decoder
     return import_transformers().BartConfig(
-        vocab_size=config.vocab_size,
-        d_model=encoder.d_model,
-        pad_token_id=config.pad_id,
-        eos_token_id=config.eos_id,
-        decoder_start_token_id=config.decoder_start_id,
-        architectures=[LAYOUT.architecture],
+        **shared_settings(config, LAYOUT),
         encoder_layers=encoder.num_layers,
         decoder_layers=decoder.num_layers,
         encoder_attention_heads=encoder.num_heads,

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from denoise.models.encoder_decoder import (
-    EncoderDecoderConfig,
-    config_from_settings,
-    decoder_states,
-    encoder_states,
-)
-from denoise.models.family import Family, Transformers
-from denoise.models.flops import encoder_decoder_flops
-from denoise.models.framing import frame_encoder_decoder
-from denoise.models.generation import generate
+from denoise.models.encoder_decoder import EncoderDecoderConfig, config_from_settings
+from denoise.models.encoder_decoder_family import encoder_decoder_family
+from denoise.models.family import Transformers
 from denoise.models.settings import Ids, ModelSettings, stack_changes
 from denoise.models.t5 import hf
 from denoise.models.t5.model import T5
@@ -25,20 +18,4 @@ def from_settings(settings: ModelSettings, ids: Ids) -> EncoderDecoderConfig:
     return config_from_settings(t5_config(settings.size), settings, changes, ids)
 
 
-FAMILY = Family(
-    name="t5",
-    kind="encoder_decoder",
-    model=T5,
-    config=EncoderDecoderConfig,
-    sizes=SIZES,
-    from_settings=from_settings,
-    frame=frame_encoder_decoder,
-    framing_tokens=lambda pairs: 2,  # a mode token, the block, the end token
-    states={"encoder": encoder_states, "encoder_decoder": decoder_states},
-    pooling={"encoder": "mean", "encoder_decoder": "last"},
-    starts_with_cls=False,
-    stacks=("encoder", "decoder"),
-    flops=encoder_decoder_flops,
-    generate=generate,
-    transformers=Transformers(("t5",), hf.from_hf, hf.to_hf),
-)
+FAMILY = encoder_decoder_family("t5", T5, SIZES, from_settings, Transformers(("t5",), hf.from_hf, hf.to_hf))

@@ -12,6 +12,7 @@ from denoise.models.encoder_decoder_hf import (
     load,
     require,
     save,
+    shared_settings,
     single,
 )
 from denoise.models.key_maps import attention
@@ -137,12 +138,7 @@ def feed_forward_to_hf(stack: TransformerConfig) -> str:
 def config_to_hf(config: EncoderDecoderConfig):
     encoder, decoder = config.encoder, config.decoder
     return import_transformers().T5Config(
-        vocab_size=config.vocab_size,
-        d_model=encoder.d_model,
-        pad_token_id=config.pad_id,
-        eos_token_id=config.eos_id,
-        decoder_start_token_id=config.decoder_start_id,
-        architectures=[LAYOUT.architecture],
+        **shared_settings(config, LAYOUT),
         d_kv=encoder.head_size,
         d_ff=encoder.d_ff,
         num_layers=encoder.num_layers,
