@@ -12,7 +12,7 @@ from itertools import islice
 import numpy as np
 
 from denoise.corruption.base import Vocab
-from denoise.corruption.recipe import KINDS, Recipe, available_recipes, check_composition
+from denoise.corruption.recipe import MODEL_KINDS, Recipe, available_recipes, check_composition
 from denoise.corruption.registry import OPS, build_op
 from denoise.errors import DenoiseError
 from denoise.labels import IGNORE
@@ -87,7 +87,7 @@ def _default(field: dataclasses.Field):
 def default_kind(recipe: Recipe, vocab: Vocab) -> str:
     """The first kind of model (encoder-only first) the recipe can feed."""
     ops = [build_op(s.op, s.params, vocab) for s in recipe.steps]
-    for kind in KINDS:
+    for kind in MODEL_KINDS:
         try:
             check_composition(recipe.name, ops, kind)
             return kind
@@ -126,7 +126,7 @@ def corrupt_rows(
         out = corrupter(sample, seed, epoch, np.arange(start, start + len(chunk)))
         start += len(chunk)
         target, target_lengths = out.targets()
-        aligned = KINDS[kind].aligned_targets
+        aligned = MODEL_KINDS[kind].aligned_targets
         pair = out.pair_labels is not None and out.segment_ids is not None
         for i in range(len(chunk)):
             n = out.lengths[i]

@@ -103,7 +103,7 @@ class Recipe:
         }
 
     def build(self, vocab: Vocab, kind: str, block_size: int | None = None, corpus=None) -> Corrupter:
-        """Ops for a model of ``kind`` (see :data:`KINDS`), checked against it and ``block_size``."""
+        """Ops for a model of ``kind`` (see :data:`MODEL_KINDS`), checked against it and ``block_size``."""
         ops = [build_op(step.op, step.params, vocab, corpus) for step in self.steps]
         check_composition(self.name, ops, kind)
         if block_size is not None:
@@ -133,25 +133,28 @@ def check_encoder_decoder_ops(name: str, ops: Sequence[Corruption]) -> None:
 
 
 @dataclass(frozen=True)
-class Kind:
+class ModelKind:
     """What a kind of model does with a corrupted block."""
 
     aligned_targets: bool  # predicts labels at the input's own positions (else writes a target sequence)
     check: Callable[[str, Sequence[Corruption]], None]  # refuses ops it cannot take, naming them
 
 
-KINDS = {
-    "encoder": Kind(aligned_targets=True, check=check_encoder_ops),
-    "encoder_decoder": Kind(aligned_targets=False, check=check_encoder_decoder_ops),
+# The kinds of model, each with the ops it takes; a family's record names its kind.
+MODEL_KINDS = {
+    "encoder": ModelKind(aligned_targets=True, check=check_encoder_ops),
+    "encoder_decoder": ModelKind(aligned_targets=False, check=check_encoder_decoder_ops),
 }
 
 
 def check_composition(name: str, ops: Sequence[Corruption], kind: str) -> None:
     """Raise a DenoiseError naming the op when a recipe cannot feed a model of ``kind`` or its order cannot
     work."""
-    if kind not in KINDS:
-        raise DenoiseError(f"unknown kind of model {kind!r}{nearest(kind, KINDS)}; kinds: {', '.join(KINDS)}")
-    KINDS[kind].check(name, ops)
+    if kind not in MODEL_KINDS:
+        raise DenoiseError(
+            f"unknown kind of model {kind!r}{nearest(kind, MODEL_KINDS)}; kinds: {', '.join(MODEL_KINDS)}"
+        )
+    MODEL_KINDS[kind].check(name, ops)
     length_changed_by = None
     pairs_made_by = None
     for i, op in enumerate(ops):

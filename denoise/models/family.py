@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-KINDS = ("encoder", "encoder_decoder", "decoder")
+from denoise.corruption.recipe import MODEL_KINDS
 
 # (model, input_ids, attention_mask, token_type_ids) -> [B, L, d] states aligned with the input
 StatesFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]
@@ -33,7 +33,7 @@ class Transformers:
 @dataclass(frozen=True)
 class Family:
     name: str  # as recipes spell it (``model.family``) and ``model.json`` records it
-    kind: str  # encoder | encoder_decoder | decoder: what the model reads and writes, so the ops it takes
+    kind: str  # a kind of model (MODEL_KINDS of denoise/corruption/recipe.py): what it reads and writes
     model: type[nn.Module]  # ``model(config)``: a model with fresh weights, initialised as the family is
     config: type  # its config dataclass, the ``config`` of model.json
     sizes: Mapping[str, Mapping[str, int]]  # named sizes, with the published shapes
@@ -55,8 +55,8 @@ class Family:
     pooler_state: Callable[[nn.Module], dict | None] = field(default=lambda model: None)
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"family {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+        if self.kind not in MODEL_KINDS:
+            raise ValueError(f"family {self.name!r}: kind {self.kind!r} is not one of {sorted(MODEL_KINDS)}")
 
     @property
     def generates(self) -> bool:
