@@ -55,9 +55,7 @@ class GridConfig:
     baseline: bool = True  # also fine-tune from scratch the architecture of each family's first cell
     downstream: Downstream = field(default_factory=Downstream)
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # fine-tuning seeds of every cell and task
-    threads: int | None = (
-        None  # torch threads of `denoise compare` (set by the command); None: torch's default
-    )
+    threads: int | None = None  # torch threads, set by `denoise compare`; None: torch's default
     root: str = "."  # the folder relative paths start from (the grid file's)
 
     def __post_init__(self):

@@ -42,9 +42,7 @@ NOISE_CUTS, KEPT_CUTS, ROLL = 0, 1, 2  # random streams
 class SpanConfig:
     density: float = 0.15  # the share of corruptible tokens that are noise
     mean_span: float = 3.0  # the mean length of a noise span
-    roll: bool = (
-        False  # rotate the noise pattern by a random offset, so first and last positions are not favoured
-    )
+    roll: bool = False  # rotate the noise pattern by a random offset, so no position is favoured
 
     def __post_init__(self):
         if not 0 < self.density < 1:

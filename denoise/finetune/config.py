@@ -71,18 +71,13 @@ class FinetuneConfig:
     batch_size: int = 32  # training examples per step
     eval_batch_size: int = 64  # examples per forward when scoring
     max_train_examples: int | None = None  # a random subset of N training examples (the same for every seed)
-    max_eval_examples: int | None = (
-        None  # a random subset of N dev and test examples (the same for every seed)
-    )
+    max_eval_examples: int | None = None  # a random subset of N dev and test examples (the same always)
     dev_each_epoch: bool = True  # score the dev split after every epoch (else only at the end)
     precision: str = "fp32"  # fp32 | bf16 | fp16
     seed: int = 0  # the head's fresh weights, dropout and the order of the examples follow from it
-    threads: int | None = (
-        None  # torch threads of `denoise finetune` (set by the command); None: torch's default
-    )
-    classification: ClassificationSettings = field(
-        default_factory=ClassificationSettings
-    )  # read by classification and regression only
+    threads: int | None = None  # torch threads, set by `denoise finetune`; None: torch's default
+    # each kind's own keys, read by that kind only (classification also by regression)
+    classification: ClassificationSettings = field(default_factory=ClassificationSettings)
     qa: QASettings = field(default_factory=QASettings)  # read by qa only
     generation: GenerationSettings = field(default_factory=GenerationSettings)  # read by generation only
 

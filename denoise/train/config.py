@@ -23,9 +23,7 @@ from denoise.optim.step import PRECISIONS
 
 @dataclass(frozen=True)
 class DataSettings:
-    corpus: list[str] = field(
-        default_factory=list
-    )  # files, directories or hub:NAME; empty: the embedded corpus
+    corpus: list[str] = field(default_factory=list)  # files, folders or hub:NAME; empty: the embedded corpus
     prepared: str | None = None  # a directory written by `denoise prepare` (then corpus is not read)
     tokenizer: str | None = None  # a tokenizer directory; None: trained on the corpus once, then cached
     vocab_size: int = 8000  # of the tokenizer trained when none is given
@@ -67,9 +65,7 @@ class TrainingSettings:
     checkpoint_interval: int = 200  # steps between checkpoints
     keep_checkpoints: int = 2  # the newest checkpoints kept; older ones are removed
     trackers: list[str] = field(default_factory=lambda: ["tensorboard"])  # accelerate trackers when installed
-    threads: int | None = (
-        None  # torch threads of each `denoise pretrain` process (set by the command); None: torch's default
-    )
+    threads: int | None = None  # torch threads per process, set by `denoise pretrain`; None: torch's default
     peak_tflops: float | None = None  # the device's peak, for model FLOPs utilisation; None: known GPUs
 
 
