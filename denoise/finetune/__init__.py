@@ -1,1 +1,2 @@
-"""Fine-tuning: task recipes, the loop, evaluation and the saved task model (``denoise finetune``)."""
+"""Fine-tuning (``denoise finetune``, ``denoise evaluate``): the task recipe, the backbone a task starts from,
+the task model, the loop, and the saved task model."""
