@@ -22,9 +22,7 @@ class Budget:
     """What every cell gets for pre-training: a number of block tokens, or seconds of training on this machine."""
 
     tokens: int | None = None  # block tokens each cell pre-trains on
-    seconds: float | None = (
-        None  # or seconds of training on this machine, timed once per cell and turned into tokens
-    )
+    seconds: float | None = None  # or seconds on this machine, timed once per cell, turned into tokens
     calibration_steps: int = 20  # seconds budget: steps timed to turn the seconds into tokens for each cell
 
 
@@ -49,9 +47,7 @@ class GridConfig:
     name: str = "compare"  # the grid's name (the default --out is runs/NAME)
     data: list[str] = field(default_factory=list)  # key=value data settings shared by every cell
     budget: Budget = field(default_factory=Budget)
-    cells: list[Cell] = field(
-        default_factory=list
-    )  # {name, recipe, settings} to pre-train, or {name, run} to reuse a run
+    cells: list[Cell] = field(default_factory=list)  # {name, recipe, settings} to pre-train, or {name, run}
     baseline: bool = True  # also fine-tune from scratch the architecture of each family's first cell
     downstream: Downstream = field(default_factory=Downstream)
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # fine-tuning seeds of every cell and task

@@ -6,7 +6,7 @@ they are persistent, and :class:`IndexedBlocks` fetches a whole batch of blocks 
 
     sampler = EpochSampler(torch.utils.data.RandomSampler(blocks, generator=g))
     loader = DataLoader(IndexedBlocks(blocks), batch_size=64, sampler=sampler,
-                        collate_fn=Collator(corrupter, vocab, BART.frame))
+                        collate_fn=Collator(corrupter, vocab, FAMILIES["bart"].frame))
     for epoch in range(epochs):
         sampler.set_epoch(epoch)
         for batch in loader: ...

@@ -123,7 +123,7 @@ class Pretraining:
         init = pretraining_init(self.config.init) if self.config.init else None
         corrupter = self._setup_data(init)
         pairs = any(op.pairs for op in corrupter.ops)
-        model = self._setup_model(init, pairs)
+        model = self._setup_model(init, pairs, corrupter.recipe.name)
         # the longest model input a block becomes (an encoder-decoder's targets are never longer)
         longest = self.config.data.block_size + self.family.framing_tokens(pairs)
         check_positions(model, longest)
@@ -133,12 +133,13 @@ class Pretraining:
             self._restore(self.resume_from)
         t = self.config.training
         multiple = padding_multiple(longest, t.compile, learned_positions(model, self.family))
-        vocab, frame = Vocab.from_tokenizer(self.tokenizer), self.family.frame
+        vocab, frame = self.vocab, self.family.frame
         self.collator = Collator(corrupter, vocab, frame, seed=t.seed, pad_to_multiple_of=multiple)
         self.eval_collator = Collator(corrupter, vocab, frame, seed=t.seed + 1, pad_to_multiple_of=multiple)
 
     def _setup_data(self, init: Init | None):
-        """The tokenizer, the prepared blocks and their split, and the corruption recipe built for them."""
+        """The tokenizer and its ids, the prepared blocks and their split, and the corruption recipe built for
+        them."""
         config, acc, t = self.config, self.accelerator, self.config.training
         data = config.data
         if init is not None and not (data.tokenizer or data.prepared):
@@ -150,10 +151,10 @@ class Pretraining:
         self.blocks = load_blocks(data_dir)
         self.split = split_blocks(len(self.blocks), data.validation_blocks, t.global_batch, t.seed)
         recipe = corruption_recipe(config.corruption)
-        vocab = Vocab.from_tokenizer(self.tokenizer)
-        return recipe.build(vocab, self.family.kind, data.block_size, corpus=BlockCorpus(self.blocks))
+        self.vocab = Vocab.from_tokenizer(self.tokenizer)
+        return recipe.build(self.vocab, self.family.kind, data.block_size, corpus=BlockCorpus(self.blocks))
 
-    def _setup_model(self, init: Init | None, pairs: bool):
+    def _setup_model(self, init: Init | None, pairs: bool, recipe: str):
         """The init's model or a fresh one (with a pair head when the recipe builds sentence pairs), with a
         resumed checkpoint's weights."""
         settings = self.config.model
@@ -161,8 +162,8 @@ class Pretraining:
             settings = dataclasses.replace(settings, pair_head=pairs)
         elif pairs and not settings.pair_head:
             raise DenoiseError(
-                f"corruption recipe {corruption_recipe(self.config.corruption).name!r} builds sentence pairs "
-                "but model.pair_head is false; drop the pair step or enable the pair head"
+                f"corruption recipe {recipe!r} builds sentence pairs but model.pair_head is false; drop the "
+                "pair step or enable the pair head"
             )
         if init is not None:
             model = init_model(init, self.family, pairs, self.config.training.seed)
