@@ -1,9 +1,9 @@
-"""Weight names of denoise and of transformers, mapped by one table that reads both ways.
+"""Weight names of denoise and of transformers, mapped by one table that export and import both use.
 
 A family's table maps a denoise weight name to the transformers name of the same tensor; ``{}`` stands for
 a layer index in both (``"encoder.layers.{}.attention.query.weight": "encoder.layer.{}.attention.self.query
-.weight"``). :func:`theirs` reads the table forwards, :func:`ours` backwards, so export and import can never
-disagree about a name.
+.weight"``). :func:`theirs` gives each of a model's weights its transformers name: export writes the weight
+under it, import reads the weight from it, so the two can never disagree about a name.
 """
 
 from __future__ import annotations
@@ -22,22 +22,13 @@ def _patterns(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[re.Pattern, str
     )
 
 
-def _translate(name: str, pairs: tuple[tuple[str, str], ...]) -> str | None:
-    for pattern, target in _patterns(pairs):
+def theirs(name: str, table: KeyMap) -> str | None:
+    """The transformers name of denoise weight ``name``; None when the table has no such weight."""
+    for pattern, target in _patterns(tuple(table.items())):
         match = pattern.match(name)
         if match:
             return target.format(*match.groups())
     return None
-
-
-def theirs(name: str, table: KeyMap) -> str | None:
-    """The transformers name of denoise weight ``name``; None when the table has no such weight."""
-    return _translate(name, tuple(table.items()))
-
-
-def ours(name: str, table: KeyMap) -> str | None:
-    """The denoise name of transformers weight ``name``; None when the table has no such weight."""
-    return _translate(name, tuple((target, source) for source, target in table.items()))
 
 
 def prefixed(table: KeyMap, ours_prefix: str = "", theirs_prefix: str = "") -> dict[str, str]:

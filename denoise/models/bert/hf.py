@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import torch
@@ -77,6 +78,7 @@ HEAD_MAPS = {
 PAIR_MAP = weight_and_bias("pair_classifier", "cls.seq_relationship")
 
 
+@cache
 def key_map(layout: Layout) -> dict[str, str]:
     """denoise name -> transformers name for every weight ``layout`` has."""
     table = prefixed(ENCODER_MAP, theirs_prefix=layout.prefix)
