@@ -23,6 +23,7 @@ from denoise.files import write_json
 from denoise.finetune.backbone import check_fit, load_backbone_model
 from denoise.finetune.store import inherit_head, save_task_model
 from denoise.finetune.task_model import build_task_model
+from denoise.models.init import resolve_init
 from denoise.optim.optimizers import make_optimizer, parameter_groups
 from denoise.optim.schedules import make_scheduler
 from denoise.optim.step import Precision, Stepper
@@ -78,7 +79,9 @@ def train_and_score(config, kind, splits: dict, model, tok, out: Path, progress:
     device = device_for()
     task_model = build_task_model(config, kind, model)
     config = replace(config, mode=task_model.backbone.mode)  # saved as chosen, the family's default resolved
-    head_inherited = inherit_head(config.init, config.task.kind, config.mode, kind.state(), task_model.head)
+    head_inherited = inherit_head(
+        resolve_init(config.init), config.task.kind, config.mode, kind.state(), task_model.head
+    )
     task_model = task_model.to(device)
     autocast = Precision(config.precision, device.type).autocast
     features = {split: kind.features(examples, tok) for split, examples in splits.items() if examples}

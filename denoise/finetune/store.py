@@ -9,7 +9,7 @@ from pathlib import Path
 from denoise.files import staged_folder
 from denoise.models.checkpoint import load_model, save_model
 from denoise.models.families import family_of
-from denoise.models.init import FINE_TUNED_DIR, TASK_FILE, fine_tuned_model_dir
+from denoise.models.init import FINE_TUNED_DIR, TASK_FILE, Init
 from denoise.tasks.text import HFTaskTokenizer, SentencePieceTaskTokenizer, TaskTokenizer
 from denoise.tokenizer import Tokenizer, is_tokenizer_dir
 
@@ -62,16 +62,14 @@ def load_parts(directory: Path):
     return model, tok, head
 
 
-def inherit_head(init: str, kind_name: str, mode: str, kind_state: dict, head) -> bool:
+def inherit_head(init: Init, kind_name: str, mode: str, kind_state: dict, head) -> bool:
     """Load into ``head`` the head of the fine-tuned run ``init`` names, when it was fine-tuned on a task of
     the same kind, in the same mode, with the same label or tag names (``kind_state``) and a head of the
     same shapes: a QA run before another QA task, a sentiment classifier before another with its labels.
     True when it did."""
     from safetensors.torch import load_file
 
-    directory = (
-        fine_tuned_model_dir(Path(init)) if head is not None and not init.startswith("scratch") else None
-    )
+    directory = init.fine_tuned_dir if head is not None and not init.fresh else None
     if directory is None or not (directory / HEAD_FILE).is_file():
         return False
     saved = read_task(directory)
