@@ -5,12 +5,24 @@ the nearest valid one; a value of the wrong type fails with the key, the value a
 Nested dataclass fields take nested mappings. A dataclass may list keys that moved elsewhere in a
 ``MOVED_KEYS`` class attribute (old key -> new dotted key): such a key fails naming its new place.
 :func:`load_settings` is what every command reads its recipe with.
+
+A dataclass bounds its numbers in a ``RANGES`` class attribute (field name -> range), checked for every given
+value before the dataclass is built (so its ``__post_init__`` sees numbers in range), with a message naming
+the dotted key, the value and the range. A range is written one of two ways:
+
+- a comparison: ``"> 0"``, ``">= 1"``, ``"< 1"``, ``"<= 100"``;
+- an interval, square brackets for an inclusive end and round ones for an exclusive end: ``"[0, 1]"``,
+  ``"[0, 1)"``, ``"(0, 1]"``, ``"(0, 1)"``; ``inf`` and ``-inf`` may end one (``"[1, inf)"`` is ``">= 1"``).
+
+Values must also be finite (never ``nan`` or ``inf``), and bools are not numbers. Each item of a list or tuple
+field is checked; ``null`` passes where the field's type allows it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -18,6 +30,89 @@ from pathlib import Path
 from typing import Any
 
 from denoise.errors import DenoiseError
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The numbers between ``low`` and ``high``, each end included when ``*_closed``; see the notation above."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_closed: bool = False
+    high_closed: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> Range:
+        """``">= 0"``, ``"(0, 1]"``... as a Range (a ValueError for anything else: RANGES are code)."""
+        written = text.strip()
+        try:
+            for sign in (">=", "<=", ">", "<"):
+                end, closed = written[len(sign) :], sign.endswith("=")
+                if written.startswith(sign) and math.isfinite(float(end)):
+                    if sign[0] == ">":
+                        return cls(low=float(end), low_closed=closed)
+                    return cls(high=float(end), high_closed=closed)
+            if written[:1] in "[(" and written[-1:] in "])" and written.count(",") == 1:
+                low, high = (float(end) for end in written[1:-1].split(","))
+                if low < high:
+                    return cls(low, high, written[0] == "[", written[-1] == "]")
+        except ValueError:
+            pass
+        raise ValueError(f"range {text!r} is not '> 0', '>= 1', '[0, 1)' or the like (see denoise.config)")
+
+    def contains(self, value: Any) -> bool:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return False
+        above = value >= self.low if self.low_closed else value > self.low
+        below = value <= self.high if self.high_closed else value < self.high
+        return above and below
+
+    def describe(self) -> str:
+        """The range in the notation above: ``">= 1"``, ``"[0, 1)"``..."""
+        if self.high == math.inf and self.low > -math.inf:
+            return f">{'=' * self.low_closed} {self.low:g}"
+        if self.low == -math.inf and self.high < math.inf:
+            return f"<{'=' * self.high_closed} {self.high:g}"
+        return (
+            f"{'[' if self.low_closed else '('}{self.low:g}, {self.high:g}{']' if self.high_closed else ')'}"
+        )
+
+
+def ranges(cls: type) -> dict[str, Range]:
+    """``cls.RANGES`` parsed: field name -> Range."""
+    return {name: Range.parse(text) for name, text in getattr(cls, "RANGES", {}).items()}
+
+
+def check_ranges(cls: type, values: Mapping[str, Any], where: str) -> None:
+    """Each of ``values`` (field name -> value, as typed) that ``cls.RANGES`` bounds, checked against its range;
+    every item of a list or tuple, and null passes (the type was checked before)."""
+    hints = typing.get_type_hints(cls)
+    for name, bound in ranges(cls).items():
+        if name not in values:
+            continue
+        value, key = values[name], dotted(where, name)
+        items = enumerate(value) if isinstance(value, (list, tuple)) else [(None, value)]
+        for i, item in items:
+            if item is None or bound.contains(item):
+                continue
+            finite = "a finite number " if isinstance(item, float) and not math.isfinite(item) else ""
+            written = bound.describe()
+            within = f"in {written}" if written[0] in "[(" else written
+            null = " (or null)" if type(None) in typing.get_args(hints[name]) else ""
+            raise DenoiseError(
+                f"{key}{'' if i is None else f'[{i}]'} must be {finite}{within}{null}, got {shown(item)}"
+            )
+
+
+def dotted(where: str, name: str) -> str:
+    """The dotted key of ``name`` inside ``where`` (the top level when ``where`` is empty)."""
+    return f"{where}.{name}" if where else name
+
+
+def shown(value: Any) -> str:
+    """``value`` as an error message shows it: ``-1`` for -1.0."""
+    whole = isinstance(value, float) and value.is_integer() and abs(value) < 1e15
+    return repr(int(value) if whole else value)
 
 
 def read_recipe(path: str | Path, what: str) -> dict:
@@ -44,27 +139,29 @@ def nearest(name: str, choices) -> str:
 
 
 def from_mapping(cls: type, values: Mapping[str, Any] | None, where: str = "config"):
-    """An instance of dataclass ``cls`` with ``values`` over its defaults."""
+    """An instance of dataclass ``cls`` with ``values`` over its defaults, each typed and range-checked;
+    ``where`` is the dotted key of ``cls``'s values in errors (empty: the top level)."""
     values = dict(values or {})
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = [k for k in values if k not in fields]
+    place = f"in {where}" if where else "at the top level"
     if unknown:
         key = unknown[0]
         moved = getattr(cls, "MOVED_KEYS", {})
         if key in moved:
             raise DenoiseError(
-                f"key {key!r} in {where} has moved to {moved[key]!r}; write {moved[key]}={values[key]!r} "
-                "instead"
+                f"key {key!r} {place} has moved to {moved[key]!r}; write {moved[key]}={values[key]!r} instead"
             )
         raise DenoiseError(
-            f"unknown key {key!r} in {where}{nearest(key, fields)}; valid keys: {', '.join(sorted(fields))}"
+            f"unknown key {key!r} {place}{nearest(key, fields)}; valid keys: {', '.join(sorted(fields))}"
         )
     hints = typing.get_type_hints(cls)
-    kwargs = {k: coerce(v, hints[k], f"{where}.{k}") for k, v in values.items()}
+    kwargs = {k: coerce(v, hints[k], dotted(where, k)) for k, v in values.items()}
+    check_ranges(cls, kwargs, where)
     try:
         return cls(**kwargs)
     except TypeError as err:
-        raise DenoiseError(f"{where}: {err}") from None
+        raise DenoiseError(f"{where or cls.__name__}: {err}") from None
 
 
 def coerce(value: Any, annotation: Any, where: str) -> Any:
@@ -169,5 +266,9 @@ def load_settings(cls: type, recipe: str | Path | None, overrides: list[str] | N
     """``cls``'s defaults, then the YAML ``recipe`` (when given; ``what`` names it in errors), then
     ``key=value`` ``overrides``."""
     data = read_recipe(recipe, what) if recipe is not None else {}
-    where = str(recipe) if recipe is not None else "defaults"
-    return from_mapping(cls, apply_overrides(data, overrides or []), where=where)
+    try:
+        return from_mapping(cls, apply_overrides(data, overrides or []), where="")
+    except DenoiseError as err:
+        if recipe is None:
+            raise
+        raise DenoiseError(f"{recipe}: {err}") from None

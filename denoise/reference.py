@@ -1,5 +1,5 @@
 """The configuration reference (``docs/configuration.md``), written from the config dataclasses themselves:
-every key of every recipe, its type, its default and the comment beside it in the code.
+every key of every recipe, its type, its range, its default and the comment beside it in the code.
 
     python -m denoise.reference > docs/configuration.md
 
@@ -13,13 +13,19 @@ import inspect
 import io
 import textwrap
 import tokenize
+import types
+import typing
+
+from denoise.config import ranges
 
 PAGE_INTRO = """# Configuration reference
 
-Every key a recipe can set, with its type, its default and what it does. Keys nest as the tables do: `data:`
-of a pre-training recipe holds the keys of the `data` table, and `key.sub=value` on the command line sets
-one (`training.max_steps=100`). An unknown key stops with its name and the nearest valid one; a key that
-moved says where to.
+Every key a recipe can set, with its type, its range, its default and what it does. Keys nest as the tables
+do: `data:` of a pre-training recipe holds the keys of the `data` table, and `key.sub=value` on the command
+line sets one (`training.max_steps=100`). An unknown key stops with its name and the nearest valid one; a key
+that moved says where to; a number out of its range stops with the key, the value and the range (`>= 1`,
+`[0, 1)`: square brackets include an end, round ones exclude it; `each` bounds every item of a list; `null`
+passes where the type allows it).
 
 This page is written from the code: `python -m denoise.reference > docs/configuration.md`.
 """
@@ -64,15 +70,28 @@ def default_of(field: dataclasses.Field) -> str:
     return f"`{value!r}`" if value is not None else "`null`"
 
 
+def range_of(cls: type, name: str) -> str:
+    """The field's range as its dataclass's RANGES declares it (``each`` for the items of a list), or ''."""
+    bound = ranges(cls).get(name)
+    if bound is None:
+        return ""
+    kind = typing.get_type_hints(cls)[name]
+    options = typing.get_args(kind) if typing.get_origin(kind) in (typing.Union, types.UnionType) else (kind,)
+    each = any(typing.get_origin(option) in (list, tuple) for option in options)
+    return f"{'each ' * each}`{bound.describe()}`"
+
+
 def table(cls: type) -> list[str]:
     comments = field_comments(cls)
-    rows = ["| key | type | default | what it sets |", "|---|---|---|---|"]
+    rows = ["| key | type | range | default | what it sets |", "|---|---|---|---|---|"]
     for field in dataclasses.fields(cls):
         kind = str(field.type).replace("|", "\\|")
         note = comments.get(field.name, "").replace("|", "\\|")
         if not note and default_of(field) == "(a block)":
             note = f"the keys of `{field.name}`, below"
-        rows.append(f"| `{field.name}` | `{kind}` | {default_of(field)} | {note} |")
+        rows.append(
+            f"| `{field.name}` | `{kind}` | {range_of(cls, field.name)} | {default_of(field)} | {note} |"
+        )
     moved = getattr(cls, "MOVED_KEYS", {})
     if moved:
         rows += ["", "Moved: " + ", ".join(f"`{old}` -> `{new}`" for old, new in moved.items()) + "."]

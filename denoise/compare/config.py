@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from denoise.config import apply_overrides, from_mapping, read_recipe
 from denoise.errors import DenoiseError
@@ -24,6 +25,8 @@ class Budget:
     tokens: int | None = None  # block tokens each cell pre-trains on
     seconds: float | None = None  # or seconds on this machine, timed once per cell, turned into tokens
     calibration_steps: int = 20  # seconds budget: steps timed to turn the seconds into tokens for each cell
+
+    RANGES: ClassVar[dict[str, str]] = {"tokens": ">= 1", "seconds": "> 0", "calibration_steps": ">= 1"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class GridConfig:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # fine-tuning seeds of every cell and task
     threads: int | None = None  # torch threads, set by `denoise compare`; None: torch's default
     root: str = "."  # the folder relative paths start from (the grid file's)
+
+    RANGES: ClassVar[dict[str, str]] = {"seeds": ">= 0", "threads": ">= 1"}
 
     def __post_init__(self):
         if not self.cells:

@@ -9,6 +9,7 @@ Special tokens are never deleted. The target stays the original block.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -25,9 +26,9 @@ class DeleteConfig:
     rate: float = 0.15  # the share of corruptible tokens deleted
     budget: str = "exact"  # or "bernoulli"
 
+    RANGES: ClassVar[dict[str, str]] = {"rate": "[0, 1]"}
+
     def __post_init__(self):
-        if not 0 <= self.rate <= 1:
-            raise DenoiseError(f"delete rate must be in [0, 1], got {self.rate}")
         if self.budget not in ("exact", "bernoulli"):
             raise DenoiseError(f"delete budget must be 'exact' or 'bernoulli', got {self.budget!r}")
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from denoise.corruption.base import Corruption
 from denoise.corruption.random import KeyedRandom, choose_exactly, exact_count
 from denoise.corruption.sample import Sample, gather_kept
-from denoise.errors import DenoiseError
 
 LENGTHS, PLACEMENT = 0, 1  # random streams, counted from infill_spans' stream_base
 
@@ -34,11 +34,7 @@ class InfillConfig:
     rate: float = 0.3  # the share of corruptible tokens masked, exactly
     mean_span: float = 3.0  # the Poisson mean of span lengths
 
-    def __post_init__(self):
-        if not 0 <= self.rate <= 1:
-            raise DenoiseError(f"infill rate must be in [0, 1], got {self.rate}")
-        if not 0 < self.mean_span < math.inf:
-            raise DenoiseError(f"infill mean_span must be a positive number, got {self.mean_span}")
+    RANGES: ClassVar[dict[str, str]] = {"rate": "[0, 1]", "mean_span": "> 0"}
 
 
 class Infill(Corruption):

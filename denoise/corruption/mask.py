@@ -15,6 +15,7 @@ with the next, as BERT's data tools do.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -36,14 +37,15 @@ class MaskConfig:
     whole_word: bool = False  # choose whole words (pieces after one starting with ▁)
     predict_all: bool = False  # targets on every corruptible token, the unchosen ones included
 
+    # a rate of 0 would predict nothing (a loss of 0)
+    RANGES: ClassVar[dict[str, str]] = {
+        "rate": "(0, 1]",
+        "mask_fraction": "[0, 1]",
+        "random_fraction": "[0, 1]",
+    }
+
     def __post_init__(self):
-        if not 0 <= self.rate <= 1:
-            raise DenoiseError(f"mask rate must be in [0, 1], got {self.rate}")
-        if (
-            self.mask_fraction < 0
-            or self.random_fraction < 0
-            or self.mask_fraction + self.random_fraction > 1
-        ):
+        if self.mask_fraction + self.random_fraction > 1:
             raise DenoiseError(
                 f"mask_fraction {self.mask_fraction} + random_fraction {self.random_fraction} must lie in [0, 1]"
             )

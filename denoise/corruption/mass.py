@@ -13,13 +13,13 @@ continue the fragment's positions in the source (here the decoder counts from 0,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from denoise.corruption.base import Corruption
 from denoise.corruption.random import KeyedRandom, exact_count
 from denoise.corruption.sample import Sample, gather_kept
-from denoise.errors import DenoiseError
 
 START = 0  # random stream
 
@@ -28,9 +28,7 @@ START = 0  # random stream
 class MassConfig:
     fraction: float = 0.5  # the fragment's share of the corruptible tokens
 
-    def __post_init__(self):
-        if not 0 < self.fraction <= 1:
-            raise DenoiseError(f"MASS fraction must be in (0, 1], got {self.fraction}")
+    RANGES: ClassVar[dict[str, str]] = {"fraction": "(0, 1]"}
 
 
 def fragment_length(n: np.ndarray, fraction: float) -> np.ndarray:

@@ -27,6 +27,7 @@ aligned labels of earlier ops move with their tokens (B from another block has n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -45,18 +46,14 @@ MIN_CORPUS_BLOCKS = 4  # the example's block, its neighbours, and at least one o
 class NextSentenceConfig:
     negative_rate: float = 0.5  # the share of pairs whose second segment comes from another block
 
-    def __post_init__(self):
-        if not 0 <= self.negative_rate <= 1:
-            raise DenoiseError(f"nsp negative_rate must be in [0, 1], got {self.negative_rate}")
+    RANGES: ClassVar[dict[str, str]] = {"negative_rate": "[0, 1]"}
 
 
 @dataclass(frozen=True)
 class SentenceOrderConfig:
     swap_rate: float = 0.5  # the share of pairs shown in swapped order
 
-    def __post_init__(self):
-        if not 0 <= self.swap_rate <= 1:
-            raise DenoiseError(f"sop swap_rate must be in [0, 1], got {self.swap_rate}")
+    RANGES: ClassVar[dict[str, str]] = {"swap_rate": "[0, 1]"}
 
 
 class NextSentence(Corruption):

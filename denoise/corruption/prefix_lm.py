@@ -9,6 +9,7 @@ with an empty target.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -25,10 +26,12 @@ class PrefixLMConfig:
     min_fraction: float = 0.0  # the shortest prefix, as a share of the row
     max_fraction: float = 1.0  # the longest prefix, as a share of the row
 
+    RANGES: ClassVar[dict[str, str]] = {"min_fraction": "[0, 1]", "max_fraction": "[0, 1]"}
+
     def __post_init__(self):
-        if not 0 <= self.min_fraction <= self.max_fraction <= 1:
+        if self.min_fraction > self.max_fraction:
             raise DenoiseError(
-                f"prefix_lm needs 0 <= min_fraction <= max_fraction <= 1, got min_fraction "
+                f"prefix_lm needs min_fraction <= max_fraction, got min_fraction "
                 f"{self.min_fraction} and max_fraction {self.max_fraction}"
             )
 

@@ -37,16 +37,24 @@ OPS: dict[str, type[Corruption]] = {
 }
 
 
-def build_op(name: str, params: Mapping[str, Any] | None, vocab: Vocab, corpus=None) -> Corruption:
-    """The op ``name`` with ``params`` over its defaults (unknown names and keys fail clearly)."""
+def build_op(
+    name: str, params: Mapping[str, Any] | None, vocab: Vocab, corpus=None, where: str | None = None
+) -> Corruption:
+    """The op ``name`` with ``params`` over its defaults (unknown names and keys and values out of range fail
+    clearly, naming ``where``: ``op 'NAME'`` unless given)."""
     if name not in OPS:
         raise DenoiseError(
             f"unknown corruption op {name!r}{nearest(name, OPS)}; ops: {', '.join(sorted(OPS))}"
         )
     op = OPS[name]
-    config = from_mapping(op.Config, params, where=f"op {name!r}")
+    where = where or f"op {name!r}"
+    config = from_mapping(op.Config, params, where=where)
     if op.composes:  # a mixture: its denoisers are ops too
-        return op(config, vocab, children=[build_op(d.op, d.params, vocab, corpus) for d in config.denoisers])
+        children = [
+            build_op(d.op, d.params, vocab, corpus, where=f"{where}.denoisers[{i}].params")
+            for i, d in enumerate(config.denoisers)
+        ]
+        return op(config, vocab, children=children)
     if op.needs_corpus:
         return op(config, vocab, corpus=corpus)
     return op(config, vocab)

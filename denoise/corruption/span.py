@@ -25,11 +25,12 @@ both count tokens before framing, so for a model input of 512 tokens with an end
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
+from denoise.config import from_mapping
 from denoise.corruption.base import Corruption
 from denoise.corruption.random import KeyedRandom, choose_exactly
 from denoise.corruption.sample import Sample, gather_kept
@@ -44,11 +45,7 @@ class SpanConfig:
     mean_span: float = 3.0  # the mean length of a noise span
     roll: bool = False  # rotate the noise pattern by a random offset, so no position is favoured
 
-    def __post_init__(self):
-        if not 0 < self.density < 1:
-            raise DenoiseError(f"span density must be in (0, 1), got {self.density}")
-        if not (math.isfinite(self.mean_span) and self.mean_span >= 1):
-            raise DenoiseError(f"mean_span must be a finite number >= 1, got {self.mean_span}")
+    RANGES: ClassVar[dict[str, str]] = {"density": "(0, 1)", "mean_span": ">= 1"}
 
 
 def noise_budget(n, density: float, mean_span: float) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +79,7 @@ def block_size_for(source_length: int, density: float, mean_span: float, roll: b
     length is ``span_lengths(block_size_for(...), ...)[1]``. The source length grows with the block length,
     so a doubling then bisecting search finds it.
     """
-    SpanConfig(density, mean_span)  # the same checks as the op's settings
+    from_mapping(SpanConfig, {"density": density, "mean_span": mean_span}, where="span")  # the op's checks
     if source_length < 0:
         raise DenoiseError(f"source length must be >= 0, got {source_length}")
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from denoise.config import check_choice, from_mapping, load_settings, move_keys
-from denoise.errors import DenoiseError
 from denoise.models.settings import ModelSettings
 from denoise.optim.optimizers import OPTIMIZERS
 from denoise.optim.step import PRECISIONS
@@ -41,7 +40,7 @@ class FinetuneOptimizer:
     # adamw, or adafactor (steps relative to each weight's scale, lr being the largest relative step; T5 was
     # fine-tuned with it)
     name: str = "adamw"
-    lr: float = 1e-4  # the peak learning rate, after the warmup
+    lr: float = 1e-4  # the peak learning rate, after the warmup (0: the init is scored as it is)
     weight_decay: float = 0.01  # not applied to biases, norms and embeddings
     warmup_ratio: float = 0.1  # the share of the steps spent warming up, then linear decay to 0
     clip_norm: float | None = 1.0  # the largest gradient norm; null: no clipping
@@ -49,6 +48,14 @@ class FinetuneOptimizer:
     # weight's scale, and a pre-trained model's tables can be several times a fresh initialisation's, so they
     # move relatively less than a scratch model's (experiments/downstream_tiny/README.md).
     embedding_lr_scale: float = 1.0
+
+    RANGES: ClassVar[dict[str, str]] = {
+        "lr": ">= 0",
+        "weight_decay": ">= 0",
+        "warmup_ratio": "[0, 1]",
+        "clip_norm": "> 0",
+        "embedding_lr_scale": "> 0",
+    }
 
 
 @dataclass(frozen=True)
@@ -91,19 +98,23 @@ class FinetuneConfig:
         "num_beams": "generation.num_beams",
         "no_repeat_ngram_size": "generation.no_repeat_ngram_size",
     }
+    RANGES: ClassVar[dict[str, str]] = {
+        "dropout": "[0, 1)",
+        "max_length": ">= 1",
+        "epochs": ">= 1",
+        "max_steps": ">= 1",
+        "batch_size": ">= 1",
+        "eval_batch_size": ">= 1",
+        "max_train_examples": ">= 1",
+        "max_eval_examples": ">= 1",
+        "seed": ">= 0",
+        "threads": ">= 1",
+    }
 
     def __post_init__(self):
         kind_named(self.task.kind)
         check_choice("optimizer.name", self.optimizer.name, OPTIMIZERS)
         check_choice("precision", self.precision, PRECISIONS)
-        if self.epochs < 1 or self.batch_size < 1:
-            raise DenoiseError(
-                f"epochs and batch_size must be at least 1, got {self.epochs}, {self.batch_size}"
-            )
-        if self.optimizer.embedding_lr_scale <= 0:
-            raise DenoiseError(
-                f"optimizer.embedding_lr_scale must be above 0, got {self.optimizer.embedding_lr_scale:g}"
-            )
 
     def to_mapping(self) -> dict:
         return dataclasses.asdict(self)

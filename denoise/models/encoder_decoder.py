@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +37,8 @@ class EncoderDecoderConfig:
     eos_id: int = 3  # where generation stops (denoise: <sep>; BART: 2; T5: 1)
     final_logits_bias: bool = False  # a fixed per-token bias on the logits (BART)
     rescale_output: bool = False  # multiply the decoder output by d_model**-0.5 before the LM head (T5)
+
+    RANGES: ClassVar[dict[str, str]] = {"decoder_start_id": ">= 0", "eos_id": ">= 0"}
 
     def __post_init__(self):
         for name in ("vocab_size", "d_model", "pad_id"):
@@ -177,8 +179,6 @@ def config_from_settings(
 ) -> EncoderDecoderConfig:
     """``base`` (a named size) with a recipe's ``changes`` in both stacks, ``model.decoder_layers`` in the
     decoder, and the tokenizer's start and end ids."""
-    if settings.decoder_layers is not None and settings.decoder_layers < 1:
-        raise DenoiseError(f"model.decoder_layers must be at least 1, got {settings.decoder_layers}")
     encoder = with_changes(base.encoder, changes)
     decoder_changes = dict(changes)
     if settings.decoder_layers is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -58,6 +59,26 @@ class TransformerConfig:
     activation_dropout: float | None = None  # dropout on the feed-forward hidden layer; ``dropout`` when None
     pad_id: int = 0
 
+    RANGES: ClassVar[dict[str, str]] = {
+        "vocab_size": ">= 1",
+        "d_model": ">= 1",
+        "num_layers": ">= 1",
+        "num_heads": ">= 1",
+        "d_ff": ">= 1",
+        "d_kv": ">= 1",
+        "norm_eps": "> 0",
+        "max_positions": ">= 1",
+        "position_offset": ">= 0",
+        "relative_buckets": ">= 1",
+        "relative_max_distance": ">= 1",
+        "type_vocab_size": ">= 0",
+        "embedding_scale": "> 0",
+        "dropout": "[0, 1)",
+        "attention_dropout": "[0, 1)",
+        "activation_dropout": "[0, 1)",
+        "pad_id": ">= 0",
+    }
+
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
             raise DenoiseError(f"activation {self.activation!r} is not one of {sorted(ACTIVATIONS)}")
@@ -65,7 +86,8 @@ class TransformerConfig:
             raise DenoiseError(f"positions must be one of {POSITIONS}, got {self.positions!r}")
         if self.d_kv is None and self.d_model % self.num_heads:
             raise DenoiseError(
-                f"d_model {self.d_model} is not divisible by num_heads {self.num_heads}; set d_kv explicitly"
+                f"d_model {self.d_model} is not divisible by num_heads {self.num_heads}; choose num_heads "
+                "dividing d_model, or set each head's width (d_kv) explicitly"
             )
 
     @property

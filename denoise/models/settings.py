@@ -9,6 +9,7 @@ Each family turns settings into its config (``Family.from_settings``);
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 STACK_KEYS = (
     "num_layers",
@@ -43,6 +44,18 @@ class ModelSettings:
     gated: bool | None = None  # gated feed-forward (T5 v1.1)
     positions: str | None = None  # learned (BERT, BART) | relative (T5's buckets) | alibi
     pair_head: bool | None = None  # BERT's NSP/SOP head; None: when the corruption recipe builds pairs
+
+    RANGES: ClassVar[dict[str, str]] = {
+        "num_layers": ">= 1",
+        "decoder_layers": ">= 1",
+        "d_model": ">= 1",
+        "num_heads": ">= 1",
+        "d_ff": ">= 1",
+        "d_kv": ">= 1",
+        "max_positions": ">= 1",
+        "dropout": "[0, 1)",
+        "attention_dropout": "[0, 1)",
+    }
 
 
 @dataclass(frozen=True)

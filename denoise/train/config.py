@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from denoise.config import check_choice, load_settings
 from denoise.errors import DenoiseError
@@ -34,6 +34,14 @@ class DataSettings:
     streaming: bool = False  # tokenize in one pass without intermediate files (huge hub corpora)
     num_workers: int = 0  # DataLoader workers corrupting batches
 
+    RANGES: ClassVar[dict[str, str]] = {
+        "vocab_size": ">= 1",
+        "block_size": ">= 1",
+        "validation_blocks": ">= 0",
+        "num_proc": ">= 1",
+        "num_workers": ">= 0",
+    }
+
 
 @dataclass(frozen=True)
 class OptimizerSettings:
@@ -47,6 +55,16 @@ class OptimizerSettings:
     min_lr_ratio: float = 0.0  # linear and cosine decay down to lr * min_lr_ratio
     clip_norm: float | None = 1.0  # the largest gradient norm, clipped to it; null: no clipping
     fused: bool | None = None  # fused AdamW kernels; None: on CUDA
+
+    RANGES: ClassVar[dict[str, str]] = {
+        "lr": "> 0",
+        "betas": "[0, 1)",
+        "eps": "> 0",
+        "weight_decay": ">= 0",
+        "warmup_steps": ">= 0",
+        "min_lr_ratio": "[0, 1]",
+        "clip_norm": "> 0",
+    }
 
 
 @dataclass(frozen=True)
@@ -67,6 +85,22 @@ class TrainingSettings:
     trackers: list[str] = field(default_factory=lambda: ["tensorboard"])  # accelerate trackers when installed
     threads: int | None = None  # torch threads per process, set by `denoise pretrain`; None: torch's default
     peak_tflops: float | None = None  # the device's peak, for model FLOPs utilisation; None: known GPUs
+
+    RANGES: ClassVar[dict[str, str]] = {
+        "global_batch": ">= 1",
+        "micro_batch": ">= 1",
+        "max_steps": ">= 1",
+        "max_tokens": ">= 1",
+        "seed": ">= 0",
+        "log_interval": ">= 1",
+        "eval_interval": ">= 1",
+        "eval_batches": ">= 0",
+        "reconstructions": ">= 0",
+        "checkpoint_interval": ">= 1",
+        "keep_checkpoints": ">= 1",
+        "threads": ">= 1",
+        "peak_tflops": "> 0",
+    }
 
 
 @dataclass(frozen=True)
@@ -89,19 +123,6 @@ class PretrainConfig:
         t = self.training
         if t.max_steps is None and t.max_tokens is None:
             raise DenoiseError("set a budget: training.max_steps or training.max_tokens")
-        positive = {
-            "training.global_batch": t.global_batch,
-            "training.log_interval": t.log_interval,
-            "training.eval_interval": t.eval_interval,
-            "training.checkpoint_interval": t.checkpoint_interval,
-            "training.keep_checkpoints": t.keep_checkpoints,
-            "data.block_size": self.data.block_size,
-        }
-        for key, value in positive.items():
-            if value < 1:
-                raise DenoiseError(f"{key} must be at least 1, got {value}")
-        if self.data.validation_blocks < 0:
-            raise DenoiseError(f"data.validation_blocks must be >= 0, got {self.data.validation_blocks}")
 
     def to_mapping(self) -> dict:
         return dataclasses.asdict(self)

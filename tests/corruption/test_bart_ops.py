@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from denoise import DenoiseError
+from denoise.config import from_mapping
 from denoise.corruption.base import Vocab
 from denoise.corruption.delete import Delete, DeleteConfig
 from denoise.corruption.infill import Infill, InfillConfig, infill_spans
@@ -149,20 +150,20 @@ def test_length_changing_ops_drop_aligned_arrays_and_keep_the_original_as_target
 
 
 @pytest.mark.parametrize(
-    "config",
+    ("config", "values"),
     [
-        lambda: DeleteConfig(rate=1.5),
-        lambda: DeleteConfig(budget="sometimes"),
-        lambda: InfillConfig(rate=-0.1),
-        lambda: InfillConfig(mean_span=0),
-        lambda: InfillConfig(mean_span=float("nan")),
-        lambda: PermuteConfig(within_documents="yes"),
-        lambda: RotateConfig(per_document=1),
+        (DeleteConfig, {"rate": 1.5}),
+        (DeleteConfig, {"budget": "sometimes"}),
+        (InfillConfig, {"rate": -0.1}),
+        (InfillConfig, {"mean_span": 0}),
+        (InfillConfig, {"mean_span": float("nan")}),
+        (PermuteConfig, {"within_documents": "yes"}),
+        (RotateConfig, {"per_document": 1}),
     ],
 )
-def test_bad_settings_are_refused(config):
-    with pytest.raises(DenoiseError):
-        config()
+def test_bad_settings_are_refused(config, values):
+    with pytest.raises(DenoiseError, match=next(iter(values))):
+        from_mapping(config, values)
 
 
 # ---------------------------------------------------------------------------------------------------- delete

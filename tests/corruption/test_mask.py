@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from denoise import DenoiseError
+from denoise.config import from_mapping
 from denoise.corruption.base import Vocab
 from denoise.corruption.mask import Mask, MaskConfig, exact_count
 from denoise.corruption.random import KeyedRandom
@@ -127,8 +128,10 @@ def test_tiny_rows(vocab, length):
 
 
 def test_bad_config_values_are_named():
-    with pytest.raises(DenoiseError, match="1.5"):
-        MaskConfig(rate=1.5)
+    with pytest.raises(DenoiseError, match=r"rate must be in \(0, 1\], got 1.5"):
+        from_mapping(MaskConfig, {"rate": 1.5})
+    with pytest.raises(DenoiseError, match=r"rate must be in \(0, 1\], got 0"):
+        from_mapping(MaskConfig, {"rate": 0.0})  # nothing to predict
     with pytest.raises(DenoiseError, match="0.7"):
         MaskConfig(mask_fraction=0.7, random_fraction=0.7)
     with pytest.raises(DenoiseError, match="sometimes"):

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from denoise.config import from_mapping
 from denoise.corruption.base import Vocab
 from denoise.corruption.corpus import BlockCorpus, from_rows
 from denoise.corruption.mask import Mask, MaskConfig
@@ -118,10 +119,10 @@ def test_nsp_without_a_corpus_raises_a_clear_error(vocab, corpus, rows):
         op(corpus.sample(indices), KeyedRandom(0, 0, indices))
     with pytest.raises(DenoiseError, match="at least 4 blocks"):
         NextSentence(NextSentenceConfig(), vocab, corpus=BlockCorpus(rows[:3]))
-    with pytest.raises(DenoiseError, match="1.5"):
-        NextSentenceConfig(negative_rate=1.5)
-    with pytest.raises(DenoiseError, match="-0.1"):
-        SentenceOrderConfig(swap_rate=-0.1)
+    with pytest.raises(DenoiseError, match=r"negative_rate must be in \[0, 1\], got 1.5"):
+        from_mapping(NextSentenceConfig, {"negative_rate": 1.5})
+    with pytest.raises(DenoiseError, match=r"swap_rate must be in \[0, 1\], got -0.1"):
+        from_mapping(SentenceOrderConfig, {"swap_rate": -0.1})
 
 
 @pytest.mark.parametrize("rate", [0.5, 0.2])

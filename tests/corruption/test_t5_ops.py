@@ -6,6 +6,7 @@ from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from denoise import DenoiseError
+from denoise.config import from_mapping
 from denoise.corruption.base import Vocab
 from denoise.corruption.mass import Mass, MassConfig
 from denoise.corruption.prefix_lm import PrefixLM, PrefixLMConfig
@@ -273,9 +274,13 @@ def test_merge_on_sentinels_reads_sentinels_in_any_order():
 
 def test_span_config_rejects_bad_values():
     with pytest.raises(DenoiseError, match="density must be in \\(0, 1\\), got 1.5"):
-        SpanConfig(density=1.5)
-    with pytest.raises(DenoiseError, match="mean_span must be a finite number >= 1, got 0.5"):
-        SpanConfig(mean_span=0.5)
+        from_mapping(SpanConfig, {"density": 1.5})
+    with pytest.raises(DenoiseError, match="mean_span must be >= 1, got 0.5"):
+        from_mapping(SpanConfig, {"mean_span": 0.5})
+    with pytest.raises(DenoiseError, match="mean_span must be a finite number >= 1, got inf"):
+        from_mapping(SpanConfig, {"mean_span": float("inf")})
+    with pytest.raises(DenoiseError, match="span.density must be in"):
+        block_size_for(512, density=0.0, mean_span=3)
 
 
 # ------------------------------------------------------------------------------------------------------ MASS

@@ -92,7 +92,7 @@ def test_qa_with_a_span_window_saves_and_scores_again(family, pretrained, tmp_pa
     settings = settings_for("qa", f"init={pretrained[family]}", "qa.span_window=2")
     results = finetune(load_finetune_config(None, settings), tmp_path / "run")
     assert evaluate_saved(tmp_path / "run", "test") == pytest.approx(results["test"])
-    with pytest.raises(DenoiseError, match="qa.span_window must be 0 .* got -1"):
+    with pytest.raises(DenoiseError, match="qa.span_window must be >= 0, got -1"):
         load_finetune_config(None, [*settings, "qa.span_window=-1"])
 
 
@@ -145,9 +145,7 @@ def test_generation_fine_tunes_an_encoder_decoder(pretrained, tmp_path, monkeypa
     assert asked and set(asked) == {3}
     predictions = (tmp_path / "predictions-test.jsonl").read_text().splitlines()
     assert len(predictions) == len((SAMPLES / "parallel.en").read_text().splitlines())
-    with pytest.raises(
-        DenoiseError, match=r"generation.no_repeat_ngram_size 0 \(off\) or more, got 2 and -1"
-    ):
+    with pytest.raises(DenoiseError, match=r"generation.no_repeat_ngram_size must be >= 0, got -1"):
         load_finetune_config(None, [*settings, "generation.no_repeat_ngram_size=-1"])
 
 
@@ -162,7 +160,7 @@ def test_embedding_lr_scale_moves_the_tables_further(pretrained, tmp_path):
         table = load_model(tmp_path / str(scale) / "final" / "model").encoder.embeddings.tokens.weight
         moved[scale] = (table - start).abs().max().item()
     assert 5 < moved[8] / moved[1] < 10  # Adam's steps scale with the learning rate
-    with pytest.raises(DenoiseError, match="optimizer.embedding_lr_scale must be above 0, got 0"):
+    with pytest.raises(DenoiseError, match="optimizer.embedding_lr_scale must be > 0, got 0"):
         load_finetune_config(None, [*settings, "optimizer.embedding_lr_scale=0"])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
@@ -19,20 +20,15 @@ from denoise.tasks.kind import Kind
 
 @dataclass(frozen=True)
 class GenerationSettings:
-    max_target_length: int = 128  # target tokens trained on, and the longest output
+    max_target_length: int = 128  # target tokens trained on and the longest output (a token and the end)
     num_beams: int = 4  # beam search; 1 decodes greedily
     no_repeat_ngram_size: int = 0  # no n-gram of this size twice in one output (0: off)
 
-    def __post_init__(self):
-        if self.max_target_length < 2:
-            raise DenoiseError(
-                f"generation.max_target_length must be at least 2 (a token and the end), got {self.max_target_length}"
-            )
-        if self.num_beams < 1 or self.no_repeat_ngram_size < 0:
-            raise DenoiseError(
-                f"generation.num_beams must be at least 1 and generation.no_repeat_ngram_size 0 (off) or more, "
-                f"got {self.num_beams} and {self.no_repeat_ngram_size}"
-            )
+    RANGES: ClassVar[dict[str, str]] = {
+        "max_target_length": ">= 2",
+        "num_beams": ">= 1",
+        "no_repeat_ngram_size": ">= 0",
+    }
 
 
 class Generation(Kind):

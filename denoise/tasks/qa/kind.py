@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
-from denoise.errors import DenoiseError
 from denoise.tasks.kind import Kind, outputs
 from denoise.tasks.qa.data import read_squad
 from denoise.tasks.qa.features import qa_features
@@ -28,14 +28,13 @@ class QASettings:
     span_window: int = 0  # neighbours on each side a token's start and end scores read (0: BERT's head)
     max_question_tokens: int = 64  # a question's tokens beyond these are cut
 
-    def __post_init__(self):
-        if self.doc_stride < 0:
-            raise DenoiseError(f"qa.doc_stride must be 0 or more context tokens, got {self.doc_stride}")
-        for key in ("max_answer_tokens", "n_best", "max_question_tokens"):
-            if getattr(self, key) < 1:
-                raise DenoiseError(f"qa.{key} must be at least 1, got {getattr(self, key)}")
-        if self.span_window < 0:
-            raise DenoiseError(f"qa.span_window must be 0 (one token) or more, got {self.span_window}")
+    RANGES: ClassVar[dict[str, str]] = {
+        "doc_stride": ">= 0",
+        "max_answer_tokens": ">= 1",
+        "n_best": ">= 1",
+        "span_window": ">= 0",
+        "max_question_tokens": ">= 1",
+    }
 
 
 class SpanQA(Kind):
