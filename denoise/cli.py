@@ -4,10 +4,47 @@ threads), and calls one library function."""
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from pathlib import Path
 
 from denoise.errors import DenoiseError
+
+
+def at_least(low: int):
+    """An argparse type: an integer of at least ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def share(text: str) -> float:
+    """An argparse type: a number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {value:g}")
+    return value
+
+
+def add_overwrite(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help=f"replace {what} in --out written by another denoise command or run (the old one stays until the "
+        "new one is complete); a folder of other files is never replaced",
+    )
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -32,21 +69,32 @@ def use_threads(threads: int | None) -> None:
 
 def cmd_tokenizer_train(args: argparse.Namespace) -> None:
     from denoise.data.sentences import SentenceSplitter
-    from denoise.tokenizer import Tokenizer
+    from denoise.data.sources import describe_inputs
+    from denoise.outputs import Marker, output_folder, run_id
+    from denoise.tokenizer import Tokenizer, is_tokenizer_dir
 
-    splitter = SentenceSplitter.from_nltk(args.sentence_model) if args.sentence_model else None
+    settings = {k: v for k, v in vars(args).items() if k not in ("run", "out", "overwrite", "input")}
+    run = run_id(describe_inputs(args.input), settings)
 
-    tokenizer = Tokenizer.train(
-        args.input,
-        args.vocab_size,
-        args.out,
-        model_type=args.model_type,
-        num_sentinels=args.num_sentinels,
-        character_coverage=args.character_coverage,
-        max_sentences=args.max_sentences,
-        text_column=args.text_column,
-        splitter=splitter,
-    )
+    def legacy(folder: Path) -> Marker | None:
+        return Marker("tokenizer train") if is_tokenizer_dir(folder) else None
+
+    with output_folder(
+        args.out, "tokenizer train", run, inputs=args.input, overwrite=args.overwrite, legacy=legacy
+    ) as folder:
+        splitter = SentenceSplitter.from_nltk(args.sentence_model) if args.sentence_model else None
+        tokenizer = Tokenizer.train(
+            args.input,
+            args.vocab_size,
+            folder,
+            model_type=args.model_type,
+            num_sentinels=args.num_sentinels,
+            character_coverage=args.character_coverage,
+            max_sentences=args.max_sentences,
+            text_column=args.text_column,
+            splitter=splitter,
+            encoding_errors=args.encoding_errors,
+        )
     print(f"tokenizer with {tokenizer.vocab_size} pieces ({args.model_type}) saved to {args.out}")
 
 
@@ -60,7 +108,9 @@ def cmd_prepare(args: argparse.Namespace) -> None:
         print(
             f"no --tokenizer: using a {args.vocab_size}-piece tokenizer trained on the inputs (trained once, then cached)"
         )
-        tokenizer = cached_tokenizer(args.input, args.vocab_size, text_column=args.text_column)
+        tokenizer = cached_tokenizer(
+            args.input, args.vocab_size, text_column=args.text_column, encoding_errors=args.encoding_errors
+        )
     out = args.out or default_corpus_dir(args.input, args.block_size)
     stats = prepare_corpus(
         args.input,
@@ -109,24 +159,27 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
 def cmd_convert(args: argparse.Namespace) -> None:
     from denoise.models.checkpoint import load_model, save_model
     from denoise.models.hf import copy_tokenizer_files, from_hf, to_hf
+    from denoise.outputs import output_folder
 
-    if args.from_hf:
-        model = from_hf(args.from_hf)
-        save_model(model, args.out)
-        copied = copy_tokenizer_files(args.from_hf, args.out)
-        print(
-            f"{args.from_hf} -> {args.out} (denoise {type(model).__name__}; tokenizer files: {copied or 'none'})"
-        )
-    else:
-        to_hf(load_model(args.to_hf), args.out)
-        copy_tokenizer_files(args.to_hf, args.out)
-        print(f"{args.to_hf} -> {args.out} (transformers checkpoint)")
+    source = args.from_hf or args.to_hf
+    run = f"{'from' if args.from_hf else 'to'} transformers: {source.resolve()}"
+    with output_folder(args.out, "convert", run, inputs=[source], overwrite=args.overwrite) as folder:
+        if args.from_hf:
+            model = from_hf(source)
+            save_model(model, folder)
+            copied = copy_tokenizer_files(source, folder)
+            done = f"denoise {type(model).__name__}; tokenizer files: {', '.join(copied) or 'none'}"
+        else:
+            to_hf(load_model(source), folder)
+            copy_tokenizer_files(source, folder)
+            done = "transformers checkpoint"
+    print(f"{source} -> {args.out} ({done})")
 
 
 def cmd_stack(args: argparse.Namespace) -> None:
     from denoise.models.stacking import stack_run
 
-    out = stack_run(args.source, args.out)
+    out = stack_run(args.source, args.out, overwrite=args.overwrite)
     print(
         f"{out}: {args.source}'s model with each layer stack repeated; pre-train it further with init={out}"
     )
@@ -140,7 +193,9 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     config = load_config(recipe, overrides)
     out = args.out or Path("runs") / config.name
     use_threads(config.training.threads)
-    summary = pretrain(config, out, resume=args.resume, progress=not args.no_progress)
+    summary = pretrain(
+        config, out, resume=args.resume, progress=not args.no_progress, overwrite=args.overwrite
+    )
     if summary["first_loss"] is None:
         print(
             f"{out}: already at step {summary['steps']}; nothing to train (raise training.max_steps to go on)"
@@ -173,7 +228,7 @@ def cmd_finetune(args: argparse.Namespace) -> None:
     config = load_finetune_config(recipe, overrides)
     out = args.out or Path("runs") / config.name
     use_threads(config.threads)
-    results = finetune(config, out, progress=not args.no_progress)
+    results = finetune(config, out, progress=not args.no_progress, overwrite=args.overwrite)
     for split in ("dev", "test"):
         if split in results:
             print(f"{split}: {json.dumps(results[split])}")
@@ -227,6 +282,17 @@ def cmd_embed(args: argparse.Namespace) -> None:
         print(" ".join(f"{x:6.3f}" for x in row), " ", sentence)
 
 
+def add_encoding_errors(parser: argparse.ArgumentParser) -> None:
+    from denoise.data.sources import ENCODING_ERRORS
+
+    parser.add_argument(
+        "--encoding-errors",
+        choices=ENCODING_ERRORS,
+        default="strict",
+        help="what to do with bytes that are not UTF-8 in .txt inputs",
+    )
+
+
 def add_recipe_arguments(parser: argparse.ArgumentParser, recipe: str) -> None:
     parser.add_argument("settings", nargs="*", metavar=f"[{recipe}] [key=value]")
     parser.add_argument("--out", type=Path, help="output directory; default: runs/NAME")
@@ -245,17 +311,25 @@ def build_parser() -> argparse.ArgumentParser:
     tokenizer_commands = tokenizer.add_subparsers(dest="tokenizer_command", metavar="ACTION", required=True)
     train = tokenizer_commands.add_parser("train", help="train on corpus files and save to a directory")
     _add_input_options(train)
-    train.add_argument("--vocab-size", type=int, required=True)
+    train.add_argument("--vocab-size", type=at_least(1), required=True)
     train.add_argument("--out", type=Path, required=True, help="output directory")
     train.add_argument("--model-type", choices=["unigram", "bpe"], default="unigram")
-    train.add_argument("--num-sentinels", type=int, default=100, help="number of <extra_id_N> sentinels")
-    train.add_argument("--character-coverage", type=float, default=0.9995)
-    train.add_argument("--max-sentences", type=int, default=2_000_000, help="sentences sampled for training")
+    train.add_argument(
+        "--num-sentinels", type=at_least(0), default=100, help="number of <extra_id_N> sentinels"
+    )
+    train.add_argument(
+        "--character-coverage", type=share, default=0.9995, help="share of characters the pieces cover"
+    )
+    train.add_argument(
+        "--max-sentences", type=at_least(1), default=2_000_000, help="sentences sampled for training"
+    )
     train.add_argument(
         "--sentence-model",
         help="an installed NLTK Punkt model (e.g. english) or a saved "
         "punkt.json to use instead of training one on the corpus",
     )
+    add_encoding_errors(train)
+    add_overwrite(train, "a tokenizer")
     train.set_defaults(run=cmd_tokenizer_train)
 
     prepare = commands.add_parser(
@@ -267,25 +341,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prepare.add_argument(
         "--vocab-size",
-        type=int,
+        type=at_least(1),
         default=8000,
         help="vocabulary of the tokenizer trained when no --tokenizer is given",
     )
-    prepare.add_argument("--block-size", type=int, default=512)
+    prepare.add_argument("--block-size", type=at_least(1), default=512)
     prepare.add_argument("--out", type=Path, help="output directory; default: under $DENOISE_CACHE")
-    prepare.add_argument("--num-proc", type=int, default=1, help="processes for splitting and tokenizing")
+    prepare.add_argument(
+        "--num-proc", type=at_least(1), default=1, help="processes for splitting and tokenizing"
+    )
     prepare.add_argument(
         "--streaming", action="store_true", help="read lazily in one process, for corpora larger than memory"
     )
-    prepare.add_argument(
-        "--encoding-errors",
-        choices=["strict", "replace", "ignore"],
-        default="strict",
-        help="what to do with bytes that are not UTF-8 in .txt inputs",
-    )
-    prepare.add_argument(
-        "--overwrite", action="store_true", help="replace an --out prepared from other inputs"
-    )
+    add_encoding_errors(prepare)
+    add_overwrite(prepare, "a corpus")
     prepare.set_defaults(run=cmd_prepare)
 
     corrupt = commands.add_parser("corrupt", help="show what a corruption recipe does to a corpus")
@@ -294,13 +363,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(corrupt)
     corrupt.add_argument("--tokenizer", type=Path, help="tokenizer directory; default: trained on the inputs")
     corrupt.add_argument("--seed", type=int, default=0)
-    corrupt.add_argument("--block-size", type=int, default=128)
+    corrupt.add_argument("--block-size", type=at_least(1), default=128)
     corrupt.add_argument(
         "--family",
         help="the model family (bert, bart, t5) to check the recipe against; default: an encoder-only "
         "model when the recipe can feed one",
     )
-    corrupt.add_argument("--limit", type=int, help="number of blocks (default: 4 shown, all with --jsonl)")
+    corrupt.add_argument(
+        "--limit", type=at_least(1), help="number of blocks (default: 4 shown, all with --jsonl)"
+    )
     corrupt.add_argument(
         "--jsonl",
         action="store_true",
@@ -319,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     direction.add_argument("--to-hf", type=Path, metavar="DIR", help="a denoise model directory")
     convert.add_argument("--out", type=Path, required=True, help="output directory")
+    add_overwrite(convert, "a model")
     convert.set_defaults(run=cmd_convert)
 
     stack = commands.add_parser(
@@ -331,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
         "source", metavar="RUN", type=Path, help="a `denoise pretrain` output (model/ and tokenizer/)"
     )
     stack.add_argument("--out", type=Path, required=True, help="a new folder for the model and its tokenizer")
+    add_overwrite(stack, "a model")
     stack.set_defaults(run=cmd_stack)
 
     pretrain = commands.add_parser(
@@ -341,8 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_recipe_arguments(pretrain, "RECIPE.yaml")
     pretrain.add_argument(
-        "--resume", action="store_true", help="continue from the latest checkpoint in --out"
+        "--resume", action="store_true", help="continue from the latest intact checkpoint in --out"
     )
+    add_overwrite(pretrain, "a run")
     pretrain.set_defaults(run=cmd_pretrain)
 
     finetune = commands.add_parser(
@@ -352,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
         "init=runs/tiny_bert (a pre-training run), init=DIR (a transformers checkpoint), init=scratch:runs/tiny_bert.",
     )
     add_recipe_arguments(finetune, "TASK.yaml")
+    add_overwrite(finetune, "a fine-tuned model")
     finetune.set_defaults(run=cmd_finetune)
 
     evaluate = commands.add_parser("evaluate", help="score a fine-tuned model on a split or another file")
@@ -393,12 +468,34 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def os_error_line(err: OSError) -> str:
+    """One line for a failure of the system (a full disk, a folder that cannot be written): what failed, and
+    that what was complete before is kept (every output is moved into place only once whole)."""
+    if isinstance(err, FileNotFoundError) and not err.filename:
+        return str(err)  # denoise's own "no such input" messages
+    what = f"{err.strerror or err}" + (f": {err.filename}" if err.filename else "")
+    if not err.strerror:
+        what = str(err)
+    advice = {
+        errno.ENOSPC: "free some space and run the command again",
+        errno.EACCES: "choose a folder you can write to, or change its permissions",
+        errno.EROFS: "choose a folder on a writable disk",
+    }.get(err.errno, "fix the cause and run the command again")
+    return (
+        f"{what}; outputs complete before this are kept and nothing half-written was left in place: {advice}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     try:
         args.run(args)
-    except (DenoiseError, FileNotFoundError) as err:
+    except DenoiseError as err:
         print(f"denoise: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:
+        again = " (with --resume, from the last checkpoint)" if args.command == "pretrain" else ""
+        print(f"denoise: error: {os_error_line(err)}{again}", file=sys.stderr)
         sys.exit(2)
 
 

@@ -30,7 +30,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import groupby
 from pathlib import Path
 
@@ -38,6 +38,7 @@ import numpy as np
 import sentencepiece as spm
 
 from denoise.cache import cache_root
+from denoise.data.json_lines import json_type
 from denoise.data.sentences import SPLITTER_FILE, SentenceSplitter
 from denoise.data.sources import describe_inputs
 from denoise.errors import DenoiseError
@@ -102,9 +103,11 @@ class Tokenizer:
         size = self.processor.get_piece_size()
         wrong = {i: p for i, p in expected.items() if i >= size or self.processor.id_to_piece(i) != p}
         if wrong:
+            shown = ", ".join(f"{i}: {piece!r}" for i, piece in list(wrong.items())[:3])
+            more = f" and {len(wrong) - 3} more" if len(wrong) > 3 else ""
             raise DenoiseError(
-                f"this SentencePiece model does not have denoise's special ids (expected {wrong}); "
-                "train one with `denoise tokenizer train`"
+                f"this SentencePiece model does not have denoise's special ids with {self.num_sentinels} "
+                f"sentinels (expected {shown}{more}); train one with `denoise tokenizer train`"
             )
 
     # ----------------------------------------------------------------------------------------------- training
@@ -122,11 +125,14 @@ class Tokenizer:
         text_column: str = "text",
         splitter: SentenceSplitter | None = None,
         seed: int = 0,
+        encoding_errors: str = "strict",
     ) -> Tokenizer:
         """Train on the sentences of ``files`` (txt, jsonl or parquet; see ``denoise.data.sources``).
 
         Learns a Punkt sentence splitter on the same text unless one is given, and saves both to ``out_dir``.
         ``max_sentences`` caps the sentences SentencePiece samples (uniformly) from a large corpus.
+        ``encoding_errors`` is how bytes that are not UTF-8 are treated (``strict`` stops at them, ``replace``
+        substitutes them), as in :meth:`bytes.decode`.
         """
         from denoise.data.sources import iter_documents
 
@@ -142,8 +148,10 @@ class Tokenizer:
                 f"use at least {minimum}"
             )
         if splitter is None:
-            splitter = SentenceSplitter.train(iter_documents(files, text_column))
-        sentences = (s for doc in iter_documents(files, text_column) for s in splitter.split(doc))
+            splitter = SentenceSplitter.train(iter_documents(files, text_column, encoding_errors))
+        documents = iter_documents(files, text_column, encoding_errors)
+        failures: list[DenoiseError] = []
+        sentences = _noting_failure((s for doc in documents for s in splitter.split(doc)), failures)
         model = io.BytesIO()
         options = dict(
             vocab_size=vocab_size,
@@ -170,6 +178,8 @@ class Tokenizer:
         try:
             spm.SentencePieceTrainer.train(sentence_iterator=sentences, model_writer=model, **options)
         except RuntimeError as err:
+            if failures:  # SentencePiece turns what the reader raised into a RuntimeError
+                raise failures[0] from None
             raise _explain_training_error(err, vocab_size) from err
         tokenizer = cls(model.getvalue(), num_sentinels, splitter)
         tokenizer.save(out_dir)
@@ -178,27 +188,50 @@ class Tokenizer:
     # ------------------------------------------------------------------------------------------- save / load
 
     def save(self, out_dir: str | Path) -> None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / MODEL_FILE).write_bytes(self.model_proto)
-        settings = {"num_sentinels": self.num_sentinels, "vocab_size": self.vocab_size}
-        (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
-        if self.splitter is not None:
-            self.splitter.save(out / SPLITTER_FILE)
+        """Write the tokenizer to the folder ``out_dir``, replacing what it held only once complete."""
+        with staged_folder(out_dir) as out:
+            (out / MODEL_FILE).write_bytes(self.model_proto)
+            settings = {"num_sentinels": self.num_sentinels, "vocab_size": self.vocab_size}
+            (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
+            if self.splitter is not None:
+                self.splitter.save(out / SPLITTER_FILE)
 
     @classmethod
     def load(cls, directory: str | Path) -> Tokenizer:
+        """The tokenizer saved in ``directory``, each of its files checked to be what it should be."""
         directory = Path(directory)
-        model_file = directory / MODEL_FILE
-        if not model_file.is_file():
-            raise FileNotFoundError(
-                f"no tokenizer at {directory} (missing {MODEL_FILE}); train one with "
-                "`denoise tokenizer train --input FILE --vocab-size N --out DIR`"
-            )
-        settings = json.loads((directory / SETTINGS_FILE).read_text())
+        if not directory.exists():
+            raise FileNotFoundError(f"no tokenizer at {directory}: the folder does not exist; {TRAIN_ONE}")
+        _check_tokenizer_folder(directory)
+        num_sentinels, vocab_size = _read_settings(directory / SETTINGS_FILE)
         splitter_file = directory / SPLITTER_FILE
         splitter = SentenceSplitter.load(splitter_file) if splitter_file.exists() else None
-        return cls(model_file.read_bytes(), settings["num_sentinels"], splitter)
+        tokenizer = cls._from_model_file(directory / MODEL_FILE, num_sentinels, splitter)
+        if vocab_size is not None and tokenizer.vocab_size != vocab_size:
+            raise DenoiseError(
+                f"{directory / MODEL_FILE} has {tokenizer.vocab_size} pieces but {directory / SETTINGS_FILE} says "
+                f"{vocab_size}: the files come from different tokenizers or one is damaged; {REPAIR}"
+            )
+        return tokenizer
+
+    @classmethod
+    def _from_model_file(
+        cls, model_file: Path, num_sentinels: int, splitter: SentenceSplitter | None
+    ) -> Tokenizer:
+        """The tokenizer of the SentencePiece model in ``model_file``, checked to parse and to have denoise's
+        special ids."""
+        proto = model_file.read_bytes()
+        if not proto:
+            raise DenoiseError(f"{model_file} is empty; {REPAIR}")
+        try:
+            return cls(proto, num_sentinels, splitter)
+        except RuntimeError:
+            raise DenoiseError(
+                f"{model_file} is not a SentencePiece model: its {len(proto)} bytes do not parse (cut short or "
+                f"damaged?); {REPAIR}"
+            ) from None
+        except DenoiseError as err:
+            raise DenoiseError(f"{model_file}: {err}") from None
 
     # ----------------------------------------------------------------------------------------- encode/decode
 
@@ -252,6 +285,83 @@ class Tokenizer:
         return starts
 
 
+TRAIN_ONE = "train one with `denoise tokenizer train --input FILE --vocab-size N --out DIR`"
+TOKENIZER_FOLDER = (
+    f"a tokenizer folder holds {MODEL_FILE} and {SETTINGS_FILE} (and {SPLITTER_FILE}), as "
+    "`denoise tokenizer train --out DIR` writes it and a pretraining run keeps it in its tokenizer/ folder"
+)
+REPAIR = f"copy the tokenizer folder again from where it was made, or {TRAIN_ONE}"
+# files that say what else a folder is: a denoise model, a transformers checkpoint or tokenizer
+OTHER_FOLDERS = {
+    "model.json": "a denoise model folder",
+    "config.json": "a transformers checkpoint",
+    "tokenizer_config.json": "a transformers tokenizer",
+}
+
+
+def _check_tokenizer_folder(directory: Path) -> None:
+    """Stop unless ``directory`` is a folder with a tokenizer's files, saying what it is instead."""
+    if not directory.is_dir():
+        raise DenoiseError(f"{directory} is a file, not a tokenizer folder; {TOKENIZER_FOLDER}")
+    missing = [name for name in (MODEL_FILE, SETTINGS_FILE) if not (directory / name).is_file()]
+    if not missing:
+        return
+    for near in (
+        directory / "tokenizer",
+        directory.parent / "tokenizer",
+    ):  # a run's, or its model's neighbour
+        if is_tokenizer_dir(near):
+            raise DenoiseError(
+                f"{directory} is not a tokenizer folder (it lacks {' and '.join(missing)}), but {near} is: "
+                "give that"
+            )
+    held = sorted(path.name for path in directory.iterdir())
+    kind = next((f" but {kind}" for name, kind in OTHER_FOLDERS.items() if name in held), "")
+    listing = ", ".join(held[:8]) + (", ..." if len(held) > 8 else "") if held else "nothing"
+    raise DenoiseError(
+        f"{directory} is not a tokenizer folder{kind}: it lacks {' and '.join(missing)} (it holds {listing}); "
+        f"{TOKENIZER_FOLDER}"
+    )
+
+
+def _read_settings(path: Path) -> tuple[int, int | None]:
+    """The number of sentinels and the vocabulary size (None if not recorded) a settings file holds."""
+    try:
+        settings = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise DenoiseError(
+            f"{path}: byte {err.start} is not UTF-8, so this is no settings file; {REPAIR}"
+        ) from None
+    except json.JSONDecodeError as err:
+        raise DenoiseError(
+            f"{path}, line {err.lineno}, column {err.colno}: not valid JSON ({err.msg}); {REPAIR}"
+        ) from None
+    if not (
+        isinstance(settings, dict)
+        and _is_count(settings.get("num_sentinels"))
+        and _is_count(settings.get("vocab_size", 0))
+    ):
+        found = f"the keys {sorted(settings)}" if isinstance(settings, dict) else json_type(settings)
+        raise DenoiseError(
+            f"{path} does not hold a denoise tokenizer's settings (an object with the counts num_sentinels and "
+            f"vocab_size; found {found}); {TOKENIZER_FOLDER}"
+        )
+    return settings["num_sentinels"], settings.get("vocab_size")
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _noting_failure(items: Iterator[str], failures: list[DenoiseError]) -> Iterator[str]:
+    """``items``, with the DenoiseError that stops them, if one does, noted in ``failures``."""
+    try:
+        yield from items
+    except DenoiseError as err:
+        failures.append(err)
+        raise
+
+
 def _explain_training_error(err: RuntimeError, vocab_size: int) -> Exception:
     message = str(err)
     too_high = re.search(r"Vocabulary size too high \((\d+)\)\. Please set it to a value <= (\d+)", message)
@@ -269,13 +379,21 @@ DEFAULT_VOCAB_SIZE = 8000
 
 
 def cached_tokenizer(
-    inputs: Sequence[str], vocab_size: int = DEFAULT_VOCAB_SIZE, model_type: str = "unigram", **train_options
+    inputs: Sequence[str],
+    vocab_size: int = DEFAULT_VOCAB_SIZE,
+    model_type: str = "unigram",
+    encoding_errors: str = "strict",
+    **train_options,
 ) -> Tokenizer:
-    """The tokenizer trained on ``inputs`` with these settings, trained now if the cache lacks it."""
-    key = json.dumps([describe_inputs(inputs), vocab_size, model_type, sorted(train_options.items())])
+    """The tokenizer trained on ``inputs`` with these settings (the options of :meth:`Tokenizer.train`),
+    trained now if the cache lacks it."""
+    options = dict(train_options)
+    if encoding_errors != "strict":  # left out by default, so that tokenizers cached before keep their key
+        options["encoding_errors"] = encoding_errors
+    key = json.dumps([describe_inputs(inputs), vocab_size, model_type, sorted(options.items())])
     directory = cache_root() / "tokenizers" / hashlib.sha256(key.encode()).hexdigest()[:16]
-    if (directory / "tokenizer.json").exists():
+    if (directory / SETTINGS_FILE).exists():
         return Tokenizer.load(directory)
     with staged_folder(directory) as staging:
-        Tokenizer.train(list(inputs), vocab_size, staging, model_type=model_type, **train_options)
+        Tokenizer.train(list(inputs), vocab_size, staging, model_type=model_type, **options)
     return Tokenizer.load(directory)

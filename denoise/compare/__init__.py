@@ -10,14 +10,25 @@ from denoise.compare.config import GridConfig, load_grid
 from denoise.compare.grid import Grid, pretraining_curve, say
 from denoise.compare.plots import plot_losses, plot_scores
 from denoise.compare.report import write_csv, write_markdown
+from denoise.outputs import Marker, check_output, write_marker
 
 __all__ = ["GridConfig", "compare", "load_grid"]
 
+COMMAND = "compare"
+
+
+def legacy_grid(folder: Path) -> Marker | None:
+    """A grid's folder written before output folders were marked."""
+    return Marker(COMMAND) if (folder / "pretrain").is_dir() or (folder / "finetune").is_dir() else None
+
 
 def compare(config: GridConfig, out: str | Path, log: Callable[[str], None] = say) -> dict[str, Path]:
-    """Run (or finish) the grid in ``out``; returns the paths of the files it wrote."""
+    """Run (or finish) the grid in ``out`` (a new folder or one a grid ran in before); returns the paths of
+    the files it wrote."""
     out = Path(out)
+    check_output(out, COMMAND, legacy=legacy_grid)
     out.mkdir(parents=True, exist_ok=True)
+    write_marker(out, COMMAND, config.name)
     grid = Grid(config, out, log)
     entries = grid.run()
     curves = {name: pretraining_curve(run) for name, run in grid.pretrained_runs.items()}

@@ -95,9 +95,9 @@ class Grid:
         return prepare_data(config.data)[1]
 
     def calibrated(self, cell: Cell, config: PretrainConfig) -> PretrainConfig:
-        """A seconds budget turned into this cell's tokens, from a short timed run (kept in budget.json)."""
-        folder = self.out / "pretrain" / cell.name
-        record = folder / "budget.json"
+        """A seconds budget turned into this cell's tokens, from a short timed run (kept in budget/CELL.json,
+        beside the cell's run, which holds only what pre-training writes)."""
+        record = self.out / "budget" / f"{cell.name}.json"
         if record.exists():
             return self.with_tokens(config, json.loads(record.read_text())["tokens"])
         steps = self.config.budget.calibration_steps
@@ -118,7 +118,7 @@ class Grid:
         tokens = int(rate * self.config.budget.seconds)
         block = config.training.global_batch * config.data.block_size
         tokens = max(block, tokens - tokens % block)
-        folder.mkdir(parents=True, exist_ok=True)
+        record.parent.mkdir(parents=True, exist_ok=True)
         record.write_text(
             json.dumps({"tokens_per_s": rate, "seconds": self.config.budget.seconds, "tokens": tokens})
         )

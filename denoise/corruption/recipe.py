@@ -29,7 +29,7 @@ import yaml
 from denoise.config import nearest
 from denoise.corruption.base import Corruption, Vocab
 from denoise.corruption.random import KeyedRandom
-from denoise.corruption.registry import build_op
+from denoise.corruption.registry import build_op, op_settings
 from denoise.corruption.sample import Sample
 from denoise.errors import DenoiseError
 
@@ -101,6 +101,11 @@ class Recipe:
             "description": self.description,
             "steps": [{"op": s.op, **s.params} for s in self.steps],
         }
+
+    def check_settings(self) -> None:
+        """Every step's settings checked, before anything is built (or a corpus prepared) for them."""
+        for i, step in enumerate(self.steps):
+            op_settings(step.op, step.params, where=f"{self.name} step {i} (op {step.op!r})")
 
     def build(self, vocab: Vocab, kind: str, block_size: int | None = None, corpus=None) -> Corrupter:
         """Ops for a model of ``kind`` (see :data:`MODEL_KINDS`), checked against it and ``block_size``."""

@@ -37,18 +37,27 @@ OPS: dict[str, type[Corruption]] = {
 }
 
 
-def build_op(
-    name: str, params: Mapping[str, Any] | None, vocab: Vocab, corpus=None, where: str | None = None
-) -> Corruption:
-    """The op ``name`` with ``params`` over its defaults (unknown names and keys and values out of range fail
-    clearly, naming ``where``: ``op 'NAME'`` unless given)."""
+def op_settings(name: str, params: Mapping[str, Any] | None, where: str | None = None):
+    """The settings of op ``name``: ``params`` over its defaults, checked (unknown names and keys, values out
+    of range, a mixture's denoisers too), naming ``where`` (``op 'NAME'`` unless given)."""
     if name not in OPS:
         raise DenoiseError(
             f"unknown corruption op {name!r}{nearest(name, OPS)}; ops: {', '.join(sorted(OPS))}"
         )
-    op = OPS[name]
     where = where or f"op {name!r}"
-    config = from_mapping(op.Config, params, where=where)
+    config = from_mapping(OPS[name].Config, params, where=where)
+    if OPS[name].composes:
+        for i, d in enumerate(config.denoisers):
+            op_settings(d.op, d.params, where=f"{where}.denoisers[{i}].params")
+    return config
+
+
+def build_op(
+    name: str, params: Mapping[str, Any] | None, vocab: Vocab, corpus=None, where: str | None = None
+) -> Corruption:
+    """The op ``name`` with :func:`op_settings`, for ``vocab`` (and ``corpus``, for ops that draw from it)."""
+    config = op_settings(name, params, where)
+    op, where = OPS[name], where or f"op {name!r}"
     if op.composes:  # a mixture: its denoisers are ops too
         children = [
             build_op(d.op, d.params, vocab, corpus, where=f"{where}.denoisers[{i}].params")

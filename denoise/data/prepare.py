@@ -34,19 +34,21 @@ from denoise.data.sources import (
     file_format,
     is_hub,
     iter_documents,
-    iter_text_file,
+    iter_file_documents,
     load_hub,
-    load_local_table,
+    load_parquet_table,
     resolve_files,
 )
 from denoise.errors import DenoiseError
 from denoise.files import staged_folder
+from denoise.outputs import SAME, Marker, check_output, write_marker
 from denoise.tokenizer import Tokenizer
 
 BLOCKS_FILE = "blocks.arrow"
 MANIFEST_FILE = "manifest.json"
 TOKENIZER_DIR = "tokenizer"
 FORMAT_VERSION = 1
+COMMAND = "prepare"
 CHUNK_DOCUMENTS = 1000
 TOKENIZED_SCHEMA = pa.schema(
     [("input_ids", pa.list_(pa.int32())), ("sentence_lengths", pa.list_(pa.int32()))]
@@ -121,10 +123,10 @@ def _splitter_for(tokenizer: Tokenizer, documents: Iterable[str]) -> SentenceSpl
     return tokenizer.splitter if tokenizer.splitter is not None else SentenceSplitter.train(documents)
 
 
-def _text_documents(paths: list[str], encoding_errors: str) -> Iterator[dict]:
+def _file_documents(paths: list[str], text_column: str, encoding_errors: str) -> Iterator[dict]:
     for path in paths:
-        for text in iter_text_file(Path(path), encoding_errors):
-            yield {"text": text}
+        for text in iter_file_documents(Path(path), text_column, encoding_errors):
+            yield {text_column: text}
 
 
 def load_documents(
@@ -135,16 +137,19 @@ def load_documents(
     fingerprint: str,
     cache_dir: str,
 ):
-    """A ``datasets.Dataset`` of documents in a ``text_column`` column, from files or a hub dataset."""
+    """A ``datasets.Dataset`` of documents in a ``text_column`` column, from files or a hub dataset.
+
+    Parquet files are read by ``datasets``; text and JSON-lines files by denoise's own readers (in ``num_proc``
+    processes, a file to each), which name the file and line of anything they cannot read."""
     import datasets
 
     if is_hub(inputs):
         return load_hub(HubSource.parse(str(inputs[0])), text_column, streaming=False, cache_dir=cache_dir)
     files = resolve_files(inputs)
-    if file_format(files[0]) != "txt":
-        return load_local_table(files, text_column, cache_dir=cache_dir)
+    if file_format(files[0]) == "parquet":
+        return load_parquet_table(files, text_column, cache_dir=cache_dir)
     paths = [str(f) for f in files]
-    documents = _text_documents(paths, encoding_errors)
+    documents = _file_documents(paths, text_column, encoding_errors)
     try:
         if next(documents, None) is None:
             raise DenoiseError(f"inputs {list(inputs)} hold no text: every document is empty or whitespace")
@@ -152,9 +157,9 @@ def load_documents(
         documents.close()
     try:
         return datasets.Dataset.from_generator(
-            _text_documents,
-            gen_kwargs={"paths": paths, "encoding_errors": encoding_errors},
-            features=datasets.Features({"text": datasets.Value("string")}),
+            _file_documents,
+            gen_kwargs={"paths": paths, "text_column": text_column, "encoding_errors": encoding_errors},
+            features=datasets.Features({text_column: datasets.Value("string")}),
             num_proc=min(num_proc, len(files)) if num_proc > 1 and len(files) > 1 else None,
             fingerprint=fingerprint,
             cache_dir=cache_dir,
@@ -211,19 +216,12 @@ def prepare_corpus(
     BlockPacker(block_size)  # validates the block size before any work
     out = Path(out_dir)
     fingerprint = fingerprint_inputs(inputs, tokenizer, block_size, text_column, encoding_errors)
-    cached = _read_manifest(out)
-    if cached is not None:
-        if cached["fingerprint"] == fingerprint and (out / BLOCKS_FILE).exists():
-            stats = PrepareStats(**cached["stats"])
-            stats.cached, stats.seconds = True, time.perf_counter() - start
-            return stats
-        if not overwrite:
-            raise DenoiseError(
-                f"{out} already holds blocks prepared from other inputs or settings (fingerprint "
-                f"{cached['fingerprint']}, now {fingerprint}); choose another --out or pass --overwrite"
-            )
-    elif out.exists() and any(out.iterdir()) and not overwrite:
-        raise DenoiseError(f"{out} is not empty and holds no prepared corpus; choose an empty or new --out")
+    state = check_output(out, COMMAND, fingerprint, inputs=inputs, overwrite=overwrite, legacy=legacy_corpus)
+    cached = _read_manifest(out) if state == SAME else None
+    if cached is not None and (out / BLOCKS_FILE).exists():
+        stats = PrepareStats(**cached["stats"])
+        stats.cached, stats.seconds = True, time.perf_counter() - start
+        return stats
 
     with staged_folder(out) as tmp:
         if streaming:
@@ -244,7 +242,18 @@ def prepare_corpus(
             "stats": asdict(stats),
         }
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2) + "\n")
+        write_marker(tmp, COMMAND, fingerprint)
     return stats
+
+
+def legacy_corpus(folder: Path) -> Marker | None:
+    """A corpus prepared before output folders were marked: its manifest names its fingerprint."""
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    same_format = isinstance(manifest, dict) and manifest.get("format_version") == FORMAT_VERSION
+    return Marker(COMMAND, manifest.get("fingerprint") if same_format else None)
 
 
 def _read_manifest(out: Path) -> dict | None:

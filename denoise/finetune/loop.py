@@ -23,10 +23,11 @@ from denoise.files import write_json
 from denoise.finetune.backbone import check_fit, load_backbone_model
 from denoise.finetune.store import inherit_head, save_task_model
 from denoise.finetune.task_model import build_task_model
-from denoise.models.init import resolve_init
+from denoise.models.init import FINE_TUNED_DIR, resolve_init
 from denoise.optim.optimizers import make_optimizer, parameter_groups
 from denoise.optim.schedules import make_scheduler
 from denoise.optim.step import Precision, Stepper
+from denoise.outputs import Marker, output_folder, run_id
 from denoise.tasks.framing import collate
 from denoise.tasks.kinds import kind_named
 
@@ -61,17 +62,36 @@ def subsample(examples: list, limit: int | None) -> list:
     return [examples[i] for i in keep]
 
 
-def finetune(config, out: str | Path, progress: bool = False) -> dict:
-    """Fine-tune as ``config`` (a ``FinetuneConfig``) says; returns and writes the dev/test metrics."""
+COMMAND = "finetune"
+
+
+def finetune_inputs(config) -> list[str | None]:
+    """The folders and files a fine-tuning run reads, none of which its output may hold."""
+    task = config.task
+    return [config.init.removeprefix("scratch:"), config.tokenizer, task.train, task.dev, task.test]
+
+
+def legacy_run(folder: Path) -> Marker | None:
+    """A fine-tuning output written before output folders were marked."""
+    return Marker(COMMAND) if (folder / EVAL_FILE).is_file() or (folder / FINE_TUNED_DIR).is_dir() else None
+
+
+def finetune(config, out: str | Path, progress: bool = False, overwrite: bool = False) -> dict:
+    """Fine-tune as ``config`` (a ``FinetuneConfig``) says; returns and writes the dev/test metrics. The
+    output is written beside ``out`` and takes its place once complete; ``out`` may hold an earlier run of
+    the same recipe, or with ``overwrite`` another denoise output (see :mod:`denoise.outputs`)."""
     started = time.perf_counter()
-    kind = kind_named(config.task.kind)(config)
-    splits = read_splits(config, kind)
-    model, tok = load_backbone_model(config)
-    check_fit(model, tok)
-    with rng.isolated(config.seed):  # the head's fresh weights and dropout draw from the run's generators
-        results = train_and_score(config, kind, splits, model, tok, Path(out), progress)
-    results["seconds"] = time.perf_counter() - started
-    write_json(Path(out) / EVAL_FILE, results)
+    run = run_id(config.to_mapping())
+    inputs = finetune_inputs(config)
+    with output_folder(out, COMMAND, run, inputs=inputs, overwrite=overwrite, legacy=legacy_run) as folder:
+        kind = kind_named(config.task.kind)(config)
+        splits = read_splits(config, kind)
+        model, tok = load_backbone_model(config)
+        check_fit(model, tok)
+        with rng.isolated(config.seed):  # the head's fresh weights and dropout draw from the run's generators
+            results = train_and_score(config, kind, splits, model, tok, folder, progress)
+        results["seconds"] = time.perf_counter() - started
+        write_json(folder / EVAL_FILE, results)
     return results
 
 

@@ -10,6 +10,7 @@ from denoise.files import staged_folder
 from denoise.models.checkpoint import load_model, save_model
 from denoise.models.families import family_of
 from denoise.models.init import FINE_TUNED_DIR, TASK_FILE, Init
+from denoise.models.weights import read_safetensors
 from denoise.tasks.text import HFTaskTokenizer, SentencePieceTaskTokenizer, TaskTokenizer
 from denoise.tokenizer import Tokenizer, is_tokenizer_dir
 
@@ -48,8 +49,6 @@ def read_task(directory: Path) -> dict:
 
 def load_parts(directory: Path):
     """The backbone model, the tokenizer and the head weights saved in ``directory``."""
-    from safetensors.torch import load_file
-
     directory = Path(directory)
     model = load_model(directory / "model")
     if is_tokenizer_dir(directory / "tokenizer"):
@@ -58,7 +57,7 @@ def load_parts(directory: Path):
         )
     else:
         tok = HFTaskTokenizer.load(directory / "tokenizer")
-    head = load_file(directory / HEAD_FILE) if (directory / HEAD_FILE).exists() else None
+    head = read_safetensors(directory / HEAD_FILE) if (directory / HEAD_FILE).exists() else None
     return model, tok, head
 
 
@@ -67,8 +66,6 @@ def inherit_head(init: Init, kind_name: str, mode: str, kind_state: dict, head) 
     the same kind, in the same mode, with the same label or tag names (``kind_state``) and a head of the
     same shapes: a QA run before another QA task, a sentiment classifier before another with its labels.
     True when it did."""
-    from safetensors.torch import load_file
-
     directory = init.fine_tuned_dir if head is not None and not init.fresh else None
     if directory is None or not (directory / HEAD_FILE).is_file():
         return False
@@ -78,7 +75,7 @@ def inherit_head(init: Init, kind_name: str, mode: str, kind_state: dict, head) 
         return False
     if any(state.get(key) != kind_state.get(key) for key in ("labels", "tags")):
         return False
-    weights = load_file(directory / HEAD_FILE)
+    weights = read_safetensors(directory / HEAD_FILE)
     own = head.state_dict()
     if set(weights) != set(own) or any(weights[k].shape != own[k].shape for k in own):
         return False

@@ -18,6 +18,7 @@ from denoise.config import from_mapping
 from denoise.errors import DenoiseError
 from denoise.files import staged_folder
 from denoise.models.families import family_named, family_of
+from denoise.models.weights import check_weights
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "model.json"
@@ -26,6 +27,7 @@ LEGACY_ENCODER_DECODER = "encoder_decoder"
 
 def save_model(model: nn.Module, out_dir: str | Path) -> Path:
     """Write ``model`` to ``out_dir`` (replacing what is there only once the new files are complete)."""
+    from safetensors import SafetensorError
     from safetensors.torch import save_model as save_weights
 
     out = Path(out_dir)
@@ -33,7 +35,10 @@ def save_model(model: nn.Module, out_dir: str | Path) -> Path:
     with staged_folder(out) as staging:
         config = {"family": family, "config": dataclasses.asdict(model.config)}
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
-        save_weights(model, str(staging / WEIGHTS_FILE))
+        try:
+            save_weights(model, str(staging / WEIGHTS_FILE))
+        except SafetensorError as err:  # a failed write (a full disk) is reported this way
+            raise OSError(f"could not write {out / WEIGHTS_FILE} ({err}); is the disk full?") from None
     return out
 
 
@@ -47,7 +52,11 @@ def load_model(directory: str | Path) -> nn.Module:
             f"no denoise model in {directory} (needs {CONFIG_FILE} and {WEIGHTS_FILE}); "
             "for a transformers checkpoint use `denoise convert --from-hf`"
         )
-    saved = json.loads((directory / CONFIG_FILE).read_text())
+    try:
+        saved = json.loads((directory / CONFIG_FILE).read_text())
+    except ValueError as err:
+        raise DenoiseError(f"{directory / CONFIG_FILE} is not JSON ({err}); save the model again") from None
+    check_weights(directory / WEIGHTS_FILE)
     family = family_named(saved_family(saved), where=f"{directory / CONFIG_FILE}: family")
     model = family.model(from_mapping(family.config, saved["config"], where=str(directory / CONFIG_FILE)))
     try:

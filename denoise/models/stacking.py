@@ -19,6 +19,7 @@ from denoise.errors import DenoiseError
 from denoise.models.checkpoint import save_model
 from denoise.models.families import family_of
 from denoise.models.init import resolve_init
+from denoise.outputs import output_folder
 
 
 def stacked(model: nn.Module) -> nn.Module:
@@ -42,19 +43,18 @@ def stacked(model: nn.Module) -> nn.Module:
     return deeper
 
 
-def stack_run(run: str | Path, out: str | Path) -> Path:
+def stack_run(run: str | Path, out: str | Path, overwrite: bool = False) -> Path:
     """Write the stacked model of a pre-training run (``run/model``, ``run/tokenizer``) to ``out/model`` with
-    the run's tokenizer in ``out/tokenizer``; ``out`` may not hold a model already."""
+    the run's tokenizer in ``out/tokenizer``; ``out`` is taken as :mod:`denoise.outputs` says."""
     init = resolve_init(run)
     if init.model_dir is None or init.fresh or not init.denoise_tokenizer:
         raise DenoiseError(
             f"{run} is not a pre-training run with model/ and tokenizer/; give a `denoise pretrain` output"
         )
-    out = Path(out)
-    if (out / "model").exists():
-        raise DenoiseError(f"{out} already holds a model; name a new folder so nothing is overwritten")
-    with rng.isolated():
-        model = init.load_model()
-    save_model(stacked(model), out / "model")
-    shutil.copytree(init.tokenizer_dir, out / "tokenizer", dirs_exist_ok=True)
-    return out
+    source = str(Path(run).resolve())
+    with output_folder(out, "stack", source, inputs=[run], overwrite=overwrite) as folder:
+        with rng.isolated():
+            model = init.load_model()
+        save_model(stacked(model), folder / "model")
+        shutil.copytree(init.tokenizer_dir, folder / "tokenizer")
+    return Path(out)

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from denoise.errors import DenoiseError
+from denoise.models.weights import read_safetensors, read_torch_weights
 
 TOKENIZER_FILES = (
     "tokenizer.json",
@@ -52,11 +53,9 @@ def model_type(model_or_dir) -> str:
 
 def read_weights(directory: Path) -> dict[str, torch.Tensor]:
     """Every tensor of a checkpoint directory: ``model.safetensors``, ``pytorch_model.bin`` or their shards."""
-    from safetensors.torch import load_file
-
     for index_name, loader in (
-        ("model.safetensors.index.json", load_file),
-        ("pytorch_model.bin.index.json", load_bin),
+        ("model.safetensors.index.json", read_safetensors),
+        ("pytorch_model.bin.index.json", read_torch_weights),
     ):
         if (directory / index_name).is_file():
             shards = sorted(set(json.loads((directory / index_name).read_text())["weight_map"].values()))
@@ -65,14 +64,10 @@ def read_weights(directory: Path) -> dict[str, torch.Tensor]:
                 weights.update(loader(str(directory / shard)))
             return weights
     if (directory / "model.safetensors").is_file():
-        return load_file(str(directory / "model.safetensors"))
+        return read_safetensors(directory / "model.safetensors")
     if (directory / "pytorch_model.bin").is_file():
-        return load_bin(str(directory / "pytorch_model.bin"))
+        return read_torch_weights(directory / "pytorch_model.bin")
     raise FileNotFoundError(f"no weights in {directory} (model.safetensors or pytorch_model.bin)")
-
-
-def load_bin(path: str) -> dict[str, torch.Tensor]:
-    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def describe(names: list[str], limit: int = 8) -> str:

@@ -3,11 +3,13 @@
 - ``model/``: the model directory (``model.safetensors`` + ``model.json``, loadable by ``load_model``);
 - ``optimizer.pt``, ``scheduler.pt``, ``scaler.pt`` (fp16): their state dicts;
 - ``rng-rank{R}.pt``: each process's torch RNG states (dropout);
-- ``trainer.json``: the step reached, tokens seen, the world size and the resolved config.
+- ``trainer.json``: the step reached, tokens seen, the world size, the resolved config, the fingerprint of
+  the prepared corpus and the size of every other file; written last, it is what makes a checkpoint complete.
 
 The data position needs no file: the batches of a step follow from (seed, step). Every process writes into a
 ``.partial`` folder which the main process renames once all are done, so a crash mid-save leaves the previous
-checkpoints intact and the partial one ignored.
+checkpoints intact and the partial one ignored. A checkpoint damaged afterwards (a file cut short by a copy
+or a failing disk) is found by :func:`problem`, and :func:`resumable_checkpoint` falls back past it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -22,9 +26,11 @@ import torch
 from denoise import rng
 from denoise.errors import DenoiseError
 from denoise.files import replace_folder
-from denoise.models.checkpoint import load_model, save_model
+from denoise.models.checkpoint import WEIGHTS_FILE, load_model, save_model
+from denoise.models.weights import weights_problem
 
 CHECKPOINTS = "checkpoints"
+TRAINER_FILE = "trainer.json"
 NAME = re.compile(r"^step-(\d{8})$")
 # Settings that may change when a run resumes; any other difference is refused.
 RESUMABLE_CHANGES = {
@@ -53,7 +59,7 @@ def complete_checkpoints(out: Path) -> list[Path]:
     root = Path(out) / CHECKPOINTS
     if not root.is_dir():
         return []
-    found = [p for p in root.iterdir() if p.is_dir() and NAME.match(p.name) and (p / "trainer.json").exists()]
+    found = [p for p in root.iterdir() if p.is_dir() and NAME.match(p.name) and (p / TRAINER_FILE).exists()]
     return sorted(found, key=lambda p: int(NAME.match(p.name).group(1)))
 
 
@@ -67,13 +73,66 @@ def staging_dir(out: Path, step: int) -> Path:
     return final.with_name(final.name + ".partial")
 
 
-def write_shared(staging: Path, model, states: dict, trainer: dict) -> None:
-    """What the main process writes: the model, ``states`` (name -> object with a state dict) and the
-    trainer's position."""
+def write_shared(staging: Path, model, states: dict) -> None:
+    """What the main process writes: the model and ``states`` (name -> object with a state dict)."""
     save_model(model, staging / "model")
     for name, owner in states.items():
-        torch.save(owner.state_dict(), staging / f"{name}.pt")
-    (staging / "trainer.json").write_text(json.dumps(trainer, indent=2) + "\n")
+        save_state(owner.state_dict(), staging / f"{name}.pt")
+
+
+def save_state(state, path: Path) -> None:
+    try:
+        torch.save(state, path)
+    except RuntimeError as err:  # torch's archive writer reports a failed write this way
+        raise OSError(f"could not write {path} ({err}); is the disk full?") from None
+
+
+def write_trainer(staging: Path, trainer: dict) -> None:
+    """The trainer's position and the size of every file the processes wrote, once all have written."""
+    sizes = {str(p.relative_to(staging)): p.stat().st_size for p in sorted(staging.rglob("*")) if p.is_file()}
+    (staging / TRAINER_FILE).write_text(json.dumps({**trainer, "files": sizes}, indent=2) + "\n")
+
+
+def problem(checkpoint: Path) -> str | None:
+    """Why ``checkpoint`` cannot be resumed (a file missing, cut short or unreadable), or None."""
+    try:
+        trainer = read_trainer_state(checkpoint)
+    except ValueError as err:
+        return f"{TRAINER_FILE} is not JSON ({err})"
+    for name, size in trainer.get("files", {}).items():
+        path = checkpoint / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != size:
+            return f"{name} is cut short or damaged: {path.stat().st_size} bytes of the {size} written"
+    weights = weights_problem(checkpoint / "model" / WEIGHTS_FILE)
+    if weights:
+        return weights
+    for path in sorted(checkpoint.glob("*.pt")):
+        if not zipfile.is_zipfile(path):
+            return f"{path.name} is not a complete torch archive"
+    return None
+
+
+def resumable_checkpoint(out: Path, say: Callable[[str], None]) -> Path | None:
+    """The newest intact checkpoint of ``out``, saying which broken ones it passed over; None when there is
+    none at all."""
+    found = complete_checkpoints(out)
+    broken = []
+    for checkpoint in reversed(found):
+        reason = problem(checkpoint)
+        if reason is None:
+            if broken:
+                say(f"resuming from {checkpoint.name}: the newer {', '.join(broken)} cannot be read")
+            return checkpoint
+        say(f"checkpoint {checkpoint} is broken: {reason}")
+        broken.append(checkpoint.name)
+    if found:
+        raise DenoiseError(
+            f"--resume: every checkpoint in {Path(out) / CHECKPOINTS} is broken ({', '.join(broken)}), so "
+            "there is nothing to continue from; start a new run in another --out"
+        )
+    return None
 
 
 def read_states(checkpoint: Path, states: dict) -> None:
@@ -86,7 +145,7 @@ def read_states(checkpoint: Path, states: dict) -> None:
 
 
 def write_rng(staging: Path, rank: int) -> None:
-    torch.save(rng.state(), staging / f"rng-rank{rank}.pt")
+    save_state(rng.state(), staging / f"rng-rank{rank}.pt")
 
 
 def remove_partial(out: Path) -> None:
@@ -105,7 +164,7 @@ def publish(staging: Path, out: Path, step: int, keep: int) -> Path:
 
 
 def read_trainer_state(checkpoint: Path) -> dict:
-    return json.loads((checkpoint / "trainer.json").read_text())
+    return json.loads((checkpoint / TRAINER_FILE).read_text())
 
 
 def load_weights_into(model, checkpoint: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from denoise.config import check_choice, load_settings
+from denoise.data.sources import ENCODING_ERRORS
 from denoise.errors import DenoiseError
 from denoise.models.families import family_named
 from denoise.models.settings import ModelSettings
@@ -30,6 +31,7 @@ class DataSettings:
     block_size: int = 128  # tokens per packed block, before the special tokens framing adds
     validation_blocks: int = 64  # blocks held out (drawn with the seed) for evaluation
     text_column: str = "text"  # the text column of .jsonl, .parquet and hub inputs
+    encoding_errors: str = "strict"  # bytes of .txt inputs that are not UTF-8: strict stops, replace | ignore
     num_proc: int = 1  # processes for tokenizing the corpus
     streaming: bool = False  # tokenize in one pass without intermediate files (huge hub corpora)
     num_workers: int = 0  # DataLoader workers corrupting batches
@@ -118,6 +120,7 @@ class PretrainConfig:
     def __post_init__(self):
         family_named(self.model.family)
         check_choice("training.precision", self.training.precision, PRECISIONS)
+        check_choice("data.encoding_errors", self.data.encoding_errors, ENCODING_ERRORS)
         check_choice("optimizer.schedule", self.optimizer.schedule, SCHEDULES)
         check_choice("optimizer.name", self.optimizer.name, OPTIMIZERS)
         t = self.training

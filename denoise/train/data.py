@@ -60,8 +60,14 @@ def prepare_data(settings, main_process: bool = True) -> tuple[Tokenizer, Path]:
     if settings.tokenizer:
         tokenizer = Tokenizer.load(settings.tokenizer)
     else:
-        tokenizer = cached_tokenizer(inputs, settings.vocab_size, text_column=settings.text_column)
-    fingerprint = fingerprint_inputs(inputs, tokenizer, settings.block_size, settings.text_column, "strict")
+        tokenizer = cached_tokenizer(
+            inputs,
+            settings.vocab_size,
+            text_column=settings.text_column,
+            encoding_errors=settings.encoding_errors,
+        )
+    errors = settings.encoding_errors
+    fingerprint = fingerprint_inputs(inputs, tokenizer, settings.block_size, settings.text_column, errors)
     directory = cache_root() / "corpora" / f"pretrain-b{settings.block_size}-{fingerprint[:16]}"
     if main_process:
         prepare_corpus(
@@ -71,10 +77,16 @@ def prepare_data(settings, main_process: bool = True) -> tuple[Tokenizer, Path]:
             block_size=settings.block_size,
             num_proc=settings.num_proc,
             text_column=settings.text_column,
+            encoding_errors=errors,
             streaming=settings.streaming,
             overwrite=True,
         )
     return tokenizer, directory
+
+
+def corpus_fingerprint(directory: Path) -> str:
+    """What the prepared corpus in ``directory`` was made from, as its manifest records it."""
+    return json.loads((Path(directory) / MANIFEST_FILE).read_text())["fingerprint"]
 
 
 def split_blocks(count: int, validation_blocks: int, global_batch: int, seed: int) -> Split:

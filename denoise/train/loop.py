@@ -29,6 +29,7 @@ from denoise.corruption.loader import Collator
 from denoise.corruption.recipe import Recipe
 from denoise.data.prepare import load_blocks
 from denoise.errors import DenoiseError
+from denoise.files import replace_folder
 from denoise.models.checkpoint import save_model
 from denoise.models.families import build_model, check_positions, family_named, learned_positions
 from denoise.models.init import Init
@@ -36,9 +37,18 @@ from denoise.models.settings import Ids
 from denoise.optim.optimizers import make_optimizer, parameter_groups
 from denoise.optim.schedules import make_scheduler
 from denoise.optim.step import Precision, Stepper
+from denoise.outputs import NEW, Marker, check_output, write_marker
 from denoise.train import checkpoints as ckpt
 from denoise.train.config import PretrainConfig
-from denoise.train.data import EvalSampler, Layout, StepSampler, make_loader, prepare_data, split_blocks
+from denoise.train.data import (
+    EvalSampler,
+    Layout,
+    StepSampler,
+    corpus_fingerprint,
+    make_loader,
+    prepare_data,
+    split_blocks,
+)
 from denoise.train.evaluate import evaluate, reconstructions
 from denoise.train.init import check_tokenizer, init_model, pretraining_init
 from denoise.train.metrics import MetricsLog, available_trackers, peak_flops
@@ -74,13 +84,40 @@ def padding_multiple(longest: int, compile: bool, limit: int | None) -> int:
     return 8 if limit is None or -(-longest // 8) * 8 <= limit else 1
 
 
-class Pretraining:
-    """One run: built from a config and an output directory, then ``run()``."""
+COMMAND = "pretrain"
 
-    def __init__(self, config: PretrainConfig, out: str | Path, resume: bool = False, progress: bool = True):
+
+def legacy_run(folder: Path) -> Marker | None:
+    """A run written before output folders were marked: it has checkpoints, or a config and metrics."""
+    if (folder / ckpt.CHECKPOINTS).is_dir() or (folder / "config.yaml").is_file():
+        return Marker(COMMAND)
+    return None
+
+
+def pretraining_inputs(config: PretrainConfig) -> list[str | None]:
+    """The folders and files a run reads, none of which its output may hold."""
+    data = config.data
+    init = config.init.removeprefix("scratch:") if config.init else None
+    return [*data.corpus, data.prepared, data.tokenizer, init]
+
+
+class Pretraining:
+    """One run: built from a config and an output directory, then ``run()``. With ``overwrite``, a finished
+    run in ``out`` is replaced only once the new one has finished (it trains in ``OUT.overwrite`` beside)."""
+
+    def __init__(
+        self,
+        config: PretrainConfig,
+        out: str | Path,
+        resume: bool = False,
+        progress: bool = True,
+        overwrite: bool = False,
+    ):
         from accelerate import Accelerator
 
-        self.config, self.out, self.progress = config, Path(out), progress
+        self.config, self.final_out, self.progress = config, Path(out), progress
+        corruption_recipe(config.corruption).check_settings()  # before the corpus is prepared for it
+        self.out = self._output_folder(resume, overwrite)
         t = config.training
         trackers = available_trackers(list(t.trackers))
         # Several processes without a GPU (torchrun or accelerate launch on CPUs) need cpu=True for accelerate
@@ -104,18 +141,45 @@ class Pretraining:
 
     # -- setup ---------------------------------------------------------------------------------------------
 
+    def _output_folder(self, resume: bool, overwrite: bool) -> Path:
+        """Where the run writes: ``out`` itself, or with ``overwrite`` a folder beside it that replaces it at
+        the end."""
+        if resume and overwrite:
+            raise DenoiseError(
+                "--resume continues the run in --out and --overwrite replaces it; pass one of them"
+            )
+        out = self.final_out
+        state = check_output(
+            out, COMMAND, inputs=pretraining_inputs(self.config), overwrite=overwrite, legacy=legacy_run
+        )
+        if overwrite and state != NEW:
+            return out.with_name(out.name + ".overwrite")
+        if not resume and (out / "model").is_dir():
+            raise DenoiseError(
+                f"{out} already holds a finished run; pass --resume to extend it (with a larger "
+                "training.max_steps), --overwrite to train a new one in its place, or choose another --out "
+                "(nothing was changed)"
+            )
+        return out
+
     def _checkpoint_to_resume(self, resume: bool) -> Path | None:
         if self.accelerator.is_main_process:
             ckpt.remove_partial(self.out)
+            if self.out != self.final_out:
+                shutil.rmtree(self.out, ignore_errors=True)  # what an interrupted --overwrite left
         self.accelerator.wait_for_everyone()
-        latest = ckpt.latest_checkpoint(self.out)
-        if resume and latest is None:
+        if not resume:
+            latest = ckpt.latest_checkpoint(self.out)
+            if latest is not None:
+                raise DenoiseError(
+                    f"{self.out} already holds checkpoints of a run (latest {latest.name}); pass --resume to "
+                    "continue it, --overwrite to start a new one in its place, or choose another --out "
+                    "(nothing was changed)"
+                )
+            return None
+        latest = ckpt.resumable_checkpoint(self.out, self.accelerator.print)
+        if latest is None:
             raise DenoiseError(f"--resume: {self.out} holds no finished checkpoint to continue from")
-        if not resume and latest is not None:
-            raise DenoiseError(
-                f"{self.out} already holds checkpoints of a run (latest {latest.name}); pass --resume to "
-                "continue it, or choose another --out (nothing was changed)"
-            )
         return latest
 
     def _build(self) -> None:
@@ -146,6 +210,9 @@ class Pretraining:
             data = dataclasses.replace(data, tokenizer=str(init.tokenizer_dir))
         with acc.main_process_first():
             self.tokenizer, data_dir = prepare_data(data, acc.is_main_process)
+        self.data_fingerprint = corpus_fingerprint(data_dir)
+        if self.resume_from is not None:
+            self._check_same_data(data_dir)
         if init is not None:
             check_tokenizer(init, self.tokenizer, f"the corpus of {data_dir}")
         self.blocks = load_blocks(data_dir)
@@ -153,6 +220,15 @@ class Pretraining:
         recipe = corruption_recipe(config.corruption)
         self.vocab = Vocab.from_tokenizer(self.tokenizer)
         return recipe.build(self.vocab, self.family.kind, data.block_size, corpus=BlockCorpus(self.blocks))
+
+    def _check_same_data(self, data_dir: Path) -> None:
+        saved = ckpt.read_trainer_state(self.resume_from).get("data")
+        if saved is not None and saved != self.data_fingerprint:
+            raise DenoiseError(
+                f"cannot resume {self.resume_from}: it was trained on a prepared corpus with fingerprint "
+                f"{saved}, but {data_dir} now holds {self.data_fingerprint} (prepared again from other text or "
+                "settings); resume with the corpus the run was trained on, or start a new run in another --out"
+            )
 
     def _setup_model(self, init: Init | None, pairs: bool, recipe: str):
         """The init's model or a fresh one (with a pair head when the recipe builds sentence pairs), with a
@@ -256,6 +332,7 @@ class Pretraining:
         acc, t = self.accelerator, self.config.training
         if acc.is_main_process:
             self.out.mkdir(parents=True, exist_ok=True)
+            write_marker(self.out, COMMAND, self.config.name)
             (self.out / "config.yaml").write_text(yaml.safe_dump(self.config.to_mapping(), sort_keys=False))
         log = (
             MetricsLog(self.out, self.start_step if self.resume_from else None)
@@ -305,8 +382,9 @@ class Pretraining:
             bar.close()
         self._export()
         acc.end_training()
+        self._take_place()
         return {
-            "out": str(self.out),
+            "out": str(self.final_out),
             "steps": self.total_steps,
             "tokens": self.tokens,
             "first_loss": first_loss,
@@ -396,15 +474,17 @@ class Pretraining:
         acc.wait_for_everyone()
         ckpt.write_rng(staging, acc.process_index)
         if acc.is_main_process:
+            ckpt.write_shared(staging, self.unwrapped, self.stepper.state())
+        acc.wait_for_everyone()
+        if acc.is_main_process:
             state = {
                 "step": step,
                 "tokens": self.tokens,
                 "processes": acc.num_processes,
                 "config": self.config.to_mapping(),
+                "data": self.data_fingerprint,
             }
-            ckpt.write_shared(staging, self.unwrapped, self.stepper.state(), state)
-        acc.wait_for_everyone()
-        if acc.is_main_process:
+            ckpt.write_trainer(staging, state)
             ckpt.publish(staging, self.out, step, self.config.training.keep_checkpoints)
         acc.wait_for_everyone()
 
@@ -414,6 +494,13 @@ class Pretraining:
             save_model(self.unwrapped, self.out / "model")
             self.tokenizer.save(self.out / "tokenizer")
         self.accelerator.wait_for_everyone()
+
+    def _take_place(self) -> None:
+        """A run trained with ``overwrite`` beside ``out`` replaces it, now that it is complete."""
+        if self.out != self.final_out:
+            if self.accelerator.is_main_process:
+                replace_folder(self.out, self.final_out)
+            self.accelerator.wait_for_everyone()
 
     def _progress_bar(self):
         if not (self.progress and self.accelerator.is_main_process):
@@ -435,6 +522,13 @@ def tracker_config(mapping: dict) -> dict:
     return {k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in flat.items()}
 
 
-def pretrain(config: PretrainConfig, out: str | Path, resume: bool = False, progress: bool = True) -> dict:
-    """Pre-train as ``config`` says, writing to ``out``; returns a summary (steps, losses, eval metrics)."""
-    return Pretraining(config, out, resume=resume, progress=progress).run()
+def pretrain(
+    config: PretrainConfig,
+    out: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> dict:
+    """Pre-train as ``config`` says, writing to ``out`` (see :mod:`denoise.outputs` for which folders it
+    takes); returns a summary (steps, losses, eval metrics)."""
+    return Pretraining(config, out, resume=resume, progress=progress, overwrite=overwrite).run()

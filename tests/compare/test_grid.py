@@ -133,7 +133,7 @@ def test_a_seconds_budget_is_turned_into_tokens_once(prepared_corpus, tmp_path):
     path.write_text(yaml.safe_dump(data))
     out = tmp_path / "out"
     compare(load_grid(path), out, log=lambda _: None)
-    record = yaml.safe_load((out / "pretrain" / "bert-mask" / "budget.json").read_text())
+    record = yaml.safe_load((out / "budget" / "bert-mask.json").read_text())
     assert record["seconds"] == 2 and record["tokens"] > 0 and record["tokens"] % (8 * 64) == 0
     summary = yaml.safe_load((out / "pretrain" / "bert-mask" / "summary.json").read_text())
     assert summary["tokens"] == record["tokens"]

@@ -357,9 +357,11 @@ def test_stack_doubles_each_stack_and_the_result_fine_tunes(family, pretrained, 
     from denoise.models.init import resolve_init
 
     main(["stack", pretrained[family], "--out", str(tmp_path / "x2")])
+    main(["stack", pretrained[family], "--out", str(tmp_path / "x2")])  # the same again: the same result
+    other = pretrained["bart" if family == "bert" else "bert"]
     with pytest.raises(SystemExit):
-        main(["stack", pretrained[family], "--out", str(tmp_path / "x2")])  # the same --out again
-    assert "already holds a model" in capsys.readouterr().err
+        main(["stack", other, "--out", str(tmp_path / "x2")])  # another run's model in its place
+    assert "already holds the output of `denoise stack`" in capsys.readouterr().err
     shallow, deeper = load_model(Path(pretrained[family]) / "model"), load_model(tmp_path / "x2" / "model")
     stacks = ("encoder",) if family == "bert" else ("encoder", "decoder")
     for stack in stacks:

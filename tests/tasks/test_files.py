@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from denoise.errors import DenoiseError
@@ -87,20 +91,73 @@ def test_jsonl_integer_labels_become_names(tmp_path):
             r"line 1.*no column 'hypothesis'",
         ),
         ("a.jsonl", '{"text": "Good."}\n', {}, r"a\.jsonl, line 1: no column 'label'.*\['text'\]"),
-        ("a.tsv", "text\tlabel\nGood.\tpositive\nBad.\t\n", {}, r"line 3: label '' is empty"),
+        ("a.tsv", "text\tlabel\nGood.\tpositive\nBad.\t\n", {}, r"line 3: column 'label' is empty"),
         ("a.tsv", "text\tlabel\nGood.\tpositive\n  \tnegative\n", {}, r"line 3: column 'text' is empty"),
         ("a.csv", "text,label\nGood.,positive\n,negative\n", {}, r"a\.csv, line 3: column 'text' is empty"),
         ("a.tsv", "text\tlabel\nGood.\tpositive\tx\n", {}, r"line 2: 3 fields where the header has 2"),
-        ("a.jsonl", '{"text": "Good.", "label": "1"}\n{"text": oops}\n', {}, r"line 2: not valid JSON"),
-        ("a.jsonl", '{"text": "Good.", "label": null}\n', {}, r"line 1: label None is empty"),
+        (
+            "a.jsonl",
+            '{"text": "Good.", "label": "1"}\n{"text": oops}\n',
+            {},
+            r"line 2, column 10: not valid JSON",
+        ),
+        ("a.jsonl", '{"text": "Good.", "label": null}\n', {}, r"line 1: column 'label' holds null"),
         (
             "a.tsv",
             "text\tlabel\nGood.\thigh\n",
             {"regression": True},
-            r"line 2: label 'high' is not a number",
+            r"line 2: column 'label' holds 'high', expected a number",
         ),
-        ("a.tsv", "text\tlabel\nGood.\tnan\n", {"regression": True}, r"line 2: label 'nan' is not a finite"),
+        (
+            "a.tsv",
+            "text\tlabel\nGood.\tnan\n",
+            {"regression": True},
+            r"line 2: column 'label' holds 'nan', which is not a finite",
+        ),
         ("a.txt", "text\tlabel\n", {}, r"unsupported file type '\.txt'"),
+        (
+            "a.jsonl",
+            '{"text": "Good.", "label": "positive"}\n{"text": "Bad.", "label": ["negative"]}\n',
+            {},
+            r"a\.jsonl, line 2: column 'label' holds a list \(\[\"negative\"\]\), expected a class name",
+        ),
+        (
+            "a.jsonl",
+            '{"text": "Good.", "label": "positive"}\n\n{"text": 7, "label": "negative"}\n',
+            {},
+            r"a\.jsonl, line 3: column 'text' holds a number \(7\), expected a string",
+        ),
+        (
+            "a.jsonl",
+            '{"text": "Good.", "label": true}\n',
+            {},
+            r"line 1: column 'label' holds true, expected a class",
+        ),
+        (
+            "a.jsonl",
+            '{"text": "Good.", "label": 0.5}\n',
+            {},
+            r"line 1: column 'label' holds 0\.5.*regression=True",
+        ),
+        (
+            "a.jsonl",
+            '{"text": "Good.", "label": {"score": 1}}\n',
+            {"regression": True},
+            r"line 1: column 'label' holds an object \(\{\"score\": 1\}\), expected a number",
+        ),
+        ("a.jsonl", '["Good.", "positive"]\n', {}, r"a\.jsonl, line 1: expected a JSON object, found a list"),
+        (
+            "a.conll",
+            "Good JJ\n",
+            {},
+            r"a\.conll: a \.conll file; classification reads a table.*task\.kind=tagging",
+        ),
+        (
+            "a.json",
+            '{"data": []}',
+            {},
+            r"a\.json: a \.json file; classification reads a table.*task\.kind=qa",
+        ),
     ],
 )
 def test_classification_errors(tmp_path, name, text, kwargs, message):
@@ -175,6 +232,59 @@ def test_conll_empty(tmp_path):
         read_conll(write(tmp_path / "empty.conll", "-DOCSTART- O\n\n"))
 
 
+@pytest.mark.parametrize("sample", ["sentiment.tsv", "sentiment.csv", "sentiment.jsonl"])
+def test_conll_refuses_a_table(sample):
+    with pytest.raises(
+        DenoiseError,
+        match=rf"{sample}: a \.{sample.split('.')[1]} table; tagging reads CoNLL: one token and its tag per "
+        r"line.* — for a classification table set task\.kind=classification",
+    ):
+        read_conll(SAMPLES / sample)
+
+
+def test_conll_refuses_squad_json_and_parquet(tmp_path):
+    with pytest.raises(
+        DenoiseError, match=r"squad_v2\.json: a \.json file; tagging reads CoNLL.*task\.kind=qa"
+    ):
+        read_conll(SAMPLES / "squad_v2.json")
+    pq.write_table(pa.table({"text": ["Good."], "label": ["positive"]}), tmp_path / "t.parquet")
+    with pytest.raises(DenoiseError, match=r"t\.parquet: a \.parquet table; .*no task kind reads Parquet"):
+        read_conll(tmp_path / "t.parquet")
+
+
+def test_conll_named_tsv_is_told_to_rename(tmp_path):
+    path = write(tmp_path / "ner.tsv", (SAMPLES / "ner.conll").read_text(encoding="utf-8"))
+    with pytest.raises(DenoiseError, match=r"ner\.tsv: a \.tsv table;.*rename it to \.conll"):
+        read_conll(path)
+
+
+def test_conll_refuses_a_table_by_its_lines(tmp_path):
+    path = write(tmp_path / "sentiment.txt", (SAMPLES / "sentiment.tsv").read_text(encoding="utf-8"))
+    with pytest.raises(
+        DenoiseError,
+        match=r"sentiment\.txt, line 1: 'sentence\\tlabel' looks like the header of a tab-separated table "
+        r"\(every line has 2 tab-separated fields.*task\.kind=classification",
+    ):
+        read_conll(path)
+
+
+@pytest.mark.parametrize("sample", ["ner.conll", "pos.conll"])
+def test_conll_with_tabs_is_not_taken_for_a_table(tmp_path, sample):
+    lines = (SAMPLES / sample).read_text(encoding="utf-8").splitlines()
+    tabbed = write(tmp_path / "tabbed.txt", "".join("\t".join(line.split()) + "\n" for line in lines))
+    assert read_conll(tabbed) == read_conll(SAMPLES / sample)
+    one_sentence = [line for line in lines if line.strip() and not line.startswith("-DOCSTART-")][:5]
+    single = write(tmp_path / "single.bio", "".join("\t".join(line.split()) + "\n" for line in one_sentence))
+    assert len(read_conll(single)) == 1
+
+
+def test_compressed_task_file_is_named_as_such(tmp_path):
+    path = tmp_path / "ner.conll.gz"
+    path.write_bytes(gzip.compress((SAMPLES / "ner.conll").read_bytes()))
+    with pytest.raises(DenoiseError, match=r"ner\.conll\.gz is gzip data, not text; decompress"):
+        read_conll(path)
+
+
 # SQuAD
 
 
@@ -236,8 +346,47 @@ def test_squad_no_questions(tmp_path):
         read_squad(squad_file(tmp_path, ""))
 
 
+@pytest.mark.parametrize(
+    ("sample", "message"),
+    [
+        ("sentiment.jsonl", r"a \.jsonl table; qa reads a SQuAD JSON file.*task\.kind=classification"),
+        ("sentiment.tsv", r"a \.tsv table; qa reads a SQuAD JSON file.*task\.kind=classification"),
+        ("ner.conll", r"a \.conll file; qa reads a SQuAD JSON file.*task\.kind=tagging"),
+    ],
+)
+def test_squad_refuses_files_of_other_kinds(sample, message):
+    with pytest.raises(DenoiseError, match=rf"{re.escape(sample)}: {message}"):
+        read_squad(SAMPLES / sample)
+
+
+def test_squad_json_lines_named_json(tmp_path):
+    lines = write(tmp_path / "lines.json", '{"data": []}\n{"data": []}\n')
+    with pytest.raises(
+        DenoiseError, match=r"lines\.json, line 2, column 1: not valid JSON \(Extra data\).*JSON lines"
+    ):
+        read_squad(lines)
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "message"),
+    [
+        ('{"context": 5, "qas": []}', r"paragraph 1: 'context' holds a number \(5\), expected a string"),
+        ('{"context": "C.", "qas": {}}', r"paragraph 1: 'qas' holds an object \(\{\}\), expected a list"),
+        (
+            '{"context": "C.", "qas": [{"id": ["q"], "question": "Q?"}]}',
+            r"'id' holds a list \(\[\"q\"\]\), expected a string or an integer",
+        ),
+        ('"C."', r"paragraph 1: expected a JSON object with 'context', found a string \(\"C\.\"\)"),
+    ],
+)
+def test_squad_wrong_types(tmp_path, paragraph, message):
+    path = write(tmp_path / "squad.json", f'{{"data": [{{"paragraphs": [{paragraph}]}}]}}')
+    with pytest.raises(DenoiseError, match=message):
+        read_squad(path)
+
+
 def test_squad_bad_json(tmp_path):
-    with pytest.raises(DenoiseError, match=r"bad\.json, line 2: not valid JSON"):
+    with pytest.raises(DenoiseError, match=r"bad\.json, line 2, column 2: not valid JSON"):
         read_squad(write(tmp_path / "bad.json", '{"data":\n ]'))
 
 

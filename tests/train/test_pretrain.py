@@ -1,5 +1,7 @@
+import errno
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -12,18 +14,18 @@ from denoise.optim.schedules import lr_factor
 from denoise.train.checkpoints import complete_checkpoints
 from denoise.train.config import PretrainConfig, load_config
 from denoise.train.data import Layout, StepSampler
-from denoise.train.loop import pretrain
+from denoise.train.loop import Pretraining, pretrain
 from denoise.train.metrics import read_metrics
+from tests.file_hashes import hashes
 from tests.paths import RECIPES
 from tests.train_helpers import tiny
 
 PRETRAINING = sorted(p for p in RECIPES.glob("*.yaml") if not p.stem.startswith("compare_"))
 
 
-def run(prepared, out, *extra, recipe=None, steps=3, resume=False):
-    return pretrain(
-        load_config(recipe, tiny(prepared, *extra, steps=steps)), out, resume=resume, progress=False
-    )
+def run(prepared, out, *extra, recipe=None, steps=3, resume=False, overwrite=False):
+    config = load_config(recipe, tiny(prepared, *extra, steps=steps))
+    return pretrain(config, out, resume=resume, progress=False, overwrite=overwrite)
 
 
 @pytest.mark.parametrize("recipe", PRETRAINING, ids=lambda p: p.stem)
@@ -123,13 +125,75 @@ def test_refuses_to_overwrite_a_run_and_to_resume_with_other_settings(prepared_c
     out = tmp_path / "run"
     run(prepared_corpus, out)
     before = sorted(p.name for p in complete_checkpoints(out))
-    with pytest.raises(DenoiseError, match="already holds checkpoints.*--resume"):
+    with pytest.raises(DenoiseError, match="already holds a finished run.*--resume.*--overwrite"):
         run(prepared_corpus, out)
     with pytest.raises(DenoiseError, match=r"model.d_model=32 .* 48"):
         run(prepared_corpus, out, "model.d_model=48", resume=True)
     assert sorted(p.name for p in complete_checkpoints(out)) == before
     with pytest.raises(DenoiseError, match="no finished checkpoint"):
         run(prepared_corpus, tmp_path / "empty", resume=True)
+
+
+def test_a_finished_run_without_checkpoints_is_still_refused(prepared_corpus, tmp_path):
+    out = tmp_path / "run"
+    run(prepared_corpus, out)
+    shutil.rmtree(out / "checkpoints")
+    before = hashes(out)
+    with pytest.raises(DenoiseError, match="already holds a finished run"):
+        run(prepared_corpus, out)
+    assert hashes(out) == before
+
+
+def test_overwrite_replaces_a_run_only_once_the_new_one_is_complete(prepared_corpus, tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    run(prepared_corpus, out)
+    before = hashes(out)
+
+    def full_disk(self):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Pretraining, "_export", full_disk)
+        with pytest.raises(OSError):
+            run(prepared_corpus, out, "training.seed=1", overwrite=True)
+    assert hashes(out) == before
+    with pytest.raises(DenoiseError, match="pass one of them"):
+        run(prepared_corpus, out, resume=True, overwrite=True)
+    summary = run(prepared_corpus, out, "training.seed=1", overwrite=True)
+    assert summary["out"] == str(out) and summary["steps"] == 3
+    assert hashes(out / "model") != {k[6:]: v for k, v in before.items() if k.startswith("model/")}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # nothing left beside it
+
+
+def test_resume_falls_back_over_a_broken_newest_checkpoint(prepared_corpus, tmp_path, capsys):
+    out = tmp_path / "run"
+    interval = ("training.checkpoint_interval=2", "training.keep_checkpoints=3")
+    run(prepared_corpus, out, *interval, steps=4)
+    losses = [r["loss"] for r in read_metrics(out) if "loss" in r]
+    weights = (out / "model" / "model.safetensors").read_bytes()
+    newest = out / "checkpoints" / "step-00000004" / "model" / "model.safetensors"
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    capsys.readouterr()
+    run(prepared_corpus, out, *interval, steps=4, resume=True)
+    said = capsys.readouterr().out
+    assert "step-00000004" in said and "cut short" in said and "resuming from step-00000002" in said
+    assert [r["loss"] for r in read_metrics(out) if "loss" in r] == losses
+    assert (out / "model" / "model.safetensors").read_bytes() == weights
+
+
+def test_resume_refuses_a_corpus_prepared_again_from_other_text(tokenizer, corpus_documents, tmp_path):
+    from denoise.data.prepare import prepare_corpus
+
+    text, blocks, out = tmp_path / "corpus.txt", tmp_path / "blocks", tmp_path / "run"
+    text.write_text("\n\n".join(corpus_documents[:40]) + "\n", encoding="utf-8")
+    prepare_corpus([str(text)], tokenizer, blocks, block_size=64)
+    run(str(blocks), out)
+    text.write_text("\n\n".join(corpus_documents[-40:]) + "\n", encoding="utf-8")
+    prepare_corpus([str(text)], tokenizer, blocks, block_size=64, overwrite=True)
+    before = hashes(out)
+    with pytest.raises(DenoiseError, match="prepared again from other text"):
+        run(str(blocks), out, steps=5, resume=True)
+    assert hashes(out) == before
 
 
 def test_resume_extends_a_finished_run(prepared_corpus, tmp_path):

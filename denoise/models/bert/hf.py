@@ -21,6 +21,7 @@ from denoise.models.bert.model import Bert, BertConfig
 from denoise.models.key_maps import attention, prefixed, theirs, weight_and_bias
 from denoise.models.layers import TransformerConfig
 from denoise.models.transformers_io import import_transformers
+from denoise.models.weights import check_checkpoint_weights
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def load_hf_model(model_or_dir):
     if not (directory / "config.json").is_file():
         raise FileNotFoundError(f"no transformers checkpoint in {directory} (config.json is missing)")
     config = transformers.AutoConfig.from_pretrained(directory)
+    check_checkpoint_weights(directory)
     architectures = config.architectures or []
     supported = [name for name in architectures if name in LAYOUTS]
     if not supported:

@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from denoise.data.json_lines import described, string_value
 from denoise.errors import DenoiseError
-from denoise.tasks.files import check_single_line, output_path, read_lines, read_text, write_lines
+from denoise.tasks.files import (
+    check_format,
+    check_single_line,
+    output_path,
+    read_json_lines,
+    read_text,
+    write_lines,
+)
 
 CLASSIFICATION_SUFFIXES = (".csv", ".tsv", ".jsonl")
 # The header write_classification_tsv writes; read such a file back with pair_column=PAIR_COLUMN.
@@ -42,6 +49,7 @@ def read_classification(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in CLASSIFICATION_SUFFIXES:
+        check_format(path, "classification")  # a file another kind reads: say which
         raise DenoiseError(f"{path}: unsupported file type {suffix!r}; use one of {CLASSIFICATION_SUFFIXES}")
     columns = [c for c in (text_column, pair_column, label_column) if c is not None]
     if suffix == ".jsonl":
@@ -102,15 +110,7 @@ def _table_rows(path: Path, delimiter: str, columns: list[str]) -> Iterator[tupl
 
 def _jsonl_rows(path: Path, columns: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, object) for the non-blank lines of a JSON-lines file, each checked to hold ``columns``."""
-    for line, text in enumerate(read_lines(path), 1):
-        if not text.strip():
-            continue
-        try:
-            row = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DenoiseError(f"{path}, line {line}: not valid JSON ({err.msg}): {text!r}") from None
-        if not isinstance(row, dict):
-            raise DenoiseError(f"{path}, line {line}: expected a JSON object, found {text!r}")
+    for line, row in read_json_lines(path):
         _check_columns(columns, list(row), f"{path}, line {line}")
         yield line, row
 
@@ -125,9 +125,7 @@ def _check_columns(columns: list[str], present: list[str], where: str) -> None:
 
 
 def _text_field(row: dict[str, Any], column: str, path: Path, line: int) -> str:
-    value = row[column]
-    if not isinstance(value, str):
-        raise DenoiseError(f"{path}, line {line}: column {column!r} holds {value!r}, not text")
+    value = string_value(row[column], f"{path}, line {line}: column {column!r}")
     if not value.strip():
         raise DenoiseError(f"{path}, line {line}: column {column!r} is empty; fill it in or remove the line")
     return value
@@ -135,24 +133,28 @@ def _text_field(row: dict[str, Any], column: str, path: Path, line: int) -> str:
 
 def _label_field(row: dict[str, Any], column: str, regression: bool, path: Path, line: int) -> str | float:
     value = row[column]
-    where = f"{path}, line {line}"
-    if isinstance(value, bool) or value is None or (isinstance(value, str) and not value.strip()):
-        raise DenoiseError(f"{where}: label {value!r} is empty or not a label; give every example a label")
-    if regression:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
+    where = f"{path}, line {line}: column {column!r}"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        found = "holds null" if value is None else "is empty"
+        raise DenoiseError(f"{where} {found}; give every example a label")
+    expected = (
+        "a number: regression labels are numbers" if regression else "a class name (a string or an integer)"
+    )
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise DenoiseError(f"{where} holds {described(value)}, expected {expected}")
+    if not regression:
+        if isinstance(value, float):
             raise DenoiseError(
-                f"{where}: label {value!r} is not a number; regression labels are numbers"
-            ) from None
-        if not math.isfinite(number):
-            raise DenoiseError(f"{where}: label {value!r} is not a finite number")
-        return number
-    if not isinstance(value, (str, int)):
-        raise DenoiseError(
-            f"{where}: label {value!r} is not a class name; use text or integer labels, or regression=True"
-        )
-    return str(value).strip()
+                f"{where} holds {value!r}, expected {expected}; for numeric labels set regression=True"
+            )
+        return str(value).strip()
+    try:
+        number = float(value)
+    except ValueError:
+        raise DenoiseError(f"{where} holds {value!r}, expected {expected}") from None
+    if not math.isfinite(number):
+        raise DenoiseError(f"{where} holds {value!r}, which is not a finite number")
+    return number
 
 
 def write_classification_tsv(

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from denoise.data.json_lines import described
 from denoise.errors import DenoiseError
 from denoise.files import write_text
-from denoise.tasks.files import output_path, read_text
+from denoise.tasks.files import FORMATS, check_format, output_path, read_text
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,15 @@ class QAExample:
 def read_squad(path: str | Path) -> list[QAExample]:
     """Questions of a SQuAD v1.1 or v2.0 file, each answer checked against its context."""
     path = Path(path)
+    check_format(path, "qa")
     try:
         document = json.loads(read_text(path))
     except json.JSONDecodeError as err:
-        raise DenoiseError(f"{path}, line {err.lineno}: not valid JSON ({err.msg})") from None
+        lines = "; it holds more than one JSON document (JSON lines?)" if err.msg == "Extra data" else ""
+        raise DenoiseError(
+            f"{path}, line {err.lineno}, column {err.colno}: not valid JSON ({err.msg}){lines}; "
+            f"qa reads {FORMATS['qa']}"
+        ) from None
     examples: list[QAExample] = []
     seen: set[str] = set()
     for article_number, article in enumerate(_get(document, "data", list, str(path)), 1):
@@ -105,15 +111,20 @@ def check_answer(answer: Answer, context: str, where: str) -> None:
     )
 
 
+EXPECTED = {str: "a string", int: "an integer", list: "a list"}
+
+
 def _get(mapping: Any, key: str, kind: type | tuple[type, ...], where: str) -> Any:
     """``mapping[key]``, checked to be of type ``kind``."""
     if not isinstance(mapping, dict):
-        raise DenoiseError(f"{where}: expected a JSON object with {key!r}, found {type(mapping).__name__}")
+        raise DenoiseError(f"{where}: expected a JSON object with {key!r}, found {described(mapping)}")
     if key not in mapping:
         raise DenoiseError(f"{where}: no key {key!r}; the keys are {sorted(mapping)}")
     value = mapping[key]
     if not isinstance(value, kind) or isinstance(value, bool):
-        raise DenoiseError(f"{where}: {key!r} holds {value!r}, which is not of the expected type")
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = " or ".join(EXPECTED[k] for k in kinds)
+        raise DenoiseError(f"{where}: {key!r} holds {described(value)}, expected {expected}")
     return value
 
 
