@@ -96,6 +96,11 @@ def check_output(
         raise DenoiseError(
             f"{flag} {out} is a file; name a folder (a new one, or one `denoise {command}` wrote)"
         )
+    blocking = next((parent for parent in out.parents if parent.exists() and not parent.is_dir()), None)
+    if blocking is not None:
+        raise DenoiseError(
+            f"{flag} {out} lies under {blocking}, which is a file; name a folder outside it (nothing was changed)"
+        )
     for item in inputs:
         if item is not None and Path(item).exists() and holds(out, Path(item)):
             raise DenoiseError(

@@ -216,7 +216,7 @@ CASES = [
     Case(
         "pretrain --out under a file",
         lambda w, tmp: ["pretrain", *tiny(str(w.prepared)), "--out", str(w.file / "run")],
-        r"Not a directory.*notes.txt",
+        r"run lies under .*notes\.txt, which is a file",
     ),
     Case(
         "finetune into another fine-tuning run",

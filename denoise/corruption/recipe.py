@@ -105,7 +105,7 @@ class Recipe:
     def check_settings(self) -> None:
         """Every step's settings checked, before anything is built (or a corpus prepared) for them."""
         for i, step in enumerate(self.steps):
-            op_settings(step.op, step.params, where=f"{self.name} step {i} (op {step.op!r})")
+            op_settings(step.op, step.params, where=f"corruption {self.name!r} steps[{i}] (op {step.op!r})")
 
     def build(self, vocab: Vocab, kind: str, block_size: int | None = None, corpus=None) -> Corrupter:
         """Ops for a model of ``kind`` (see :data:`MODEL_KINDS`), checked against it and ``block_size``."""
