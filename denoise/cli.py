@@ -235,6 +235,15 @@ def cmd_finetune(args: argparse.Namespace) -> None:
     print(f"{out}: model in {out / 'final'}, metrics in {out / 'eval.json'} ({results['seconds']:.0f} s)")
 
 
+def cmd_baseline(args: argparse.Namespace) -> None:
+    import json
+
+    from denoise.finetune.baseline import baseline_scores
+    from denoise.finetune.config import load_finetune_config
+
+    print(json.dumps(baseline_scores(load_finetune_config(*split_settings(args.settings)))))
+
+
 def cmd_compare(args: argparse.Namespace) -> None:
     from denoise.compare import compare, load_grid
 
@@ -428,6 +437,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_recipe_arguments(finetune, "TASK.yaml")
     add_overwrite(finetune, "a fine-tuned model")
     finetune.set_defaults(run=cmd_finetune)
+
+    baseline = commands.add_parser(
+        "baseline",
+        help="score a task's baseline that needs no pre-training (naive Bayes, most frequent tag...)",
+    )
+    baseline.add_argument("settings", nargs="*", metavar="[TASK.yaml] [key=value]")
+    baseline.set_defaults(run=cmd_baseline)
 
     evaluate = commands.add_parser("evaluate", help="score a fine-tuned model on a split or another file")
     evaluate.add_argument("directory", type=Path, help="a `denoise finetune` output directory")

@@ -180,7 +180,7 @@ def test_a_recipe_file_is_named_with_the_key(tmp_path):
 
 
 FINETUNE = [
-    ("optimizer.lr=-1", "optimizer.lr must be >= 0, got -1"),
+    ("optimizer.lr=-1", "optimizer.lr must be >= 0 (or null), got -1"),
     ("optimizer.clip_norm=0", "optimizer.clip_norm must be > 0 (or null), got 0"),
     ("optimizer.warmup_ratio=1.5", "optimizer.warmup_ratio must be in [0, 1], got 1.5"),
     ("optimizer.weight_decay=-1", "optimizer.weight_decay must be >= 0, got -1"),

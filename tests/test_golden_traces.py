@@ -105,6 +105,9 @@ def test_fine_tuning_results_stay_the_same(task, backbone, golden, runs, tmp_pat
         f"init={runs[family]}",
         f"mode={mode or 'encoder'}",
         "epochs=2",
+        "optimizer.lr=1e-4",
+        "patience=null",
+        "keep=last",
         "batch_size=4",
         "threads=1",
     ]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from denoise.compare.config import GridConfig, load_grid
 from denoise.compare.grid import Grid, pretraining_curve, say
-from denoise.compare.plots import plot_losses, plot_scores
+from denoise.compare.plots import plot_finetuning_losses, plot_losses, plot_score_against_flops, plot_scores
 from denoise.compare.report import write_csv, write_markdown
 from denoise.outputs import Marker, check_output, write_marker
 
@@ -32,9 +32,16 @@ def compare(config: GridConfig, out: str | Path, log: Callable[[str], None] = sa
     grid = Grid(config, out, log)
     entries = grid.run()
     curves = {name: pretraining_curve(run) for name, run in grid.pretrained_runs.items()}
+    scratch = {e.cell for e in entries if e.init == "scratch"}
+    plots = {
+        "scores": plot_scores(entries, out),
+        "flops": plot_score_against_flops(entries, out),
+        "finetuning": plot_finetuning_losses(grid.train_curves, scratch, out),
+        "losses": plot_losses(curves, out),
+    }
+    plots = {key: path for key, path in plots.items() if path is not None}
     return {
         "csv": write_csv(entries, out),
-        "markdown": write_markdown(entries, grid.pretrained_runs, out),
-        "losses": plot_losses(curves, out),
-        "scores": plot_scores(entries, out),
+        "markdown": write_markdown(entries, grid.pretrained_runs, config, plots, out),
+        **plots,
     }

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-from denoise.config import apply_overrides, from_mapping, read_recipe
+from denoise.config import apply_overrides, check_choice, from_mapping, read_recipe
 from denoise.errors import DenoiseError
 
 CELL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -20,13 +20,25 @@ CELL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 @dataclass(frozen=True)
 class Budget:
-    """What every cell gets for pre-training: a number of block tokens, or seconds of training on this machine."""
+    """What every cell gets for pre-training, one of: a number of block tokens, seconds of training on this
+    machine, or training FLOPs (each cell's tokens from its own count of FLOPs per token)."""
 
     tokens: int | None = None  # block tokens each cell pre-trains on
     seconds: float | None = None  # or seconds on this machine, timed once per cell, turned into tokens
-    calibration_steps: int = 20  # seconds budget: steps timed to turn the seconds into tokens for each cell
+    flops: float | None = None  # or training FLOPs (forward and backward), turned into tokens for each cell
+    calibration_steps: int = 20  # seconds or flops budget: the steps timed, or whose batches are counted
 
-    RANGES: ClassVar[dict[str, str]] = {"tokens": ">= 1", "seconds": "> 0", "calibration_steps": ">= 1"}
+    RANGES: ClassVar[dict[str, str]] = {
+        "tokens": ">= 1",
+        "seconds": "> 0",
+        "flops": "> 0",
+        "calibration_steps": ">= 1",
+    }
+
+    @property
+    def kinds(self) -> list[str]:
+        """The kinds of budget set (a grid sets exactly one)."""
+        return [kind for kind in ("tokens", "seconds", "flops") if getattr(self, kind) is not None]
 
 
 @dataclass(frozen=True)
@@ -37,12 +49,25 @@ class Cell:
     run: str | None = None  # an existing `denoise pretrain` run instead of pre-training here
 
 
+DOWNSTREAM_MODES = ("finetune", "probe")
+
+
 @dataclass(frozen=True)
 class Downstream:
     tasks: list[str] = field(default_factory=list)  # task recipes (paths relative to the grid file)
     tasks_dir: str = "../tasks"  # where `python -m data_scripts.build_tasks` wrote the task files
     settings: list[str] = field(default_factory=list)  # key=value for every fine-tuning run
     task_settings: dict = field(default_factory=dict)  # task name -> extra key=value for that task
+    mode: str = "finetune"  # finetune: train the whole model; probe: a head on its frozen states (minutes)
+    # fractions of each cell's pre-training at which it is also scored (snapshots), for score against
+    # pre-training FLOPs; the end of pre-training is always scored
+    curve: list[float] = field(default_factory=list)
+    baselines: bool = True  # score each task's baseline that needs no pre-training (bag of words...)
+
+    RANGES: ClassVar[dict[str, str]] = {"curve": "(0, 1)"}
+
+    def __post_init__(self):
+        check_choice("downstream.mode", self.mode, DOWNSTREAM_MODES)
 
 
 @dataclass(frozen=True)
@@ -73,12 +98,16 @@ class GridConfig:
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise DenoiseError(f"cell names must differ; repeated: {', '.join(duplicates)}")
-        if self.budget.tokens is None and self.budget.seconds is None and any(c.recipe for c in self.cells):
+        given = self.budget.kinds
+        if not given and any(c.recipe for c in self.cells):
             raise DenoiseError(
-                "set budget.tokens or budget.seconds: every cell gets the same pre-training budget"
+                "set budget.tokens, budget.seconds or budget.flops: every cell gets the same pre-training budget"
             )
-        if self.budget.tokens is not None and self.budget.seconds is not None:
-            raise DenoiseError("set one of budget.tokens and budget.seconds, not both")
+        if len(given) > 1:
+            raise DenoiseError(
+                f"set one of budget.tokens, budget.seconds and budget.flops, not {' and '.join(given)}; set "
+                "the others to null"
+            )
         if not self.seeds:
             raise DenoiseError("seeds is empty; give at least one fine-tuning seed")
 

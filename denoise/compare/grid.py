@@ -3,24 +3,27 @@
 Everything lands under one folder, and a step whose result is already there is skipped, so a killed grid
 finishes on the next call without redoing finished cells:
 
+    OUT/budget/CELL.json               a seconds or FLOPs budget's rate for the cell, measured once
     OUT/pretrain/CELL/                 a `denoise pretrain` run; summary.json once it has finished
     OUT/finetune/CELL/TASK/seed-N/     a `denoise finetune` output; eval.json once it has finished
+    OUT/curve/CELL/step-S/TASK/seed-N/ the same from the cell's snapshot at step S (downstream.curve)
+    OUT/baselines/TASK.json            the task's baseline that needs no pre-training
 """
 
 from __future__ import annotations
 
 import json
 import math
-import statistics
-import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
+from denoise.compare.budget import Budgeting, with_tokens
 from denoise.compare.config import Cell, GridConfig
 from denoise.errors import DenoiseError
+from denoise.files import write_json
 from denoise.finetune.config import FinetuneConfig, load_finetune_config
-from denoise.finetune.loop import finetune
+from denoise.finetune.loop import finetune, read_splits
 from denoise.models.checkpoint import CONFIG_FILE, saved_family
 from denoise.models.families import family_named
 from denoise.tasks.kinds import kind_named
@@ -28,6 +31,7 @@ from denoise.train.config import PretrainConfig, load_config
 from denoise.train.data import prepare_data
 from denoise.train.loop import pretrain
 from denoise.train.metrics import read_metrics
+from denoise.train.snapshots import snapshots_of
 
 SUMMARY = "summary.json"
 EVAL = "eval.json"
@@ -35,7 +39,8 @@ EVAL = "eval.json"
 
 @dataclass(frozen=True)
 class Entry:
-    """One row of the results: a cell (or a family's scratch baseline) on a task with a seed."""
+    """One row of the results: a cell (or a family's scratch baseline, or a task's baseline that needs no
+    pre-training) on a task with a seed."""
 
     cell: str
     family: str
@@ -46,6 +51,8 @@ class Entry:
     metric: str
     seed: int
     value: float
+    fraction: float | None = None  # of the cell's pre-training at the scored point (1: its end)
+    flops: float | None = None  # model FLOPs of pre-training up to that point
 
 
 def say(message: str) -> None:
@@ -56,6 +63,7 @@ def say(message: str) -> None:
 class Grid:
     def __init__(self, config: GridConfig, out: str | Path, log: Callable[[str], None] = say):
         self.config, self.out, self.log = config, Path(out), log
+        self.budgeting = Budgeting(config.budget, self.out, lambda message: self.log(message))
         self.tasks = {self.task_name(task): config.path(task) for task in config.downstream.tasks}
         for name, recipe in self.tasks.items():
             if not recipe.is_file():
@@ -78,54 +86,18 @@ class Grid:
         settings = [*self.config.data, *cell.settings, f"data.prepared={prepared}", f"name={cell.name}"]
         if self.config.threads:
             settings.append(f"training.threads={self.config.threads}")
+        if self.config.downstream.curve:
+            settings.append(f"training.snapshots={list(self.config.downstream.curve)}")
         base = load_config(self.config.path(cell.recipe), settings)
         if self.config.budget.tokens is not None:
-            return self.with_tokens(base, self.config.budget.tokens)
+            return with_tokens(base, self.config.budget.tokens)
         return base
-
-    @staticmethod
-    def with_tokens(config: PretrainConfig, tokens: int) -> PretrainConfig:
-        training = replace(config.training, max_steps=None, max_tokens=int(tokens))
-        return replace(config, training=training)
 
     def prepared_data(self) -> Path:
         """The corpus of the first cell to pre-train, prepared once (and cached); every cell reads these blocks."""
         first = next(cell for cell in self.config.cells if cell.recipe)
         config = load_config(self.config.path(first.recipe), [*self.config.data, *first.settings])
         return prepare_data(config.data)[1]
-
-    def calibrated(self, cell: Cell, config: PretrainConfig) -> PretrainConfig:
-        """A seconds budget turned into this cell's tokens, from a short timed run (kept in budget/CELL.json,
-        beside the cell's run, which holds only what pre-training writes)."""
-        record = self.out / "budget" / f"{cell.name}.json"
-        if record.exists():
-            return self.with_tokens(config, json.loads(record.read_text())["tokens"])
-        steps = self.config.budget.calibration_steps
-        training = replace(
-            config.training,
-            max_steps=steps,
-            max_tokens=None,
-            log_interval=1,
-            eval_batches=0,
-            reconstructions=0,
-            checkpoint_interval=steps,
-            trackers=[],
-        )
-        with tempfile.TemporaryDirectory() as scratch:
-            pretrain(replace(config, training=training), scratch, progress=False)
-            rates = [r["tokens_per_s"] for r in read_metrics(scratch) if "tokens_per_s" in r]
-        rate = statistics.median(rates[len(rates) // 4 :])  # the first steps warm up
-        tokens = int(rate * self.config.budget.seconds)
-        block = config.training.global_batch * config.data.block_size
-        tokens = max(block, tokens - tokens % block)
-        record.parent.mkdir(parents=True, exist_ok=True)
-        record.write_text(
-            json.dumps({"tokens_per_s": rate, "seconds": self.config.budget.seconds, "tokens": tokens})
-        )
-        self.log(
-            f"{cell.name}: {rate:,.0f} tokens/s, so {self.config.budget.seconds:g} s is {tokens:,} tokens"
-        )
-        return self.with_tokens(config, tokens)
 
     def pretrained(self, cell: Cell, prepared: Path | None) -> Path:
         """The finished pre-training run of ``cell``: given, found from an earlier call, or trained now."""
@@ -141,8 +113,8 @@ class Grid:
             self.log(f"{cell.name}: pre-trained earlier, skipped")
             return folder
         config = self.cell_config(cell, prepared)
-        if self.config.budget.seconds is not None:
-            config = self.calibrated(cell, config)
+        if self.config.budget.seconds is not None or self.config.budget.flops is not None:
+            config = self.budgeting.calibrated(cell, config)
         resume = (folder / "checkpoints").is_dir() and any((folder / "checkpoints").glob("step-*"))
         self.log(
             f"{cell.name}: pre-training {config.model.family} with {config.corruption!r}"
@@ -159,6 +131,8 @@ class Grid:
         base = load_finetune_config(recipe)
         settings = [f"init={init}", f"seed={seed}", *self.config.downstream.settings]
         settings += list(self.config.downstream.task_settings.get(task, []))
+        if self.config.downstream.mode == "probe":
+            settings.append("probe=true")
         if self.config.threads:
             settings.append(f"threads={self.config.threads}")
         tasks_dir = self.config.path(self.config.downstream.tasks_dir)
@@ -168,8 +142,7 @@ class Grid:
                 settings.append(f"task.{split}={tasks_dir.joinpath(*Path(path).parts[1:])}")
         return load_finetune_config(recipe, settings)
 
-    def finetuned(self, label: str, init: str, task: str, seed: int) -> dict:
-        folder = self.out / "finetune" / label / task / f"seed-{seed}"
+    def finetuned(self, folder: Path, label: str, init: str, task: str, seed: int) -> dict:
         if (folder / EVAL).exists():
             return json.loads((folder / EVAL).read_text())
         self.log(f"{label}: fine-tuning on {task}, seed {seed}")
@@ -186,29 +159,101 @@ class Grid:
     def run(self) -> list[Entry]:
         runs = self.runs()
         self.pretrained_runs = {cell.name: run for cell, run in runs}
-        starts = [(cell.name, run, "pre-trained") for cell, run in runs]
-        if self.config.baseline:
-            first_of_family: dict[str, tuple[Cell, Path]] = {}
-            for cell, run in runs:
-                first_of_family.setdefault(run_family(run), (cell, run))
-            starts += [(f"{family}-scratch", run, "scratch") for family, (_, run) in first_of_family.items()]
+        self.train_curves: dict[tuple[str, str], list] = {}  # (cell, task) -> the first seed's loss curve
         entries = []
-        for label, run, start in starts:
-            family, corruption = run_family(run), run_corruption(run) if start == "pre-trained" else "-"
+        for cell, run in runs:
+            points = [(run, 1.0, run_flops(run), self.out / "finetune" / cell.name)]
+            points += [
+                (folder, record["fraction"], record["flops"], self.out / "curve" / cell.name / folder.name)
+                for folder, record in snapshots_of(run)
+                if record["fraction"] < 1
+            ]
+            for init, fraction, flops, folder in points:
+                start = Start(cell.name, run_family(run), run_corruption(run), "pre-trained", str(init))
+                entries += self.scored(start, folder, fraction, flops)
+        if self.config.baseline:
+            first_of_family: dict[str, Path] = {}
+            for _, run in runs:
+                first_of_family.setdefault(run_family(run), run)
+            for family, run in first_of_family.items():
+                start = Start(f"{family}-scratch", family, "-", "scratch", f"scratch:{run}")
+                entries += self.scored(start, self.out / "finetune" / start.label, None, None)
+        if self.config.downstream.baselines:
             for task in self.tasks:
-                if not self.fits(task, family):
-                    continue
-                for seed in self.config.seeds:
-                    init = str(run) if start == "pre-trained" else f"scratch:{run}"
-                    results = self.finetuned(label, init, task, seed)
-                    split = scored_split(results, self.tasks[task])
-                    metric, value = self.kinds[task].headline(results[split])
-                    entries.append(Entry(label, family, corruption, start, task, split, metric, seed, value))
+                entries += self.baseline(task)
+        return entries
+
+    def baseline(self, task: str) -> list[Entry]:
+        """The task's baseline that needs no pre-training (the kind's, fitted in seconds on the same training
+        examples as the cells; kept in ``OUT/baselines/TASK.json``), or nothing for a kind without one."""
+        path = self.out / "baselines" / f"{task}.json"
+        if path.exists():
+            saved = json.loads(path.read_text())
+        else:
+            config = self.task_config(task, "scratch", self.config.seeds[0])
+            kind = kind_named(config.task.kind)(config)
+            splits = read_splits(config, kind)
+            split = "test" if splits["test"] else "dev"
+            found = kind.baseline(splits["train"], splits[split])
+            saved = (
+                {"name": None} if found is None else {"name": found[0], "split": split, "metrics": found[1]}
+            )
+            write_json(path, saved)
+        if saved["name"] is None:
+            return []
+        metric, value = self.kinds[task].headline(saved["metrics"])
+        return [Entry(saved["name"], "-", "-", "baseline", task, saved["split"], metric, 0, value)]
+
+    def scored(self, start: Start, folder: Path, fraction: float | None, flops: float | None) -> list[Entry]:
+        """Fine-tune ``start`` on every task it fits with every seed (or read the results kept in
+        ``folder``)."""
+        entries = []
+        for task in self.tasks:
+            if not self.fits(task, start.family):
+                continue
+            for seed in self.config.seeds:
+                results = self.finetuned(folder / task / f"seed-{seed}", start.label, start.init, task, seed)
+                if fraction in (1.0, None):
+                    self.train_curves.setdefault((start.label, task), results.get("train_curve", []))
+                split = scored_split(results, self.tasks[task])
+                metric, value = self.kinds[task].headline(results[split])
+                entries.append(
+                    Entry(
+                        start.label,
+                        start.family,
+                        start.corruption,
+                        start.init_kind,
+                        task,
+                        split,
+                        metric,
+                        seed,
+                        value,
+                        fraction,
+                        flops,
+                    )
+                )
         return entries
 
     def fits(self, task: str, family: str) -> bool:
         """Generation needs a model that writes text: cells of other families skip generation tasks."""
         return family_named(family).generates or not self.kinds[task].writes_text
+
+
+@dataclass(frozen=True)
+class Start:
+    """What a row of results fine-tunes from."""
+
+    label: str  # the cell, or FAMILY-scratch
+    family: str
+    corruption: str  # the cell's recipe, - for scratch
+    init_kind: str  # pre-trained | scratch
+    init: str  # the fine-tuning's init=
+
+
+def run_flops(run: Path) -> float | None:
+    """The model FLOPs of a run's whole pre-training, as it last logged them (None before they were logged)."""
+    logged = [r["flops"] for r in read_metrics(run) if "flops" in r]
+    return logged[-1] if logged else None
 
 
 def scored_split(results: dict, recipe: Path) -> str:

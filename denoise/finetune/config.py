@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from denoise.config import check_choice, from_mapping, load_settings, move_keys
+from denoise.errors import DenoiseError
 from denoise.models.settings import ModelSettings
 from denoise.optim.optimizers import OPTIMIZERS
 from denoise.optim.step import PRECISIONS
@@ -40,7 +41,10 @@ class FinetuneOptimizer:
     # adamw, or adafactor (steps relative to each weight's scale, lr being the largest relative step; T5 was
     # fine-tuned with it)
     name: str = "adamw"
-    lr: float = 1e-4  # the peak learning rate, after the warmup (0: the init is scored as it is)
+    # the peak learning rate, after the warmup (0: the init is scored as it is); a list is a sweep, each rate
+    # trained in turn and the best on the dev split kept; null: by the model's width (default_lr in
+    # denoise/finetune/rates.py), and 1e-3 for a probe
+    lr: float | list[float] | None = None
     weight_decay: float = 0.01  # not applied to biases, norms and embeddings
     warmup_ratio: float = 0.1  # the share of the steps spent warming up, then linear decay to 0
     clip_norm: float | None = 1.0  # the largest gradient norm; null: no clipping
@@ -58,6 +62,9 @@ class FinetuneOptimizer:
     }
 
 
+KEEPS = ("best", "last")
+
+
 @dataclass(frozen=True)
 class FinetuneConfig:
     name: str = "task"  # the run's name (the default --out is runs/NAME)
@@ -73,13 +80,18 @@ class FinetuneConfig:
     dropout: float = 0.1  # of the head
     max_length: int = 128  # input tokens, framing included
     optimizer: FinetuneOptimizer = field(default_factory=FinetuneOptimizer)
-    epochs: int = 3  # passes over the training split
-    max_steps: int | None = None  # stops early when set
+    # The budget: at most this many passes over the training split (or max_steps steps), stopped early once
+    # the dev score has not improved for `patience` scores in a row.
+    epochs: int = 10
+    max_steps: int | None = None  # at most this many steps, when set
+    eval_interval: int | None = None  # steps between dev scores; null: after every epoch
+    patience: int | None = 3  # dev scores without a better one before stopping; null: train the whole budget
+    keep: str = "best"  # best: the weights of the best dev score are scored and saved; last: the last ones
+    probe: bool = False  # freeze the backbone and train the head alone on its states (computed once)
     batch_size: int = 32  # training examples per step
     eval_batch_size: int = 64  # examples per forward when scoring
     max_train_examples: int | None = None  # a random subset of N training examples (the same for every seed)
     max_eval_examples: int | None = None  # a random subset of N dev and test examples (the same always)
-    dev_each_epoch: bool = True  # score the dev split after every epoch (else only at the end)
     precision: str = "fp32"  # fp32 | bf16 | fp16
     seed: int = 0  # the head's fresh weights, dropout and the order of the examples follow from it
     threads: int | None = None  # torch threads, set by `denoise finetune`; None: torch's default
@@ -103,6 +115,8 @@ class FinetuneConfig:
         "max_length": ">= 1",
         "epochs": ">= 1",
         "max_steps": ">= 1",
+        "eval_interval": ">= 1",
+        "patience": ">= 1",
         "batch_size": ">= 1",
         "eval_batch_size": ">= 1",
         "max_train_examples": ">= 1",
@@ -115,6 +129,21 @@ class FinetuneConfig:
         kind_named(self.task.kind)
         check_choice("optimizer.name", self.optimizer.name, OPTIMIZERS)
         check_choice("precision", self.precision, PRECISIONS)
+        check_choice("keep", self.keep, KEEPS)
+        if isinstance(self.optimizer.lr, list) and not self.optimizer.lr:
+            raise DenoiseError(
+                "optimizer.lr is an empty list; give one rate, a list of rates to sweep, or null"
+            )
+
+    @property
+    def sweeps(self) -> bool:
+        """Several learning rates, chosen among on the dev split."""
+        return isinstance(self.optimizer.lr, list) and len(self.optimizer.lr) > 1
+
+    @property
+    def scores_dev_while_training(self) -> bool:
+        """Early stopping and keeping the best weights both need dev scores during training."""
+        return self.patience is not None or self.keep == "best"
 
     def to_mapping(self) -> dict:
         return dataclasses.asdict(self)
@@ -126,4 +155,10 @@ def load_finetune_config(recipe: str | Path | None, overrides: list[str] | None 
 
 def saved_finetune_config(mapping: dict, where: str) -> FinetuneConfig:
     """A config saved with a fine-tuned model (``task.json``), written before some keys moved or after."""
+    mapping = {k: v for k, v in mapping.items() if k not in RETIRED_KEYS}
     return from_mapping(FinetuneConfig, move_keys(FinetuneConfig, mapping), where=where)
+
+
+# Keys that configs saved by earlier versions hold and that no longer mean anything (dev scoring now follows
+# from patience and keep).
+RETIRED_KEYS = ("dev_each_epoch",)

@@ -62,9 +62,10 @@ def collate(features: Sequence[dict], pad_id: int) -> dict[str, torch.Tensor]:
         if key in ("input_ids", "offsets", "word_positions"):
             continue
         values = [f[key] for f in features]
-        batch[key] = (
-            pad(values, IGNORE if key == "labels" else 0)
-            if isinstance(values[0], list)
-            else torch.tensor(values)
-        )
+        if isinstance(values[0], torch.Tensor):  # per-token vectors (a probe's states), padded with zeros
+            batch[key] = torch.nn.utils.rnn.pad_sequence(values, batch_first=True)
+        elif isinstance(values[0], list):
+            batch[key] = pad(values, IGNORE if key == "labels" else 0)
+        else:
+            batch[key] = torch.tensor(values)
     return batch

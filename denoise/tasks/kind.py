@@ -1,7 +1,8 @@
 """What a kind of downstream task is: how its splits are read, what the training split defines (label
-names), how examples become features, the head that scores them, how predictions are scored, and the one
-metric a comparison ranks it by. Each kind is a subclass in ``denoise/tasks/<kind>/kind.py``, registered in
-:mod:`denoise.tasks.kinds`; ``docs/adding_a_task_kind.md`` walks through a new one.
+names), how examples become features, the head that scores them, how predictions are scored, the one
+metric a comparison ranks it by, and a baseline that needs no pre-training, where it has one. Each kind is a
+subclass in ``denoise/tasks/<kind>/kind.py``, registered in :mod:`denoise.tasks.kinds`;
+``docs/adding_a_task_kind.md`` walks through a new one.
 """
 
 from __future__ import annotations
@@ -80,6 +81,12 @@ class Kind:
     def score(self, model, examples: list, features: list[dict], tok: TaskTokenizer, device, autocast):
         """Metrics and one prediction per example (``autocast()`` gives the run's precision)."""
         raise NotImplementedError
+
+    def baseline(self, train: list, examples: list) -> tuple[str, dict] | None:
+        """A reference score that needs no pre-training: a simple model fitted on ``train`` in seconds, and
+        its name and metrics on ``examples``, under the keys ``score`` gives (so ``headline`` reads them);
+        None for a kind without one (the default)."""
+        return None
 
     @classmethod
     def headline(cls, metrics: dict) -> tuple[str, float]:

@@ -84,6 +84,9 @@ class TrainingSettings:
     reconstructions: int = 4  # encoder-decoder: greedy reconstructions scored with sacrebleu at each eval
     checkpoint_interval: int = 200  # steps between checkpoints
     keep_checkpoints: int = 2  # the newest checkpoints kept; older ones are removed
+    # fractions of the run's steps at which the model is also kept, with its tokenizer, in
+    # OUT/snapshots/step-N/ (a run folder fine-tuning starts from), for scores against pre-training compute
+    snapshots: list[float] = field(default_factory=list)
     trackers: list[str] = field(default_factory=lambda: ["tensorboard"])  # accelerate trackers when installed
     threads: int | None = None  # torch threads per process, set by `denoise pretrain`; None: torch's default
     peak_tflops: float | None = None  # the device's peak, for model FLOPs utilisation; None: known GPUs
@@ -100,6 +103,7 @@ class TrainingSettings:
         "reconstructions": ">= 0",
         "checkpoint_interval": ">= 1",
         "keep_checkpoints": ">= 1",
+        "snapshots": "(0, 1]",
         "threads": ">= 1",
         "peak_tflops": "> 0",
     }

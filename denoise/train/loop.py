@@ -29,7 +29,7 @@ from denoise.corruption.loader import Collator
 from denoise.corruption.recipe import Recipe
 from denoise.data.prepare import load_blocks
 from denoise.errors import DenoiseError
-from denoise.files import replace_folder
+from denoise.files import replace_folder, staged_folder, write_json
 from denoise.models.checkpoint import save_model
 from denoise.models.families import build_model, check_positions, family_named, learned_positions
 from denoise.models.init import Init
@@ -51,8 +51,9 @@ from denoise.train.data import (
 )
 from denoise.train.evaluate import evaluate, reconstructions
 from denoise.train.init import check_tokenizer, init_model, pretraining_init
-from denoise.train.metrics import MetricsLog, available_trackers, peak_flops
+from denoise.train.metrics import MetricsLog, TrainingFlops, available_trackers, peak_flops
 from denoise.train.objective import Counts, micro_batch_loss, model_inputs
+from denoise.train.snapshots import SNAPSHOT_FILE, snapshot_dir, snapshot_steps
 
 
 class NonFiniteLoss(DenoiseError):
@@ -193,6 +194,7 @@ class Pretraining:
         check_positions(model, longest)
         self._setup_optimizer(model)
         self.start_step, self.tokens = 0, 0
+        self.flops = TrainingFlops(self.accelerator)
         if self.resume_from is not None:
             self._restore(self.resume_from)
         t = self.config.training
@@ -277,6 +279,7 @@ class Pretraining:
         state = ckpt.read_trainer_state(checkpoint)
         ckpt.read_states(checkpoint, self.stepper.state())
         self.start_step, self.tokens = state["step"], state["tokens"]
+        self.flops.done = state.get("flops", 0.0)  # absent from checkpoints written before it was counted
         same_world = state.get("processes") == self.accelerator.num_processes
         if not (same_world and ckpt.restore_rng(checkpoint, self.accelerator.process_index)):
             self.accelerator.print(
@@ -357,7 +360,9 @@ class Pretraining:
             micro_batches = [next(batches) for _ in range(self.layout.accumulation)]
             window["tokens"] += sum(int(b.attention_mask.sum()) for b in micro_batches)
             counts = [Counts.of(b) for b in micro_batches]
-            window["flops"] += sum(self._flops(b, c.tokens) for b, c in zip(micro_batches, counts))
+            step_flops = sum(self._flops(b, c.tokens) for b, c in zip(micro_batches, counts))
+            window["flops"] += step_flops
+            self.flops.add(step_flops)
             result = self.train_step(micro_batches, counts)
             loss = float(result["loss"])
             if not math.isfinite(loss):
@@ -376,10 +381,13 @@ class Pretraining:
             if done % t.eval_interval == 0 or last:
                 evaluation = self._evaluate(done)
                 self._emit(log, evaluation, None)
+            if done in snapshot_steps(t.snapshots, self.total_steps):
+                self._snapshot(done)
             if done % t.checkpoint_interval == 0 or last:
                 self._save(done)
         if bar is not None:
             bar.close()
+        flops = self.flops.total()  # while the processes can still sum it
         self._export()
         acc.end_training()
         self._take_place()
@@ -387,6 +395,7 @@ class Pretraining:
             "out": str(self.final_out),
             "steps": self.total_steps,
             "tokens": self.tokens,
+            "flops": flops,
             "first_loss": first_loss,
             "final_loss": record.get("loss"),
             "seconds": time.perf_counter() - started,
@@ -408,6 +417,7 @@ class Pretraining:
             "token_loss": float(result["token_loss"]),
             "lr": self.scheduler.get_last_lr()[0],
             "tokens": self.tokens,
+            "flops": self.flops.total(),
             "tokens_per_s": tokens / elapsed,
             "model_tflops_per_s": window["flops"] / elapsed / 1e12,
         }
@@ -467,6 +477,7 @@ class Pretraining:
 
     def _save(self, step: int) -> None:
         acc = self.accelerator
+        flops = self.flops.total()  # every process takes part
         staging = ckpt.staging_dir(self.out, step)
         if acc.is_main_process:
             shutil.rmtree(staging, ignore_errors=True)
@@ -480,6 +491,7 @@ class Pretraining:
             state = {
                 "step": step,
                 "tokens": self.tokens,
+                "flops": flops,
                 "processes": acc.num_processes,
                 "config": self.config.to_mapping(),
                 "data": self.data_fingerprint,
@@ -487,6 +499,22 @@ class Pretraining:
             ckpt.write_trainer(staging, state)
             ckpt.publish(staging, self.out, step, self.config.training.keep_checkpoints)
         acc.wait_for_everyone()
+
+    def _snapshot(self, step: int) -> None:
+        """The model and tokenizer as they are at ``step``, in ``OUT/snapshots/step-N/`` with what it cost."""
+        flops = self.flops.total()  # every process takes part
+        if self.accelerator.is_main_process:
+            record = {
+                "step": step,
+                "fraction": step / self.total_steps,
+                "tokens": self.tokens,
+                "flops": flops,
+            }
+            with staged_folder(snapshot_dir(self.out, step)) as staging:
+                save_model(self.unwrapped, staging / "model")
+                self.tokenizer.save(staging / "tokenizer")
+                write_json(staging / SNAPSHOT_FILE, record)
+        self.accelerator.wait_for_everyone()
 
     def _export(self) -> None:
         """The final model and its tokenizer, ready for fine-tuning: ``OUT/model`` and ``OUT/tokenizer``."""

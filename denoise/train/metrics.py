@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
+
 from denoise.files import write_text
 
 METRICS_FILE = "metrics.jsonl"
@@ -71,3 +73,22 @@ def peak_flops(device_name: str | None, precision: str, configured_tflops: float
         if key in device_name:
             return tflops * 1e12
     return None
+
+
+class TrainingFlops:
+    """The model FLOPs trained so far over every process: counted locally each step, summed across processes
+    only when asked (at log lines, checkpoints and snapshots, which every process reaches together)."""
+
+    def __init__(self, accelerator):
+        self.accelerator, self.done, self.pending = accelerator, 0.0, 0.0
+
+    def add(self, flops: float) -> None:
+        self.pending += flops
+
+    def total(self) -> float:
+        pending = self.pending
+        if self.accelerator.num_processes > 1:
+            summed = self.accelerator.reduce(torch.tensor(pending, device=self.accelerator.device), "sum")
+            pending = float(summed)
+        self.done, self.pending = self.done + pending, 0.0
+        return self.done

@@ -1,6 +1,7 @@
 """`denoise compare`: a tiny grid end to end, its files, its plots, and a killed grid that resumes."""
 
 import csv
+import json
 import signal
 import struct
 import time
@@ -9,10 +10,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from benchmarks.flops import counted_flops
 from denoise.compare import compare, load_grid
+from denoise.compare.budget import Budgeting, first_steps_flops_per_token
 from denoise.compare.grid import Grid
 from denoise.compare.plots import DPI, LOSS_SIZE, TASK_HEIGHT, TASK_WIDTH
 from denoise.errors import DenoiseError
+from denoise.train.data import StepSampler, make_loader
+from denoise.train.loop import Pretraining
 from tests.paths import RECIPES, SAMPLES
 from tests.train_helpers import cli, tiny
 
@@ -33,8 +38,9 @@ TASKS = {
 }
 
 
-def write_grid(folder: Path, prepared: str, steps: int = 3, seeds=(0, 1), **extra) -> Path:
-    """Two tiny cells (BERT masking, MASS) on shared blocks, two sample tasks."""
+def write_grid(folder: Path, prepared: str, steps: int = 3, seeds=(0, 1), curve=(), **extra) -> Path:
+    """Two tiny cells (BERT masking, MASS) on shared blocks, two sample tasks (also scored at the ``curve``'s
+    fractions of pre-training)."""
     (folder / "tasks").mkdir(parents=True, exist_ok=True)
     for name, recipe in TASKS.items():
         (folder / "tasks" / f"{name}.yaml").write_text(yaml.safe_dump({"name": name, "epochs": 1, **recipe}))
@@ -51,6 +57,7 @@ def write_grid(folder: Path, prepared: str, steps: int = 3, seeds=(0, 1), **extr
         "downstream": {
             "tasks": ["tasks/sentiment.yaml", "tasks/pos.yaml"],
             "settings": ["batch_size=4", "dropout=0.0"],
+            "curve": list(curve),
         },
         "seeds": list(seeds),
         "threads": 1,
@@ -71,13 +78,23 @@ def png_size(path: Path) -> tuple[int, int]:
 @pytest.mark.slow
 def test_a_tiny_grid_writes_results_table_and_plots(prepared_corpus, tmp_path):
     out = tmp_path / "out"
-    written = compare(load_grid(write_grid(tmp_path, prepared_corpus)), out, log=lambda _: None)
+    grid = write_grid(tmp_path, prepared_corpus, steps=4, curve=[0.5])
+    written = compare(load_grid(grid), out, log=lambda _: None)
 
     with written["csv"].open() as handle:
         rows = list(csv.DictReader(handle))
-    # 2 pre-trained cells and 2 scratch baselines (one per family), 2 tasks, 2 seeds
-    assert len(rows) == 4 * 2 * 2
-    assert {r["cell"] for r in rows} == {"bert-mask", "mass", "bert-scratch", "bart-scratch"}
+    # 2 pre-trained cells scored at 50% and at the end, 2 scratch baselines (one per family), 2 tasks,
+    # 2 seeds; and one baseline without pre-training per task
+    assert len(rows) == (2 * 2 + 2) * 2 * 2 + 2
+    baselines = {r["cell"] for r in rows if r["init"] == "baseline"}
+    assert {r["cell"] for r in rows} - baselines == {"bert-mask", "mass", "bert-scratch", "bart-scratch"}
+    assert len(baselines) == 2
+    halfway = [r for r in rows if r["fraction"] == "0.5"]
+    assert len(halfway) == 2 * 2 * 2 and all(0 < float(r["flops"]) for r in halfway)
+    for cell in ("bert-mask", "mass"):
+        ends = {float(r["flops"]) for r in rows if r["cell"] == cell and r["fraction"] == "1.0"}
+        halves = {float(r["flops"]) for r in halfway if r["cell"] == cell}
+        assert len(ends) == len(halves) == 1 and 0 < halves.pop() < ends.pop()
     assert {(r["task"], r["split"], r["metric"]) for r in rows} == {
         ("sentiment", "test", "accuracy"),
         ("pos", "dev", "accuracy"),
@@ -86,18 +103,26 @@ def test_a_tiny_grid_writes_results_table_and_plots(prepared_corpus, tmp_path):
     assert {r["corruption"] for r in rows if r["init"] == "pre-trained"} == {"bert", "mass"}
 
     table = written["markdown"].read_text()
-    assert "| bert-mask | bert | bert | 1.5k |" in table  # 3 steps of 8 blocks of 64 tokens
+    assert "| bert-mask | bert | bert | 2.0k |" in table  # 4 steps of 8 blocks of 64 tokens
     assert "| bart-scratch | bart | none (scratch) |" in table
     assert "sentiment (accuracy)" in table and "pos (accuracy)" in table
+    assert "no pre-training" in table
+    assert (
+        "## Which differences the seeds can tell apart" in table and "minus its family from scratch" in table
+    )
+    assert "## Along pre-training" in table and "| 50% | 100% |" in table
+    for key in ("scores", "flops", "finetuning", "losses"):
+        assert f"]({written[key].name})" in table
 
     assert png_size(written["losses"]) == (LOSS_SIZE[0] * DPI, LOSS_SIZE[1] * DPI)
-    assert png_size(written["scores"]) == (2 * TASK_WIDTH * DPI, TASK_HEIGHT * DPI)
+    for key in ("scores", "flops", "finetuning"):
+        assert png_size(written[key]) == (2 * TASK_WIDTH * DPI, TASK_HEIGHT * DPI)
     for path in written.values():
         assert path.parent == out
 
 
 def test_a_killed_grid_finishes_without_redoing_finished_cells(prepared_corpus, tmp_path):
-    grid = write_grid(tmp_path, prepared_corpus, steps=6, seeds=(0,))
+    grid = write_grid(tmp_path, prepared_corpus, steps=6, seeds=(0,), curve=[0.5])
     out = tmp_path / "out"
     first_cell = out / "pretrain" / "bert-mask" / "summary.json"
     process = cli("compare", str(grid), "--out", str(out))
@@ -122,7 +147,7 @@ def test_a_killed_grid_finishes_without_redoing_finished_cells(prepared_corpus, 
     for path, mtime in finished.items():
         assert path.stat().st_mtime_ns == mtime, f"{path} was redone"
     with (out / "results.csv").open() as handle:
-        assert len(list(csv.DictReader(handle))) == 4 * 2
+        assert len(list(csv.DictReader(handle))) == (2 * 2 + 2) * 2 + 2  # with the halfway points, baselines
 
 
 def test_a_seconds_budget_is_turned_into_tokens_once(prepared_corpus, tmp_path):
@@ -139,6 +164,75 @@ def test_a_seconds_budget_is_turned_into_tokens_once(prepared_corpus, tmp_path):
     assert summary["tokens"] == record["tokens"]
 
 
+def flops_grid(folder: Path, prepared: str, flops: float) -> Grid:
+    """The two tiny cells with a FLOPs budget, counted on the batches of two steps."""
+    path = write_grid(folder, prepared, seeds=(0,), budget={"flops": flops, "calibration_steps": 2})
+    return Grid(load_grid(path), folder / "out", log=lambda _: None)
+
+
+def test_a_flops_budget_gives_each_cell_the_tokens_its_own_count_affords(prepared_corpus, tmp_path):
+    grid = flops_grid(tmp_path, prepared_corpus, flops=1e9)
+    lines = []
+    grid.log = lines.append
+    step = 8 * 64
+    rates = {}
+    for cell in grid.config.cells:
+        config = grid.budgeting.calibrated(cell, grid.cell_config(cell, Path(prepared_corpus)))
+        record = json.loads((tmp_path / "out" / "budget" / f"{cell.name}.json").read_text())
+        tokens, rates[cell.name] = record["tokens"], record["flops_per_token"]
+        assert record["flops"] == 1e9
+        assert (config.training.max_tokens, config.training.max_steps) == (tokens, None)
+        assert tokens % step == 0  # whole steps, as many as fit in the budget
+        assert tokens * rates[cell.name] <= 1e9 < (tokens + step) * rates[cell.name]
+        assert (
+            f"{cell.name}: {rates[cell.name]:.4g} FLOPs per token, so 1e+09 FLOPs is {tokens:,} tokens"
+            in lines
+        )
+    assert rates["bert-mask"] != rates["mass"]  # each cell's own count, not one figure for all
+
+
+def test_a_flops_budget_is_counted_once_and_reread(prepared_corpus, tmp_path, monkeypatch):
+    grid = flops_grid(tmp_path, prepared_corpus, flops=1e9)
+    cell = grid.config.cells[0]
+    first = grid.budgeting.calibrated(cell, grid.cell_config(cell, Path(prepared_corpus))).training.max_tokens
+
+    def counted_again(self, config):
+        raise AssertionError("the recorded FLOPs per token were counted again")
+
+    monkeypatch.setattr(Budgeting, "flops_per_token", counted_again)
+    again = grid.budgeting.calibrated(cell, grid.cell_config(cell, Path(prepared_corpus))).training.max_tokens
+    assert again == first
+    doubled = flops_grid(tmp_path, prepared_corpus, flops=2e9)
+    more = doubled.budgeting.calibrated(
+        cell, doubled.cell_config(cell, Path(prepared_corpus))
+    ).training.max_tokens
+    assert 2 * first - 8 * 64 <= more <= 2 * first + 8 * 64
+
+
+def test_a_flops_budget_counts_what_torch_counts_on_the_trainer_s_batches(prepared_corpus, tmp_path):
+    grid = flops_grid(tmp_path, prepared_corpus, flops=1e9)
+    for cell in grid.config.cells:
+        run = Pretraining(
+            grid.budgeting.calibration(grid.cell_config(cell, Path(prepared_corpus))), tmp_path / cell.name
+        )
+        seed = run.config.training.seed
+        (batch,) = make_loader(
+            run.blocks, StepSampler(run.split.train, run.layout, 0, seed, 0, 1), run.collator, 0, seed
+        )
+        counted = counted_flops(run.unwrapped, batch)
+        assert first_steps_flops_per_token(run, 1) * len(batch) * 64 == pytest.approx(counted, rel=0.05), (
+            cell.name
+        )
+
+
+def test_a_flops_budget_pretrains_the_cell_on_its_tokens(prepared_corpus, tmp_path):
+    grid = flops_grid(tmp_path, prepared_corpus, flops=3e8)  # 3 steps of the tiny BERT
+    cell = grid.config.cells[0]
+    folder = grid.pretrained(cell, Path(prepared_corpus))
+    record = json.loads((tmp_path / "out" / "budget" / f"{cell.name}.json").read_text())
+    assert json.loads((folder / "summary.json").read_text())["tokens"] == record["tokens"]
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -146,8 +240,12 @@ def test_a_seconds_budget_is_turned_into_tokens_once(prepared_corpus, tmp_path):
         ({"cells": [{"name": "a b", "recipe": "x.yaml"}]}, "'a b' must be letters"),
         ({"cells": [{"name": "a", "recipe": "x.yaml"}, {"name": "a", "recipe": "y.yaml"}]}, "repeated: a"),
         ({"cells": [{"name": "a"}]}, "exactly one of recipe"),
-        ({"budget": {}}, "set budget.tokens or budget.seconds"),
-        ({"budget": {"tokens": 10, "seconds": 1}}, "not both"),
+        ({"budget": {}}, "set budget.tokens, budget.seconds or budget.flops"),
+        ({"budget": {"tokens": 10, "seconds": 1}}, "not tokens and seconds"),
+        ({"budget": {"tokens": 10, "flops": 1e12}}, "not tokens and flops; set the others to null"),
+        ({"budget": {"seconds": 1, "flops": 1e12}}, "not seconds and flops"),
+        ({"budget": {"flops": 0}}, r"budget.flops must be > 0"),
+        ({"budget": {"flops": "lots"}}, "budget.flops"),
         ({"seeds": []}, "seeds is empty"),
         ({"cels": []}, "did you mean 'cells'"),
     ],

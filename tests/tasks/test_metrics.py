@@ -117,7 +117,7 @@ def test_squad_scores_with_breakdown():
         QAExample("3", "Why?", context, ()),
     ]
     predictions = {"1": "cat", "2": "in the kitchen", "3": "", "other": "ignored"}
-    scores = squad_scores(predictions, examples)
+    scores = squad_scores(predictions, examples, version="2.0")
     # 2: best F1 is against "on mat in kitchen": shared 2 of predicted 2, gold 4 -> 2/3.
     assert scores["exact_match"] == pytest.approx(200 / 3)
     assert scores["f1"] == pytest.approx(100 * (1 + 2 / 3 + 1) / 3)
@@ -130,7 +130,8 @@ def test_squad_scores_with_breakdown():
 
 def test_squad_scores_without_unanswerable_have_no_breakdown():
     examples = [QAExample("1", "Who?", "Ann ran.", (Answer("Ann", 0),))]
-    assert squad_scores({"1": "Ann"}, examples) == {"exact_match": 100.0, "f1": 100.0, "total": 1}
+    scores = squad_scores({"1": "Ann"}, examples, version="1.1")
+    assert scores == {"exact_match": 100.0, "f1": 100.0, "total": 1}
 
 
 def test_squad_scores_need_every_prediction():
@@ -139,7 +140,7 @@ def test_squad_scores_need_every_prediction():
         QAExample("q7", "Why?", "Ann ran.", ()),
     ]
     with pytest.raises(DenoiseError, match="no prediction for 1 of 2 questions, the first 'q7'"):
-        squad_scores({"1": "Ann"}, examples)
+        squad_scores({"1": "Ann"}, examples, version="2.0")
 
 
 # Translation

@@ -6,11 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from denoise.config import check_choice
-from denoise.tasks.classification.data import check_labels, label_set, read_classification
+from denoise.tasks.bag_of_words import NaiveBayes, RidgeRegression, word_counts
+from denoise.tasks.classification.data import (
+    ClassificationExample,
+    check_labels,
+    label_set,
+    read_classification,
+)
 from denoise.tasks.classification.features import classification_features
 from denoise.tasks.classification.head import POOLINGS, ClassificationHead
 from denoise.tasks.classification.metrics import accuracy, macro_f1, regression_scores
 from denoise.tasks.kind import Kind, outputs
+from denoise.tasks.metrics import check_pairs
 
 
 @dataclass(frozen=True)
@@ -68,8 +75,13 @@ class Classification(Kind):
             gold = [float(e.label) for e in examples]
             return regression_scores(gold, predicted), predicted
         predicted = [self.labels[int(x.argmax())] for x in logits]
-        gold = [e.label for e in examples]
-        return {"accuracy": accuracy(gold, predicted), "macro_f1": macro_f1(gold, predicted)}, predicted
+        return label_scores([e.label for e in examples], predicted), predicted
+
+    def baseline(self, train: list, examples: list) -> tuple[str, dict]:
+        """Multinomial naive Bayes on word counts (:mod:`denoise.tasks.bag_of_words`), Laplace-smoothed."""
+        model = NaiveBayes(documents(train), [e.label for e in train])
+        predicted = model.predict(documents(examples))
+        return "naive Bayes on word counts", label_scores([e.label for e in examples], predicted)
 
     @classmethod
     def headline(cls, metrics: dict) -> tuple[str, float]:
@@ -82,6 +94,35 @@ class Regression(Classification):
     name = "regression"
     regression = True
 
+    def baseline(self, train: list, examples: list) -> tuple[str, dict]:
+        """Ridge regression on word counts (:mod:`denoise.tasks.bag_of_words`), its penalty chosen on a
+        held-out fifth of ``train``."""
+        model = RidgeRegression(documents(train), [float(e.label) for e in train])
+        predicted = model.predict(documents(examples))
+        name = f"ridge regression on word counts (penalty {model.penalty:g})"
+        return name, baseline_regression_scores([float(e.label) for e in examples], predicted)
+
     @classmethod
     def headline(cls, metrics: dict) -> tuple[str, float]:
         return "pearson", metrics["pearson"]
+
+
+def label_scores(gold: list[str], predicted: list[str]) -> dict:
+    """What the classification kind reports: accuracy and macro F1."""
+    return {"accuracy": accuracy(gold, predicted), "macro_f1": macro_f1(gold, predicted)}
+
+
+def documents(examples: list[ClassificationExample]) -> list:
+    """The word counts of each example's text (or text pair)."""
+    return [word_counts(e.text, e.text_pair) for e in examples]
+
+
+def baseline_regression_scores(gold: list[float], predicted: list[float]) -> dict:
+    """:func:`regression_scores`, except that a correlation with a constant (every prediction the same, the
+    training mean say, or every gold score the same) is undefined and reported as 0 rather than divided by a
+    zero spread."""
+    check_pairs(gold, predicted, "scores")
+    if len(set(predicted)) > 1 and len(set(gold)) > 1:
+        return regression_scores(gold, predicted)
+    mse = sum((g - p) ** 2 for g, p in zip(gold, predicted)) / len(gold)
+    return {"pearson": 0.0, "spearman": 0.0, "mse": mse}

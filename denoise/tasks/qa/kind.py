@@ -1,7 +1,8 @@
 """The span QA kind, and its settings (``qa:`` in a task recipe): long contexts in overlapping windows,
 n-best span decoding, and "no answer" when the first token outscores the best span by more than a
 threshold chosen on the dev split (only if the training set has unanswerable questions; 0 without a dev
-split)."""
+split). Scores follow the official SQuAD v2.0 script where a task has unanswerable questions, v1.1's
+otherwise (:meth:`SpanQA.squad_version`). It has no baseline."""
 
 from __future__ import annotations
 
@@ -101,11 +102,17 @@ class SpanQA(Kind):
                     "nbest": [{"text": t, "score": s} for t, s in texts],
                 }
             )
-        metrics = squad_scores(predictions, examples)
+        metrics = squad_scores(predictions, examples, self.squad_version(examples))
         if self.no_answer:
             metrics["null_threshold"] = self.null_threshold
             metrics.update(no_answer_diagnostics(ranked, examples))
         return metrics, nbest
+
+    def squad_version(self, examples: list) -> str:
+        """The official script whose scores a task gets: SQuAD v2.0's where it has unanswerable questions
+        (in the training split, or among the ``examples`` scored), v1.1's otherwise."""
+        unanswerable = self.no_answer or any(not example.answerable for example in examples)
+        return "2.0" if unanswerable else "1.1"
 
     @classmethod
     def headline(cls, metrics: dict) -> tuple[str, float]:
