@@ -229,6 +229,12 @@ def cmd_finetune(args: argparse.Namespace) -> None:
     out = args.out or Path("runs") / config.name
     use_threads(config.threads)
     results = finetune(config, out, progress=not args.no_progress, overwrite=args.overwrite)
+    kept = (
+        f"the best dev score's weights, from step {results['best_step']}"
+        if results["best_step"]
+        else "the last weights"
+    )
+    print(f"kept {kept} (lr {results['lr']:g}; {results['history'][-1]['step']} steps trained)")
     for split in ("dev", "test"):
         if split in results:
             print(f"{split}: {json.dumps(results[split])}")

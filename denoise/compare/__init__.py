@@ -42,6 +42,6 @@ def compare(config: GridConfig, out: str | Path, log: Callable[[str], None] = sa
     plots = {key: path for key, path in plots.items() if path is not None}
     return {
         "csv": write_csv(entries, out),
-        "markdown": write_markdown(entries, grid.pretrained_runs, config, plots, out),
+        "markdown": write_markdown(entries, grid.pretrained_runs, config, plots, out, grid.example_scores),
         **plots,
     }

@@ -1,6 +1,7 @@
 """Which cells of a grid differ on a task: each cell against its family's scratch baseline and against the
 best cell, as mean paired differences (paired by fine-tuning seed) with 95% bootstrap intervals
-(:mod:`denoise.compare.statistics`)."""
+(:mod:`denoise.compare.statistics`). Where every run's per-example scores are known (a headline that is a
+mean over examples, such as accuracy), the bootstrap resamples test examples as well as seeds."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import statistics
 from dataclasses import dataclass
 
 from denoise.compare.grid import Entry
-from denoise.compare.statistics import Difference, paired_difference
+from denoise.compare.statistics import Difference, paired_difference, paired_example_difference
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class TaskDifferences:
     best: str  # the cell (pre-trained or scratch) with the highest mean
     against_scratch: dict[str, Difference]  # pre-trained cell -> cell minus its family's scratch baseline
     against_best: dict[str, Difference]  # every other cell -> cell minus the best
+    resampled: str  # what the bootstrap drew: "seeds" or "seeds and test examples"
 
 
 def final_scores(entries: list[Entry], task: str) -> dict[str, dict[int, float]]:
@@ -29,16 +31,25 @@ def final_scores(entries: list[Entry], task: str) -> dict[str, dict[int, float]]
     return found
 
 
-def paired(a: dict[int, float], b: dict[int, float]) -> Difference | None:
-    """``a`` minus ``b`` over their shared seeds; None with fewer than two."""
-    seeds = sorted(set(a) & set(b))
+ExampleScores = dict[tuple[str, str, int], list[float]]  # (cell, task, seed) -> each example's score
+
+
+def paired(scores: dict, a: str, b: str, task: str, examples: ExampleScores) -> Difference | None:
+    """Cell ``a`` minus cell ``b`` on ``task`` over their shared seeds, resampling examples too where their
+    scores are known; None with nothing to resample (one seed and no example scores)."""
+    seeds = sorted(set(scores[a]) & set(scores[b]))
+    rows = [[examples.get((cell, task, seed)) for seed in seeds] for cell in (a, b)]
+    if seeds and all(row is not None for cell_rows in rows for row in cell_rows):
+        return paired_example_difference(*rows)
     if len(seeds) < 2:
         return None
-    return paired_difference([a[s] for s in seeds], [b[s] for s in seeds])
+    return paired_difference([scores[a][s] for s in seeds], [scores[b][s] for s in seeds])
 
 
-def task_differences(entries: list[Entry]) -> list[TaskDifferences]:
-    """Per task (in the order the entries name them), the differences of every cell that has two seeds."""
+def task_differences(entries: list[Entry], examples: ExampleScores | None = None) -> list[TaskDifferences]:
+    """Per task (in the order the entries name them), the differences of every cell that has something to
+    resample."""
+    examples = examples or {}
     tasks = list(dict.fromkeys(e.task for e in entries))
     found = []
     for task in tasks:
@@ -55,15 +66,17 @@ def task_differences(entries: list[Entry]) -> list[TaskDifferences]:
         against_scratch = {}
         for cell in pretrained:
             baseline = scratch.get(family[cell])
-            difference = paired(scores[cell], scores[baseline]) if baseline else None
+            difference = paired(scores, cell, baseline, task, examples) if baseline else None
             if difference is not None:
                 against_scratch[cell] = difference
         against_best = {}
         for cell in scores:
-            difference = paired(scores[cell], scores[best]) if cell != best else None
+            difference = paired(scores, cell, best, task, examples) if cell != best else None
             if difference is not None:
                 against_best[cell] = difference
-        found.append(TaskDifferences(task, metric, best, against_scratch, against_best))
+        by_examples = all((cell, task, seed) in examples for cell in scores for seed in scores[cell])
+        resampled = "seeds and test examples" if by_examples else "seeds"
+        found.append(TaskDifferences(task, metric, best, against_scratch, against_best, resampled))
     return found
 
 

@@ -63,6 +63,7 @@ def say(message: str) -> None:
 class Grid:
     def __init__(self, config: GridConfig, out: str | Path, log: Callable[[str], None] = say):
         self.config, self.out, self.log = config, Path(out), log
+        self.read_tasks: dict[str, tuple] = {}
         self.budgeting = Budgeting(config.budget, self.out, lambda message: self.log(message))
         self.tasks = {self.task_name(task): config.path(task) for task in config.downstream.tasks}
         for name, recipe in self.tasks.items():
@@ -160,6 +161,7 @@ class Grid:
         runs = self.runs()
         self.pretrained_runs = {cell.name: run for cell, run in runs}
         self.train_curves: dict[tuple[str, str], list] = {}  # (cell, task) -> the first seed's loss curve
+        self.example_scores: dict[tuple[str, str, int], list[float]] = {}  # (cell, task, seed) -> per example
         entries = []
         for cell, run in runs:
             points = [(run, 1.0, run_flops(run), self.out / "finetune" / cell.name)]
@@ -183,6 +185,25 @@ class Grid:
                 entries += self.baseline(task)
         return entries
 
+    def task_splits(self, task: str):
+        """The task's kind, fitted on its training split, and its splits as every cell's fine-tuning reads them
+        (read once)."""
+        if task not in self.read_tasks:
+            config = self.task_config(task, "scratch", self.config.seeds[0])
+            kind = kind_named(config.task.kind)(config)
+            self.read_tasks[task] = kind, read_splits(config, kind)
+        return self.read_tasks[task]
+
+    def example_scores_of(self, task: str, split: str, run: Path) -> list[float] | None:
+        """Each scored example's share of the headline in a fine-tuning run (from its predictions), where the
+        kind's headline is a mean over examples."""
+        kind, splits = self.task_splits(task)
+        path = run / f"predictions-{split}.jsonl"
+        if not path.exists():
+            return None
+        predictions = [json.loads(line) for line in path.read_text().splitlines() if line]
+        return kind.example_scores(splits[split], predictions)
+
     def baseline(self, task: str) -> list[Entry]:
         """The task's baseline that needs no pre-training (the kind's, fitted in seconds on the same training
         examples as the cells; kept in ``OUT/baselines/TASK.json``), or nothing for a kind without one."""
@@ -190,9 +211,7 @@ class Grid:
         if path.exists():
             saved = json.loads(path.read_text())
         else:
-            config = self.task_config(task, "scratch", self.config.seeds[0])
-            kind = kind_named(config.task.kind)(config)
-            splits = read_splits(config, kind)
+            kind, splits = self.task_splits(task)
             split = "test" if splits["test"] else "dev"
             found = kind.baseline(splits["train"], splits[split])
             saved = (
@@ -213,9 +232,12 @@ class Grid:
                 continue
             for seed in self.config.seeds:
                 results = self.finetuned(folder / task / f"seed-{seed}", start.label, start.init, task, seed)
+                split = scored_split(results, self.tasks[task])
                 if fraction in (1.0, None):
                     self.train_curves.setdefault((start.label, task), results.get("train_curve", []))
-                split = scored_split(results, self.tasks[task])
+                    found = self.example_scores_of(task, split, folder / task / f"seed-{seed}")
+                    if found is not None:
+                        self.example_scores[(start.label, task, seed)] = found
                 metric, value = self.kinds[task].headline(results[split])
                 entries.append(
                     Entry(

@@ -90,14 +90,14 @@ def markdown_table(entries: list[Entry], runs: dict[str, Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def differences_section(entries: list[Entry]) -> str:
+def differences_section(entries: list[Entry], examples: dict | None = None) -> str:
     """Per task, each cell against its family from scratch and against the best cell, with what it means."""
-    found = task_differences(entries)
+    found = task_differences(entries, examples)
     if not found:
         return "Differences need at least two fine-tuning seeds per cell; this grid has fewer.\n"
     parts = []
     for task in found:
-        lines = [f"**{task.task}** ({task.metric}; best: {task.best})", ""]
+        lines = [f"**{task.task}** ({task.metric}; best: {task.best}; resampling {task.resampled})", ""]
         lines += ["| cell | minus its family from scratch | minus the best cell |", "|---|---:|---:|"]
         for cell in ordered([*task.against_scratch, *task.against_best]):
             scratch = task.against_scratch.get(cell)
@@ -180,7 +180,7 @@ CAPTIONS = {  # plot -> (title, caption)
 
 
 def markdown_report(
-    entries: list[Entry], runs: dict[str, Path], config: GridConfig, plots: dict[str, Path]
+    entries: list[Entry], runs: dict[str, Path], config: GridConfig, plots: dict[str, Path], examples=None
 ) -> str:
     splits = ordered(e.split for e in final(entries))
     parts = [f"# {config.name}", "", *setup_lines(config), ""]
@@ -193,11 +193,13 @@ def markdown_report(
     )
     parts += ["## Which differences the seeds can tell apart", ""]
     parts.append(
-        "Mean paired difference (paired by seed) with its 95% bootstrap interval; bold where the interval "
-        "excludes 0. With 3 seeds the interval spans the seeds' differences, so a bold entry means every seed "
-        "agreed.\n"
+        "Mean paired difference (paired by seed, in points of the task's metric) with its 95% bootstrap "
+        "interval; bold where the interval excludes 0. Where the metric is a mean over test examples "
+        "(accuracy of a label) the bootstrap resamples the examples along with the seeds; elsewhere it "
+        "resamples the seeds alone, and with 3 seeds that interval spans the seeds' differences, so a bold "
+        "entry there means every seed agreed.\n"
     )
-    parts.append(differences_section(entries))
+    parts.append(differences_section(entries, examples))
     curve = curve_section(entries)
     if curve:
         parts += ["## Along pre-training", "", curve]

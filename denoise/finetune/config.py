@@ -87,7 +87,9 @@ class FinetuneConfig:
     eval_interval: int | None = None  # steps between dev scores; null: after every epoch
     patience: int | None = 3  # dev scores without a better one before stopping; null: train the whole budget
     keep: str = "best"  # best: the weights of the best dev score are scored and saved; last: the last ones
-    probe: bool = False  # freeze the backbone and train the head alone on its states (computed once)
+    # freeze the backbone and train a linear head alone on its states (computed once): what pre-training put
+    # in the states, in minutes
+    probe: bool = False
     batch_size: int = 32  # training examples per step
     eval_batch_size: int = 64  # examples per forward when scoring
     max_train_examples: int | None = None  # a random subset of N training examples (the same for every seed)

@@ -31,7 +31,8 @@ def build_task_model(config, kind, model, head_state: dict | None = None) -> Tas
     head = kind.head(backbone)
     if head_state is not None and head is not None:
         head.load_state_dict(head_state)
-    elif getattr(head, "pooling", None) == "first":  # a [CLS] head starts from a pre-trained pooler (BERT)
+    elif getattr(head, "pooling", None) == "first" and head.dense is not None:
+        # a [CLS] head with a dense layer starts from a pre-trained pooler (BERT's)
         pooler = backbone.family.pooler_state(model)
         if pooler is not None:
             head.dense.load_state_dict(pooler)

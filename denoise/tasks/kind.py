@@ -88,6 +88,12 @@ class Kind:
         None for a kind without one (the default)."""
         return None
 
+    def example_scores(self, examples: list, predictions: list) -> list[float] | None:
+        """Each example's share of the headline, when the headline is their mean (accuracy: 100 for a right
+        label, 0 for a wrong one), so that comparisons can resample test examples; None where it is not a
+        mean over examples (F1 over entities, correlations, BLEU), the default."""
+        return None
+
     @classmethod
     def headline(cls, metrics: dict) -> tuple[str, float]:
         """The metric a comparison ranks this kind by, and its value as tables show it."""

@@ -66,7 +66,9 @@ class Classification(Kind):
     def head(self, backbone):
         pooling = self.settings.pooling or backbone.family.pooling[backbone.mode]
         size = 1 if self.regression else len(self.labels)
-        return ClassificationHead(backbone.d_model, size, pooling=pooling, dropout=self.config.dropout)
+        return ClassificationHead(
+            backbone.d_model, size, pooling=pooling, dropout=self.config.dropout, linear=self.config.probe
+        )
 
     def score(self, model, examples, features, tok, device, autocast):
         logits = outputs(model, features, tok, self.config.eval_batch_size, device, autocast)
@@ -82,6 +84,11 @@ class Classification(Kind):
         model = NaiveBayes(documents(train), [e.label for e in train])
         predicted = model.predict(documents(examples))
         return "naive Bayes on word counts", label_scores([e.label for e in examples], predicted)
+
+    def example_scores(self, examples: list, predictions: list) -> list[float] | None:
+        if self.regression:
+            return None
+        return [100.0 * (predicted == e.label) for e, predicted in zip(examples, predictions, strict=True)]
 
     @classmethod
     def headline(cls, metrics: dict) -> tuple[str, float]:
