@@ -1,14 +1,16 @@
 """The learning rates a fine-tuning tries: the recipe's rate or sweep, or one chosen by the model's width.
 
 Published guidance differs by size: BERT-base and -large were fine-tuned at 2e-5 to 5e-5 (Devlin et al.,
-2019), the compact BERTs of Turc et al. (2019) over 3e-5 to 3e-4 with the small ones at the high end, and a
-linear probe on frozen states takes larger steps still (only the head moves).
+2019), the compact BERTs of Turc et al. (2019) over 3e-5 to 3e-4 with the small ones at the high end. Below
+that, a 2-layer model of width 128 learned fastest at 1e-3 on the dev splits of the offline tasks (POS
+tagging after 320 steps: 70.8% at 1e-3, 68.0% at 3e-4; experiments/compare_tiny). A linear probe on frozen
+states takes large steps too (only the head moves).
 """
 
 from __future__ import annotations
 
 # (smallest width, rate): the first row whose width the model reaches
-RATES_BY_WIDTH = ((768, 3e-5), (384, 1e-4), (0, 3e-4))
+RATES_BY_WIDTH = ((768, 3e-5), (384, 1e-4), (256, 3e-4), (0, 1e-3))
 PROBE_RATE = 1e-3
 
 

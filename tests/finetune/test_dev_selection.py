@@ -154,8 +154,8 @@ def test_a_probe_of_a_task_without_a_head_is_refused(tokenizer_dir, tmp_path):
 
 
 def test_rates_follow_the_width_unless_the_recipe_names_them():
-    assert default_lr(128) == 3e-4 and default_lr(384) == 1e-4 and default_lr(768) == 3e-5
-    assert default_lr(768, probe=True) == 1e-3
+    assert default_lr(128) == 1e-3 and default_lr(256) == 3e-4 and default_lr(384) == 1e-4
+    assert default_lr(768) == 3e-5 and default_lr(768, probe=True) == 1e-3
     assert rates_to_try(None, 256) == [3e-4]
     assert rates_to_try(2e-5, 256) == [2e-5]
     assert rates_to_try([1e-4, 1e-3], 256) == [1e-4, 1e-3]
