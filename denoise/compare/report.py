@@ -211,8 +211,9 @@ def markdown_report(
 
 
 def write_markdown(
-    entries: list[Entry], runs: dict[str, Path], config: GridConfig, plots: dict, out: Path
+    entries: list[Entry], runs: dict[str, Path], config: GridConfig, plots: dict, out: Path, examples=None
 ) -> Path:
+    """``results.md``; ``examples``: each final run's per-example scores, (cell, task, seed) -> list."""
     path = out / RESULTS_MD
-    path.write_text(markdown_report(entries, runs, config, plots))
+    path.write_text(markdown_report(entries, runs, config, plots, examples))
     return path
