@@ -105,14 +105,34 @@ def differences_section(entries: list[Entry], examples: dict | None = None) -> s
             lines.append(
                 f"| {cell} | {shown(scratch) if scratch else '-'} | {shown(best) if best else '-'} |"
             )
-        lines += ["", *in_words(task), ""]
+        lines += ["", *in_words(task), *against_baselines(entries, task.task), ""]
         parts.append("\n".join(lines))
     return "\n".join(parts)
 
 
+def against_baselines(entries: list[Entry], task: str) -> list[str]:
+    """Which cells' mean scores beat the task's baseline that needs no pre-training, in a sentence."""
+    lines = []
+    for baseline in (e for e in entries if e.task == task and e.init == "baseline"):
+        scores: dict[str, list[float]] = {}
+        for e in final(entries):
+            if e.task == task and e.init != "baseline":
+                scores.setdefault(e.cell, []).append(e.value)
+        above = [cell for cell, values in scores.items() if statistics.mean(values) > baseline.value]
+        lines.append(
+            f"Above the {baseline.cell} baseline ({baseline.value:.1f}) on average: {', '.join(above) or 'none'}."
+        )
+    return lines
+
+
 def curve_section(entries: list[Entry]) -> str:
     """Each cell's mean score at each scored point of its pre-training, by task."""
-    points = [e for e in entries if e.init == "pre-trained" and e.fraction is not None]
+    # a snapshot's fraction is its step over the run's steps: 252 of 503 is the 50% point
+    points = [
+        dataclasses.replace(e, fraction=round(e.fraction, 2))
+        for e in entries
+        if e.init == "pre-trained" and e.fraction is not None
+    ]
     if not any(e.fraction < 1 for e in points):
         return ""
     tasks = ordered(e.task for e in points)
