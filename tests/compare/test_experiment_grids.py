@@ -27,7 +27,10 @@ def test_a_grid_loads_and_every_fine_tuning_config_builds(path, tmp_path):
             assert grid.task_config(task, "scratch", seed).seed == seed
     # the runs and task files of the write-ups' commands, made from the repository root
     for cell in config.cells:
-        assert config.path(cell.run).resolve().parent == ROOT / "runs"
+        if cell.run:
+            assert config.path(cell.run).resolve().parent == ROOT / "runs"
+        else:
+            assert config.path(cell.recipe).is_file()
     assert config.path(config.downstream.tasks_dir).resolve() == ROOT / "tasks"
 
 
