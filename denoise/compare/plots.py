@@ -27,6 +27,19 @@ def pyplot():
     return plt
 
 
+def task_panels(plt, count: int):
+    """A figure with a row of ``count`` panels of the task size, and the row of panels."""
+    figure, panels = plt.subplots(1, count, figsize=(TASK_WIDTH * count, TASK_HEIGHT), dpi=DPI, squeeze=False)
+    return figure, panels[0]
+
+
+def saved(plt, figure, path: Path) -> Path:
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)
+    return path
+
+
 def plot_losses(curves: dict[str, list[tuple[int, float]]], out: Path) -> Path:
     """One line per cell. Objectives differ (masked tokens only, or the whole text), so compare shapes within a family."""
     plt = pyplot()
@@ -40,11 +53,7 @@ def plot_losses(curves: dict[str, list[tuple[int, float]]], out: Path) -> Path:
     axes.set_title("Pre-training loss")
     axes.grid(alpha=0.3)
     axes.legend()
-    figure.tight_layout()
-    path = out / LOSS_PNG
-    figure.savefig(path, dpi=DPI)
-    plt.close(figure)
-    return path
+    return saved(plt, figure, out / LOSS_PNG)
 
 
 def plot_scores(entries: list[Entry], out: Path) -> Path:
@@ -54,11 +63,9 @@ def plot_scores(entries: list[Entry], out: Path) -> Path:
     tasks = ordered(e.task for e in entries)
     cells = ordered(e.cell for e in entries if e.init != "baseline")
     baselines = {e.cell for e in entries if e.init == "scratch"}
-    figure, panels = plt.subplots(
-        1, len(tasks), figsize=(TASK_WIDTH * len(tasks), TASK_HEIGHT), dpi=DPI, squeeze=False
-    )
+    figure, panels = task_panels(plt, len(tasks))
     colours = plt.get_cmap("tab10")
-    for panel, task in zip(panels[0], tasks):
+    for panel, task in zip(panels, tasks):
         names, means, spreads, colors = [], [], [], []
         for index, cell in enumerate(cells):
             values = [e.value for e in entries if e.task == task and e.cell == cell]
@@ -77,11 +84,7 @@ def plot_scores(entries: list[Entry], out: Path) -> Path:
         panel.set_title(f"{task} ({metric})")
         panel.set_ylabel(metric)
         panel.grid(axis="y", alpha=0.3)
-    figure.tight_layout()
-    path = out / SCORES_PNG
-    figure.savefig(path, dpi=DPI)
-    plt.close(figure)
-    return path
+    return saved(plt, figure, out / SCORES_PNG)
 
 
 def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -103,11 +106,9 @@ def plot_score_against_flops(entries: list[Entry], out: Path) -> Path | None:
         return None
     plt = pyplot()
     tasks = ordered(e.task for e in points)
-    figure, panels = plt.subplots(
-        1, len(tasks), figsize=(TASK_WIDTH * len(tasks), TASK_HEIGHT), dpi=DPI, squeeze=False
-    )
+    figure, panels = task_panels(plt, len(tasks))
     colours = plt.get_cmap("tab10")
-    for panel, task in zip(panels[0], tasks):
+    for panel, task in zip(panels, tasks):
         means = []
         for index, cell in enumerate(ordered(e.cell for e in points)):
             by_flops: dict[float, list[float]] = {}
@@ -139,11 +140,7 @@ def plot_score_against_flops(entries: list[Entry], out: Path) -> Path | None:
         panel.set_title(f"{task} ({metric})")
         panel.grid(alpha=0.3)
         panel.legend(fontsize="small")
-    figure.tight_layout()
-    path = out / FLOPS_PNG
-    figure.savefig(path, dpi=DPI)
-    plt.close(figure)
-    return path
+    return saved(plt, figure, out / FLOPS_PNG)
 
 
 def plot_finetuning_losses(curves: dict[tuple[str, str], list], scratch: set[str], out: Path) -> Path | None:
@@ -153,12 +150,10 @@ def plot_finetuning_losses(curves: dict[tuple[str, str], list], scratch: set[str
     if not tasks:
         return None
     plt = pyplot()
-    figure, panels = plt.subplots(
-        1, len(tasks), figsize=(TASK_WIDTH * len(tasks), TASK_HEIGHT), dpi=DPI, squeeze=False
-    )
+    figure, panels = task_panels(plt, len(tasks))
     colours = plt.get_cmap("tab10")
     cells = ordered(cell for cell, _ in curves)
-    for panel, task in zip(panels[0], tasks):
+    for panel, task in zip(panels, tasks):
         for index, cell in enumerate(cells):
             points = curves.get((cell, task))
             if not points:
@@ -172,8 +167,4 @@ def plot_finetuning_losses(curves: dict[tuple[str, str], list], scratch: set[str
         panel.set_title(task)
         panel.grid(alpha=0.3)
         panel.legend(fontsize="small")
-    figure.tight_layout()
-    path = out / FINETUNING_PNG
-    figure.savefig(path, dpi=DPI)
-    plt.close(figure)
-    return path
+    return saved(plt, figure, out / FINETUNING_PNG)

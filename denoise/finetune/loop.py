@@ -221,19 +221,20 @@ def train(config, kind, model, all_features, splits, tok, device, progress):
             batch = {k: v.to(device) for k, v in batch.items()}
             with precision.autocast():
                 loss = model.loss(model(**batch), kind.targets(batch))
-            if not math.isfinite(loss.item()):
+            value = loss.item()  # one device sync a step
+            if not math.isfinite(value):
                 raise DenoiseError(
-                    f"fine-tuning loss is {loss.item()} at step {step + 1} (optimizer.lr={o.lr}); lower "
+                    f"fine-tuning loss is {value} at step {step + 1} (optimizer.lr={o.lr}); lower "
                     "optimizer.lr"
                 )
             stepper.backward(loss)
             stepper.step()
-            losses.append(loss.item())
-            curve.add(loss.item())
+            losses.append(value)
+            curve.add(value)
             step += 1
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.3f}")
+                bar.set_postfix(loss=f"{value:.3f}")
             if step % interval == 0 or step == total:
                 record = {"epoch": epochs_done(step, steps_per_epoch), "step": step}
                 record["train_loss"] = sum(losses) / len(losses)
