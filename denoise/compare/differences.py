@@ -1,7 +1,8 @@
 """Which cells of a grid differ on a task: each cell against its family's scratch baseline and against the
 best cell, as mean paired differences (paired by fine-tuning seed) with 95% bootstrap intervals
 (:mod:`denoise.compare.statistics`). Where every run's per-example scores are known (a headline that is a
-mean over examples, such as accuracy), the bootstrap resamples test examples as well as seeds."""
+mean or a ratio of sums over examples: accuracy, word accuracy, entity F1, a question's F1), the bootstrap
+resamples test examples as well as seeds."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from denoise.compare.grid import Entry
 from denoise.compare.statistics import Difference, paired_difference, paired_example_difference
+from denoise.tasks.example_scores import ExampleScores
 
 
 @dataclass(frozen=True)
@@ -31,22 +33,32 @@ def final_scores(entries: list[Entry], task: str) -> dict[str, dict[int, float]]
     return found
 
 
-ExampleScores = dict[tuple[str, str, int], list[float]]  # (cell, task, seed) -> each example's score
+RunExamples = dict[tuple[str, str, int], ExampleScores]  # (cell, task, seed) -> each test example's part
 
 
-def paired(scores: dict, a: str, b: str, task: str, examples: ExampleScores) -> Difference | None:
+def paired(scores: dict, a: str, b: str, task: str, examples: RunExamples) -> Difference | None:
     """Cell ``a`` minus cell ``b`` on ``task`` over their shared seeds, resampling examples too where their
     scores are known; None with nothing to resample (one seed and no example scores)."""
     seeds = sorted(set(scores[a]) & set(scores[b]))
     rows = [[examples.get((cell, task, seed)) for seed in seeds] for cell in (a, b)]
     if seeds and all(row is not None for cell_rows in rows for row in cell_rows):
-        return paired_example_difference(*rows)
+        (a_rows, b_rows) = rows
+        return paired_example_difference(
+            [row.parts for row in a_rows],
+            [row.parts for row in b_rows],
+            a_totals=[_totals(row) for row in a_rows],
+            b_totals=[_totals(row) for row in b_rows],
+        )
     if len(seeds) < 2:
         return None
     return paired_difference([scores[a][s] for s in seeds], [scores[b][s] for s in seeds])
 
 
-def task_differences(entries: list[Entry], examples: ExampleScores | None = None) -> list[TaskDifferences]:
+def _totals(row: ExampleScores) -> list[float]:
+    return [1.0] * len(row.parts) if row.totals is None else row.totals
+
+
+def task_differences(entries: list[Entry], examples: RunExamples | None = None) -> list[TaskDifferences]:
     """Per task (in the order the entries name them), the differences of every cell that has something to
     resample."""
     examples = examples or {}

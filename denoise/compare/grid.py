@@ -26,6 +26,7 @@ from denoise.finetune.config import FinetuneConfig, load_finetune_config
 from denoise.finetune.loop import finetune, read_splits
 from denoise.models.checkpoint import CONFIG_FILE, saved_family
 from denoise.models.families import family_named
+from denoise.tasks.example_scores import ExampleScores
 from denoise.tasks.kinds import kind_named
 from denoise.train.config import PretrainConfig, load_config
 from denoise.train.data import prepare_data
@@ -161,7 +162,9 @@ class Grid:
         runs = self.runs()
         self.pretrained_runs = {cell.name: run for cell, run in runs}
         self.train_curves: dict[tuple[str, str], list] = {}  # (cell, task) -> the first seed's loss curve
-        self.example_scores: dict[tuple[str, str, int], list[float]] = {}  # (cell, task, seed) -> per example
+        self.example_scores: dict[
+            tuple[str, str, int], ExampleScores
+        ] = {}  # (cell, task, seed) -> per example
         entries = []
         for cell, run in runs:
             points = [(run, 1.0, run_flops(run), self.out / "finetune" / cell.name)]
@@ -194,9 +197,9 @@ class Grid:
             self.read_tasks[task] = kind, read_splits(config, kind)
         return self.read_tasks[task]
 
-    def example_scores_of(self, task: str, split: str, run: Path) -> list[float] | None:
-        """Each scored example's share of the headline in a fine-tuning run (from its predictions), where the
-        kind's headline is a mean over examples."""
+    def example_scores_of(self, task: str, split: str, run: Path) -> ExampleScores | None:
+        """Each scored example's part of the headline in a fine-tuning run (from its predictions), where the
+        kind's headline is a mean or a ratio of sums over examples."""
         kind, splits = self.task_splits(task)
         path = run / f"predictions-{split}.jsonl"
         if not path.exists():

@@ -214,8 +214,9 @@ def markdown_report(
     parts += ["## Which differences the seeds can tell apart", ""]
     parts.append(
         "Mean paired difference (paired by seed, in points of the task's metric) with its 95% bootstrap "
-        "interval; bold where the interval excludes 0. Where the metric is a mean over test examples "
-        "(accuracy of a label) the bootstrap resamples the examples along with the seeds; elsewhere it "
+        "interval; bold where the interval excludes 0. Where the metric is a mean or a ratio of sums over test "
+        "examples (accuracy, word accuracy, entity F1, a question's F1) the bootstrap resamples the examples "
+        "(a tagged sentence whole) along with the seeds; elsewhere it "
         "resamples the seeds alone, and with 3 seeds that interval spans the seeds' differences, so a bold "
         "entry there means every seed agreed.\n"
     )

@@ -17,12 +17,14 @@ standard error, with normal rather than Student-t tails.
 A test split is itself a sample, and so is a seed. :func:`paired_example_difference` resamples both: given
 each example's score under each seed for both cells (1 or 0 for a correct label, a question's F1), it
 resamples seeds and examples at once, the same ones for both cells; with one seed it resamples the examples
-alone, and with thousands of examples its intervals are fine-grained whatever the number of seeds. That
-needs a metric that is a mean over examples (accuracy, exact match, SQuAD F1); corpus metrics (macro F1,
-entity F1, Pearson, BLEU) are not, and stay with the seed bootstrap. Each fine-tuning run's
+alone, and with thousands of examples its intervals are fine-grained whatever the number of seeds. A metric
+that is a ratio of sums over examples resamples the same way, given each example's numerator and
+denominator: word accuracy (a sentence's right words over its words, so a sentence's words stay together),
+entity F1 (twice a sentence's right entities over its gold and predicted ones). Corpus metrics that are
+neither (macro F1, Pearson, BLEU) stay with the seed bootstrap. Each fine-tuning run's
 ``predictions-test.jsonl`` holds one prediction per test example in the split's order (a label, a score, a
 list of tags, a QA answer under ``"prediction"``, a text); scoring them against the split's gold answers,
-example by example, is the caller's step.
+example by example, is the task kind's step (:meth:`denoise.tasks.kind.Kind.example_scores`).
 """
 
 from __future__ import annotations
@@ -78,24 +80,55 @@ def paired_example_difference(
     resamples: int = RESAMPLES,
     level: float = LEVEL,
     seed: int = 0,
+    a_totals: Sequence[Sequence[float]] | None = None,
+    b_totals: Sequence[Sequence[float]] | None = None,
 ) -> Difference:
-    """The mean of ``a[s][e] - b[s][e]`` (row s: seed s's score on each example e of the same test split)
-    and its percentile bootstrap interval, resampling seeds and examples together; ``n`` is the number of
-    seeds."""
-    differences = _differences(_matrix(a, "a"), _matrix(b, "b"), least=1)
-    if differences.shape[1] < 2:
-        raise DenoiseError(f"{differences.shape[1]} example(s): resampling examples needs at least 2")
+    """Cell A's score minus cell B's, averaged over seeds, and its percentile bootstrap interval, resampling
+    seeds and test examples together; ``n`` is the number of seeds.
+
+    Row s of ``a`` holds seed s's numerator on each example e of the test split, row s of ``a_totals`` the
+    denominators: seed s scores ``sum(a[s]) / sum(a_totals[s])`` (the mean of ``a[s]`` without totals), 0
+    where the denominators sum to 0. ``b`` and ``b_totals`` likewise, on the same examples."""
+    a_parts, b_parts = _matrix(a, "a"), _matrix(b, "b")
+    a_whole = _totals(a_totals, a_parts, "a_totals")
+    b_whole = _totals(b_totals, b_parts, "b_totals")
+    _differences(a_parts, b_parts, least=1)
+    _differences(a_whole, b_whole, least=1)
+    seeds, examples = a_parts.shape
+    if examples < 2:
+        raise DenoiseError(f"{examples} example(s): resampling examples needs at least 2")
     _check_settings(resamples, level)
-    seeds, examples = differences.shape
     generator = np.random.default_rng(seed)
+    observed = _ratio(a_parts.sum(1), a_whole.sum(1)) - _ratio(b_parts.sum(1), b_whole.sum(1))
     means = []
     for start in range(0, resamples, CHUNK):
         count = min(CHUNK, resamples - start)
         seed_counts = generator.multinomial(seeds, np.full(seeds, 1 / seeds), size=count)
-        example_draws = generator.integers(0, examples, size=(count, examples))
-        per_example = seed_counts @ differences / seeds  # each resample's mean over its seeds
-        means.append(np.take_along_axis(per_example, example_draws, axis=1).mean(axis=1))
-    return _interval(differences.mean(), np.concatenate(means), seeds, level)
+        example_counts = generator.multinomial(examples, np.full(examples, 1 / examples), size=count)
+        per_seed = _ratio(example_counts @ a_parts.T, example_counts @ a_whole.T) - _ratio(
+            example_counts @ b_parts.T, example_counts @ b_whole.T
+        )  # count x seeds: each resample's difference under each seed
+        means.append((seed_counts * per_seed).sum(1) / seeds)
+    return _interval(float(observed.mean()), np.concatenate(means), seeds, level)
+
+
+def _totals(totals, parts: np.ndarray, name: str) -> np.ndarray:
+    """The denominators ``totals`` as an array shaped like ``parts`` (ones when None: a mean)."""
+    if totals is None:
+        return np.ones_like(parts)
+    whole = _matrix(totals, name)
+    if whole.shape != parts.shape:
+        raise DenoiseError(
+            f"{name} has shape {whole.shape} but the scores {parts.shape}; give one denominator per score"
+        )
+    if (whole < 0).any():
+        raise DenoiseError(f"{name} holds a negative denominator; each is a count (words, entities)")
+    return whole
+
+
+def _ratio(parts: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """``parts / whole``, 0 where ``whole`` is 0 (no entity gold or predicted: F1 0, as the metric has it)."""
+    return np.divide(parts, whole, out=np.zeros_like(parts, dtype=float), where=whole != 0)
 
 
 def _matrix(rows: Sequence[Sequence[float]], name: str) -> np.ndarray:

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from denoise.errors import DenoiseError
+from denoise.tasks.example_scores import ExampleScores
 from denoise.tasks.framing import collate
 from denoise.tasks.text import TaskTokenizer
 
@@ -88,10 +89,10 @@ class Kind:
         None for a kind without one (the default)."""
         return None
 
-    def example_scores(self, examples: list, predictions: list) -> list[float] | None:
-        """Each example's share of the headline, when the headline is their mean (accuracy: 100 for a right
-        label, 0 for a wrong one), so that comparisons can resample test examples; None where it is not a
-        mean over examples (F1 over entities, correlations, BLEU), the default."""
+    def example_scores(self, examples: list, predictions: list) -> ExampleScores | None:
+        """Each example's part of the headline, as the headline shows it, when the headline is a mean or a
+        ratio of sums over examples (:mod:`denoise.tasks.example_scores`), so that comparisons can resample
+        test examples; None where it is neither (macro F1, correlations, BLEU), the default."""
         return None
 
     @classmethod

@@ -6,6 +6,7 @@ from denoise.compare.differences import task_differences
 from denoise.compare.grid import Entry
 from denoise.compare.plots import pareto_front
 from denoise.compare.report import curve_section, differences_section, markdown_table
+from denoise.tasks.example_scores import ExampleScores
 
 
 def entry(cell, init, seed, value, family="bert", task="sentiment", fraction=1.0, flops=1e12):
@@ -46,12 +47,28 @@ def test_example_scores_resample_the_test_examples_too():
     for seed in range(2):
         for cell, init, rate in (("a", "pre-trained", 0.9), ("bert-scratch", "scratch", 0.5)):
             scores = [100.0 * (chooser.random() < rate) for _ in range(400)]
-            examples[(cell, "sentiment", seed)] = scores
+            examples[(cell, "sentiment", seed)] = ExampleScores(scores)
             entries.append(entry(cell, init, seed, sum(scores) / len(scores)))
     (found,) = task_differences(entries, examples)
     assert found.resampled == "seeds and test examples"
     difference = found.against_scratch["a"]
     assert difference.excludes_zero and 30 < difference.mean < 50 and difference.high - difference.low < 20
+
+
+def test_ratio_scores_resample_whole_sentences():
+    """Word accuracy from each sentence's right words over its words: one seed, resampled by sentence."""
+    chooser = random.Random(1)
+    lengths = [chooser.randint(1, 30) for _ in range(300)]
+    entries, examples = [], {}
+    for cell, init, rate in (("a", "pre-trained", 0.8), ("bert-scratch", "scratch", 0.7)):
+        right = [100.0 * sum(chooser.random() < rate for _ in range(n)) for n in lengths]
+        examples[(cell, "pos", 0)] = ExampleScores(right, lengths)
+        entries.append(entry(cell, init, 0, sum(right) / sum(lengths), task="pos"))
+    (found,) = task_differences(entries, examples)
+    difference = found.against_scratch["a"]
+    assert found.resampled == "seeds and test examples"
+    assert abs(difference.mean - (entries[0].value - entries[1].value)) < 1e-9
+    assert difference.excludes_zero and difference.low < difference.mean < difference.high
 
 
 def test_one_seed_without_example_scores_has_nothing_to_resample():

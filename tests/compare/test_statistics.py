@@ -114,3 +114,30 @@ def test_bad_settings_and_ragged_examples_are_refused():
         paired_example_difference([[1.0, 0.0], [1.0]], [[1.0, 0.0], [1.0, 1.0]])
     with pytest.raises(DenoiseError, match="at least 2"):
         paired_example_difference([[1.0]], [[0.0]])
+
+
+def test_a_ratio_of_sums_is_resampled_by_example_and_weighs_long_examples_more():
+    """Word accuracy: each sentence's right words over its words. The observed difference is the ratio's,
+    not the mean of per-sentence accuracies, and identical cells differ by exactly 0."""
+    rng = np.random.default_rng(0)
+    words = rng.integers(1, 40, size=(2, 300)).astype(float)
+    right_a = np.floor(words * 0.9)
+    right_b = np.floor(words * 0.6)
+    right_b[:, words[0] > 20] = words[:, words[0] > 20]  # b is right on the long sentences only
+    found = paired_example_difference(right_a, right_b, resamples=2000, a_totals=words, b_totals=words)
+    expected = np.mean(right_a.sum(1) / words.sum(1) - right_b.sum(1) / words.sum(1))
+    assert found.mean == pytest.approx(expected)
+    assert found.low < found.mean < found.high
+    same = paired_example_difference(right_a, right_a, resamples=200, a_totals=words, b_totals=words)
+    assert same.mean == same.low == same.high == 0
+
+
+def test_a_ratio_with_no_denominator_counts_zero_and_bad_totals_are_refused():
+    """Entity F1 where neither side has an entity: 0, as the metric scores it."""
+    zeros = [[0.0, 0.0]]
+    found = paired_example_difference(zeros, zeros, resamples=10, a_totals=zeros, b_totals=zeros)
+    assert found.mean == 0
+    with pytest.raises(DenoiseError, match="one denominator per score"):
+        paired_example_difference([[1.0, 0.0]], [[1.0, 0.0]], a_totals=[[1.0]], b_totals=[[1.0, 1.0]])
+    with pytest.raises(DenoiseError, match="negative"):
+        paired_example_difference([[1.0, 0.0]], [[1.0, 0.0]], a_totals=[[1.0, -1.0]], b_totals=[[1.0, 1.0]])

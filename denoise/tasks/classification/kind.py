@@ -16,6 +16,7 @@ from denoise.tasks.classification.data import (
 from denoise.tasks.classification.features import classification_features
 from denoise.tasks.classification.head import POOLINGS, ClassificationHead
 from denoise.tasks.classification.metrics import accuracy, macro_f1, regression_scores
+from denoise.tasks.example_scores import ExampleScores
 from denoise.tasks.kind import Kind, outputs
 from denoise.tasks.metrics import check_pairs
 
@@ -85,10 +86,10 @@ class Classification(Kind):
         predicted = model.predict(documents(examples))
         return "naive Bayes on word counts", label_scores([e.label for e in examples], predicted)
 
-    def example_scores(self, examples: list, predictions: list) -> list[float] | None:
+    def example_scores(self, examples: list, predictions: list) -> ExampleScores | None:
         if self.regression:
             return None
-        return [100.0 * (predicted == e.label) for e, predicted in zip(examples, predictions, strict=True)]
+        return ExampleScores([100.0 * (p == e.label) for e, p in zip(examples, predictions, strict=True)])
 
     @classmethod
     def headline(cls, metrics: dict) -> tuple[str, float]:

@@ -13,11 +13,12 @@ from typing import ClassVar
 
 import torch
 
+from denoise.tasks.example_scores import ExampleScores
 from denoise.tasks.kind import Kind, outputs
 from denoise.tasks.qa.data import read_squad
 from denoise.tasks.qa.features import qa_features
 from denoise.tasks.qa.head import SpanHead
-from denoise.tasks.qa.metrics import squad_scores
+from denoise.tasks.qa.metrics import squad_scores, token_f1
 from denoise.tasks.qa.spans import best_null_threshold, best_span, no_answer_diagnostics, rank_spans
 
 
@@ -113,6 +114,17 @@ class SpanQA(Kind):
         (in the training split, or among the ``examples`` scored), v1.1's otherwise."""
         unanswerable = self.no_answer or any(not example.answerable for example in examples)
         return "2.0" if unanswerable else "1.1"
+
+    def example_scores(self, examples: list, predictions: list) -> ExampleScores:
+        """Each question's F1 against its gold answers, as the official script scores it."""
+        version = self.squad_version(examples)
+        return ExampleScores(
+            [
+                100.0
+                * token_f1(predicted["prediction"], [answer.text for answer in example.answers], version)
+                for example, predicted in zip(examples, predictions, strict=True)
+            ]
+        )
 
     @classmethod
     def headline(cls, metrics: dict) -> tuple[str, float]:

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from denoise.errors import DenoiseError
+from denoise.tasks.example_scores import ExampleScores
 from denoise.tasks.kind import Kind, outputs
 from denoise.tasks.tagging.data import TaggingExample, read_conll
 from denoise.tasks.tagging.features import tagging_features
 from denoise.tasks.tagging.head import TaggingHead
-from denoise.tasks.tagging.metrics import accuracy, entity_f1
+from denoise.tasks.tagging.metrics import accuracy, entity_f1, sentence_entities
 
 
 class Tagging(Kind):
@@ -68,6 +69,18 @@ class Tagging(Kind):
         gold = [list(e.tags) for e in examples]
         return "most frequent tag of each word", tag_scores(gold, predicted, tag_set(train))
 
+    def example_scores(self, examples: list, predictions: list) -> ExampleScores:
+        """Per sentence: for BIO tags twice its right entities over its gold and predicted entities (their
+        sums give entity F1), otherwise its right words over its words (word accuracy)."""
+        pairs = list(zip([list(e.tags) for e in examples], predictions, strict=True))
+        if is_bio(self.tags):
+            counts = [sentence_entities(gold, predicted) for gold, predicted in pairs]
+            return ExampleScores([200.0 * right for right, _, _ in counts], [g + p for _, g, p in counts])
+        right = [
+            100.0 * sum(g == p for g, p in zip(gold, predicted, strict=True)) for gold, predicted in pairs
+        ]
+        return ExampleScores(right, [len(gold) for gold, _ in pairs])
+
     @classmethod
     def headline(cls, metrics: dict) -> tuple[str, float]:
         """Entity F1 for BIO tags, word accuracy otherwise."""
@@ -86,9 +99,14 @@ def tag_scores(gold: list[list[str]], predicted: list[list[str]], tags: Sequence
     flat_gold = [t for sentence in gold for t in sentence]
     flat_predicted = [t for sentence in predicted for t in sentence]
     metrics = {"accuracy": accuracy(flat_gold, flat_predicted)}
-    if any(t.startswith(("B-", "I-")) for t in tags):
+    if is_bio(tags):
         metrics.update({f"entity_{k}": v for k, v in entity_f1(gold, predicted).items()})
     return metrics
+
+
+def is_bio(tags: Sequence[str]) -> bool:
+    """Whether ``tags`` mark entities with BIO prefixes (then the headline is entity F1)."""
+    return any(t.startswith(("B-", "I-")) for t in tags)
 
 
 class MostFrequentTag:

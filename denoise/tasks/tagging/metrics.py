@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from denoise.errors import DenoiseError
 from denoise.tasks.metrics import accuracy, check_pairs
 
-__all__ = ["accuracy", "entities", "entity_f1"]
+__all__ = ["accuracy", "entities", "entity_f1", "sentence_entities"]
 
 
 def entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
@@ -49,17 +49,25 @@ def entity_f1(
     A predicted entity is correct only if its type and both boundaries match a gold entity.
     """
     check_pairs(gold_sequences, predicted_sequences, "sentences")
-    gold_spans: set[tuple] = set()
-    predicted_spans: set[tuple] = set()
+    correct = gold_count = predicted_count = 0
     for number, (gold, predicted) in enumerate(zip(gold_sequences, predicted_sequences)):
         if len(gold) != len(predicted):
             raise DenoiseError(
                 f"sentence {number + 1}: {len(gold)} gold tags but {len(predicted)} predicted; predict one per word"
             )
-        gold_spans.update((number, *span) for span in entities(gold))
-        predicted_spans.update((number, *span) for span in entities(predicted))
-    correct = len(gold_spans & predicted_spans)
-    precision = correct / len(predicted_spans) if predicted_spans else 0.0
-    recall = correct / len(gold_spans) if gold_spans else 0.0
+        right, gold_here, predicted_here = sentence_entities(gold, predicted)
+        correct, gold_count, predicted_count = (
+            correct + right,
+            gold_count + gold_here,
+            predicted_count + predicted_here,
+        )
+    precision = correct / predicted_count if predicted_count else 0.0
+    recall = correct / gold_count if gold_count else 0.0
     f1 = 2 * precision * recall / (precision + recall) if correct else 0.0
     return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def sentence_entities(gold: Sequence[str], predicted: Sequence[str]) -> tuple[int, int, int]:
+    """One sentence's right entities (type and both boundaries), gold entities and predicted entities."""
+    gold_spans, predicted_spans = set(entities(gold)), set(entities(predicted))
+    return len(gold_spans & predicted_spans), len(gold_spans), len(predicted_spans)
