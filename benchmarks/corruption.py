@@ -35,6 +35,8 @@ from denoise.tokenizer import cached_tokenizer
 
 OP_SETUP = {
     "mask_wwm": ("mask", {"whole_word": True}),
+    "infill_delete_spans": ("infill", {"replace_length": 0}),
+    "infill_mask_per_token": ("infill", {"replace_length": -1}),
     "mixture": ("mixture", Recipe.load("ul2").steps[0].params),  # UL2's seven denoisers
 }
 

@@ -12,6 +12,11 @@ the spans by a uniformly random composition. When there are too few unmasked tok
 the example gets fewer spans and its last span takes the rest of the budget. Spans run over the corruptible
 tokens only: special tokens are never masked and stay in place (a span reaching across one leaves its mask
 before it). The target stays the original block.
+
+``replace_length`` is fairseq's choice of what a span leaves (``--replace-length``): 1, one mask (BART); 0,
+nothing (the span is deleted, and the model must find where text is missing); -1, a mask per token, so the
+source keeps its length. A span of length 0 inserts one mask whichever is chosen, except with 0, where it
+leaves nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import numpy as np
 from denoise.corruption.base import Corruption
 from denoise.corruption.random import KeyedRandom, choose_exactly, exact_count
 from denoise.corruption.sample import Sample, gather_kept
+from denoise.errors import DenoiseError
 
 LENGTHS, PLACEMENT = 0, 1  # random streams, counted from infill_spans' stream_base
 
@@ -33,8 +39,16 @@ LENGTHS, PLACEMENT = 0, 1  # random streams, counted from infill_spans' stream_b
 class InfillConfig:
     rate: float = 0.3  # the share of corruptible tokens masked, exactly
     mean_span: float = 3.0  # the Poisson mean of span lengths
+    replace_length: int = 1  # what a span leaves: 1 one mask, 0 nothing, -1 a mask per token
 
     RANGES: ClassVar[dict[str, str]] = {"rate": "[0, 1]", "mean_span": "> 0"}
+
+    def __post_init__(self):
+        if self.replace_length not in (-1, 0, 1):
+            raise DenoiseError(
+                f"infill replace_length must be 1 (one mask per span), 0 (delete the span) or -1 (a mask per "
+                f"token), got {self.replace_length!r}"
+            )
 
 
 class Infill(Corruption):
@@ -48,13 +62,18 @@ class Infill(Corruption):
             rng, 0, eligible.sum(axis=1), self.config.rate, self.config.mean_span
         )
         covered, mask_before = span_positions(eligible, starts, lengths, count)
-        tokens, new_lengths = emit(
-            sample.tokens, sample.valid() & ~covered, mask_before, self.vocab.mask_id, self.vocab.pad_id
-        )
+        tokens, kept = sample.tokens, sample.valid() & ~covered
+        if self.config.replace_length == 0:
+            mask_before = np.zeros_like(mask_before)
+        elif self.config.replace_length == -1:  # masks in place; only empty spans insert one
+            tokens, kept = np.where(covered, self.vocab.mask_id, tokens), sample.valid()
+            mask_before[:, :-1] &= ~covered
+        tokens, new_lengths = emit(tokens, kept, mask_before, self.vocab.mask_id, self.vocab.pad_id)
         return sample.with_tokens(tokens, new_lengths)
 
     def budget(self, before: Sample, after: Sample) -> tuple[np.ndarray, np.ndarray]:
-        """``round(n * rate)`` masked tokens: the tokens that left, less the masks that came (one per span)."""
+        """``round(n * rate)`` masked tokens: the tokens that left, and the masks that came, less those that
+        stand for no token (empty spans); one count for every ``replace_length``."""
         planned = exact_count(self.corruptible(before).sum(axis=1), self.config.rate)
         masks = (after.tokens == self.vocab.mask_id) & after.valid()
         was_masked = (before.tokens == self.vocab.mask_id) & before.valid()

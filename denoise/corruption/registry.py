@@ -9,6 +9,7 @@ from denoise.config import from_mapping, nearest
 from denoise.corruption.base import Corruption, Vocab
 from denoise.corruption.delete import Delete
 from denoise.corruption.infill import Infill
+from denoise.corruption.insert import Insert
 from denoise.corruption.mask import Mask
 from denoise.corruption.mass import Mass
 from denoise.corruption.mixture import Mixture
@@ -25,6 +26,7 @@ OPS: dict[str, type[Corruption]] = {
         Mask,
         Delete,
         Infill,
+        Insert,
         Permute,
         Rotate,
         Span,

@@ -1,4 +1,5 @@
-"""BART corruptions: token deletion, text infilling, sentence permutation, document rotation."""
+"""BART corruptions: token deletion, text infilling (and its replace lengths), token insertion, sentence
+permutation, document rotation."""
 
 from collections import Counter
 
@@ -12,6 +13,7 @@ from denoise.config import from_mapping
 from denoise.corruption.base import Vocab
 from denoise.corruption.delete import Delete, DeleteConfig
 from denoise.corruption.infill import Infill, InfillConfig, infill_spans
+from denoise.corruption.insert import Insert, InsertConfig
 from denoise.corruption.mask import exact_count
 from denoise.corruption.permute import Permute, PermuteConfig
 from denoise.corruption.random import KeyedRandom
@@ -23,6 +25,10 @@ OPS = {
     "delete": (Delete, DeleteConfig()),
     "delete-bernoulli": (Delete, DeleteConfig(budget="bernoulli")),
     "infill": (Infill, InfillConfig()),
+    "infill-delete-spans": (Infill, InfillConfig(replace_length=0)),
+    "infill-mask-per-token": (Infill, InfillConfig(replace_length=-1)),
+    "insert": (Insert, InsertConfig()),
+    "insert-masks": (Insert, InsertConfig(random_fraction=0.0)),
     "permute": (Permute, PermuteConfig()),
     "permute-across-documents": (Permute, PermuteConfig(within_documents=False)),
     "rotate": (Rotate, RotateConfig()),
@@ -157,6 +163,9 @@ def test_length_changing_ops_drop_aligned_arrays_and_keep_the_original_as_target
         (InfillConfig, {"rate": -0.1}),
         (InfillConfig, {"mean_span": 0}),
         (InfillConfig, {"mean_span": float("nan")}),
+        (InfillConfig, {"replace_length": 2}),
+        (InsertConfig, {"rate": 1.5}),
+        (InsertConfig, {"random_fraction": -0.5}),
         (PermuteConfig, {"within_documents": "yes"}),
         (RotateConfig, {"per_document": 1}),
     ],
@@ -263,6 +272,38 @@ def test_infill_masks_stand_for_their_spans(vocab, lengths, rate, mean_span, see
         )
         assert masks == count[b]
         assert filled == original
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 40), min_size=1, max_size=6),
+    rate=st.floats(0, 1),
+    replace_length=st.sampled_from([0, -1]),
+    seed=st.integers(0, 2**32),
+)
+def test_infill_replace_lengths_leave_nothing_or_a_mask_per_token(vocab, lengths, rate, replace_length, seed):
+    """0: the source is the original less its spans; -1: the original with every span token a mask, and one
+    mask more for each empty span. Either way the budget is the one of one mask per span."""
+    g = np.random.default_rng(seed)
+    regular = vocab.regular_ids()
+    ids = regular[g.integers(0, len(regular), (len(lengths), 40))]
+    sample = from_blocks(ids, lengths, [[]] * len(lengths), [[]] * len(lengths), pad_id=vocab.pad_id)
+    rng = KeyedRandom(seed, 0, np.arange(len(lengths)))
+    op = Infill(InfillConfig(rate=rate, replace_length=replace_length), vocab)
+    out = op(sample, rng)
+    starts, span_lengths, count = infill_spans(rng, 0, sample.lengths, rate, 3.0)
+    planned, realised = op.budget(sample, out)
+    assert planned.tolist() == realised.tolist()
+    for b, n in enumerate(sample.lengths):
+        original = sample.tokens[b, :n].tolist()
+        spans = list(zip(starts[b, : count[b]].tolist(), span_lengths[b, : count[b]].tolist()))
+        expected, position = [], 0
+        for start, length in spans:
+            expected += original[position:start]
+            expected += [vocab.mask_id] * (length or 1) if replace_length == -1 else []
+            position = start + length
+        expected += original[position:]
+        assert real(out, "tokens", b) == expected
 
 
 def test_infill_of_tiny_rows(vocab):
@@ -419,3 +460,48 @@ def test_rotate_per_document_needs_document_boundaries(vocab):
         Rotate(RotateConfig(), vocab)(sample, KeyedRandom(0, 0, np.arange(2)))
     out = Rotate(RotateConfig(per_document=False), vocab)(sample, KeyedRandom(0, 0, np.arange(2)))
     assert out.document_ids is None
+
+
+# ---------------------------------------------------------------------------------------------------- insert
+
+
+def without_inserted(source, inserted_positions):
+    return [t for i, t in enumerate(source) if i not in inserted_positions]
+
+
+def test_insert_adds_exactly_its_budget_and_keeps_the_text_in_order(vocab):
+    op = Insert(InsertConfig(rate=0.2, random_fraction=0.5), vocab)
+    sample = random_sample(vocab, seed=30, batch=64, width=200, specials=3)
+    out = op(sample, KeyedRandom(3, 0, np.arange(64)))
+    planned = exact_count(op.corruptible(sample).sum(axis=1), 0.2)
+    assert (out.lengths - sample.lengths == planned).all() and planned.sum() > 1000
+    regular = set(vocab.regular_ids().tolist())
+    for b in range(64):
+        source, original = real(out, "tokens", b), real(sample, "tokens", b)
+        masks = [i for i, t in enumerate(source) if t == vocab.mask_id]
+        assert len(masks) == planned[b] - exact_count(planned[b], 0.5)
+        # the original is a subsequence of the source, and what is left over is masks and regular ids
+        it = iter(enumerate(source))
+        matched = [next(i for i, t in it if t == token) for token in original]
+        extra = [t for i, t in enumerate(source) if i not in set(matched)]
+        assert len(extra) == planned[b] and all(t == vocab.mask_id or t in regular for t in extra)
+    assert out.target is None and out.targets()[0] is sample.original
+
+
+def test_insert_positions_are_uniform_over_the_output(vocab):
+    """Inserting k tokens into a row of L: every output position is an insertion with chance k / (L + k)."""
+    op = Insert(InsertConfig(rate=0.25, random_fraction=0.0), vocab)
+    sample = random_sample(vocab, seed=31, batch=4000, width=12, min_length=12)
+    out = op(sample, KeyedRandom(4, 0, np.arange(4000)))
+    counts = (out.tokens == vocab.mask_id).sum(axis=0)  # 3 masks in each row of 15
+    assert out.tokens.shape[1] == 15 and counts.sum() == 3 * 4000
+    assert chi_square(counts, 4000 * 3 / 15) < 36.1  # 14 degrees of freedom, p = 0.001
+
+
+def test_insert_draws_random_tokens_from_the_regular_ids(vocab):
+    op = Insert(InsertConfig(rate=1.0), vocab)
+    sample = random_sample(vocab, seed=32, batch=200, width=50, min_length=50)
+    out = op(sample, KeyedRandom(5, 0, np.arange(200)))
+    inserted = Counter(out.tokens.ravel().tolist()) - Counter(sample.tokens.ravel().tolist())
+    assert vocab.mask_id not in inserted and sum(inserted.values()) == 200 * 50
+    assert not set(inserted) & set(vocab.special_ids)
