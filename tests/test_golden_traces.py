@@ -62,7 +62,13 @@ def check(golden: dict, key: str, values: dict) -> None:
         golden[key] = values
         return
     assert key in golden, f"no golden values for {key}; record them (see the module docstring)"
-    assert values == pytest.approx(golden[key], rel=1e-4, abs=1e-6)
+    losses = {k: v for k, v in values.items() if not k.startswith("test ")}
+    metrics = {k: v for k, v in values.items() if k.startswith("test ")}
+    assert set(values) == set(golden[key])
+    assert losses == pytest.approx({k: golden[key][k] for k in losses}, rel=1e-4, abs=1e-6)
+    # A test metric of near-random predictions (a correlation near 0) amplifies the last bits of float
+    # arithmetic, which differ between CPUs; a changed prediction moves it by far more than this.
+    assert metrics == pytest.approx({k: golden[key][k] for k in metrics}, abs=1e-3)
 
 
 @pytest.mark.parametrize("recipe", PRETRAINING)

@@ -41,7 +41,7 @@ class InfillConfig:
     mean_span: float = 3.0  # the Poisson mean of span lengths
     replace_length: int = 1  # what a span leaves: 1 one mask, 0 nothing, -1 a mask per token
 
-    RANGES: ClassVar[dict[str, str]] = {"rate": "[0, 1]", "mean_span": "> 0"}
+    RANGES: ClassVar[dict[str, str]] = {"rate": "[0, 1]", "mean_span": "> 0", "replace_length": "[-1, 1]"}
 
     def __post_init__(self):
         if self.replace_length not in (-1, 0, 1):
