@@ -8,6 +8,7 @@ from typing import Any
 from denoise.config import from_mapping, nearest
 from denoise.corruption.base import Corruption, Vocab
 from denoise.corruption.delete import Delete
+from denoise.corruption.iid_noise import IidNoise
 from denoise.corruption.infill import Infill
 from denoise.corruption.insert import Insert
 from denoise.corruption.mask import Mask
@@ -30,6 +31,7 @@ OPS: dict[str, type[Corruption]] = {
         Permute,
         Rotate,
         Span,
+        IidNoise,
         Mass,
         PrefixLM,
         Mixture,

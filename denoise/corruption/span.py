@@ -238,9 +238,13 @@ class Span(Corruption):
     def _check_sentinels(self, block_size: int, needed: int) -> None:
         available = len(self._sentinels)
         if needed > available:
-            c = self.config
             raise DenoiseError(
-                f"span corruption of {block_size}-token blocks at density {c.density:g}, mean span "
-                f"{c.mean_span:g} needs {needed} sentinels but the tokenizer has {available}: lower the density, "
-                "raise mean_span, shorten blocks, or train a tokenizer with more sentinels"
+                f"{self.described(block_size)} needs {needed} sentinels but the tokenizer has {available}: "
+                f"{self.remedy}, shorten blocks, or train a tokenizer with more sentinels"
             )
+
+    remedy: ClassVar[str] = "lower the density, raise mean_span"  # what brings fewer spans
+
+    def described(self, block_size: int) -> str:
+        c = self.config
+        return f"span corruption of {block_size}-token blocks at density {c.density:g}, mean span {c.mean_span:g}"

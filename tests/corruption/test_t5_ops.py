@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from denoise import DenoiseError
 from denoise.config import from_mapping
 from denoise.corruption.base import Vocab
+from denoise.corruption.iid_noise import IidNoise, IidNoiseConfig
 from denoise.corruption.mass import Mass, MassConfig
 from denoise.corruption.prefix_lm import PrefixLM, PrefixLMConfig
 from denoise.corruption.random import KeyedRandom
@@ -230,6 +231,55 @@ def test_sentinel_overflow_names_the_counts(vocab):
         run(op, blocks_of(vocab, 2200, 1))
 
 
+# ------------------------------------------------------------------------------------------------ i.i.d. noise
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 300), min_size=1, max_size=5),
+    density=st.floats(0.05, 0.3),
+    seed=st.integers(0, 999),
+)
+def test_iid_noise_merges_back_with_an_exact_budget(vocab, lengths, density, seed):
+    op = IidNoise(IidNoiseConfig(density), vocab)
+    sample = random_blocks(vocab, lengths, seed)
+    out = run(op, sample, seed)
+    planned, realised = op.budget(sample, out)
+    assert planned.tolist() == realised.tolist()
+    for n, original, source, target in zip(
+        lengths, rows_of(sample), rows_of(out), rows_of(out, "target", out.target_lengths)
+    ):
+        assert merge_on_sentinels(source, target, vocab.sentinel_ids).tolist() == original
+        if n >= 2:
+            assert len(target) - len(sentinels_in(target, vocab)) == expected_budget(n, density, 1.0)[0]
+
+
+def test_iid_noise_positions_are_independent_of_place_and_of_each_other(vocab):
+    """Each of n positions is noise with chance k / n, and two neighbours both with k (k - 1) / (n (n - 1)):
+    a uniform choice of k positions, so runs are as short as chance makes them (spans would be longer)."""
+    rows, n = 8000, 40
+    noise = IidNoise(IidNoiseConfig(0.25), vocab).choose(
+        blocks_of(vocab, n, rows), KeyedRandom(3, 0, np.arange(rows))
+    )
+    k = 10
+    assert (noise.sum(axis=1) == k).all()
+    counts = noise.sum(axis=0)
+    expected = rows * k / n
+    assert ((counts - expected) ** 2 / expected).sum() < 39 + 6 * np.sqrt(2 * 39)
+    neighbours = (noise[:, 1:] & noise[:, :-1]).mean()
+    p = k * (k - 1) / (n * (n - 1))
+    assert abs(neighbours - p) < 4 * np.sqrt(p * (1 - p) / (rows * (n - 1)))
+
+
+def test_iid_noise_refuses_blocks_that_need_more_sentinels(vocab):
+    op = IidNoise(IidNoiseConfig(0.5), vocab)
+    op.check(128)
+    with pytest.raises(
+        DenoiseError, match="i.i.d. noise on 512-token blocks at density 0.5 needs 257 sentinels"
+    ):
+        op.check(512)
+
+
 def test_special_tokens_are_never_noise_and_spans_break_around_them(vocab):
     specials = [vocab.cls_id, vocab.sep_id, vocab.sentinel_ids[7], *vocab.mode_ids.values()]
     lengths = [0, 1, 5, 40, 300, 600]
@@ -379,6 +429,7 @@ def test_prefix_lm_config_rejects_bad_fractions():
 OPS = {
     "span": lambda vocab: Span(SpanConfig(), vocab),
     "span_rolled": lambda vocab: Span(SpanConfig(density=0.5, mean_span=8.0, roll=True), vocab),
+    "iid_noise": lambda vocab: IidNoise(IidNoiseConfig(), vocab),
     "mass": lambda vocab: Mass(MassConfig(), vocab),
     "prefix_lm": lambda vocab: PrefixLM(PrefixLMConfig(), vocab),
 }
