@@ -128,6 +128,17 @@ def cmd_prepare(args: argparse.Namespace) -> None:
     print(f"fill ratio: {stats.fill_ratio:.4f}")
 
 
+def fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return value
+
+
 def cmd_corrupt(args: argparse.Namespace) -> None:
     import json
 
@@ -149,7 +160,10 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
     kind = family_named(args.family, "--family").kind if args.family else default_kind(recipe, vocab)
     blocks = stream_blocks(args.input, tokenizer, args.block_size, args.text_column)
     limit = args.limit if args.limit is not None else (None if args.jsonl else 4)
-    for item in corrupt_rows(recipe, blocks, vocab, kind, args.block_size, seed=args.seed, limit=limit):
+    rows = corrupt_rows(
+        recipe, blocks, vocab, kind, args.block_size, seed=args.seed, limit=limit, progress=args.progress
+    )
+    for item in rows:
         if args.jsonl:
             print(json.dumps(item.record()))
         else:
@@ -379,6 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     corrupt.add_argument("--tokenizer", type=Path, help="tokenizer directory; default: trained on the inputs")
     corrupt.add_argument("--seed", type=int, default=0)
     corrupt.add_argument("--block-size", type=at_least(1), default=128)
+    corrupt.add_argument(
+        "--progress",
+        type=fraction,
+        default=0.0,
+        help="the fraction of a run at which the recipe's schedules are read (default: 0, the start)",
+    )
     corrupt.add_argument(
         "--family",
         help="the model family (bert, bart, t5) to check the recipe against; default: an encoder-only "

@@ -143,6 +143,13 @@ def page() -> str:
     )
     lines += ["## Corruption ops (`steps:` of a corruption recipe)", ""]
     lines += ["Each step is `{op: NAME, ...}` with these keys; `denoise corrupt --list` shows them too.", ""]
+    lines += [
+        "A `float` key (an `int` key with `schedule: step`) may instead follow a schedule over the run: "
+        "`{schedule: linear, points: [[0.0, 0.3], [1.0, 0.15]], eval: 0.15}`, points of (fraction of the run's "
+        "steps, value) that `linear` interpolates and `step` holds until the next point, and an optional "
+        "value for held-out evaluation; each point is checked against the key's range.",
+        "",
+    ]
     for name, op in sorted(OPS.items()):
         summary = (inspect.getmodule(op).__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
         lines += [f"### `{name}`", "", summary, ""]

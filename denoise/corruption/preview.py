@@ -86,7 +86,7 @@ def _default(field: dataclasses.Field):
 
 def default_kind(recipe: Recipe, vocab: Vocab) -> str:
     """The first kind of model (encoder-only first) the recipe can feed."""
-    ops = [build_op(s.op, s.params, vocab) for s in recipe.steps]
+    ops = [build_op(s.op, s.params, vocab) for s in recipe.at(0.0).steps]
     for kind in MODEL_KINDS:
         try:
             check_composition(recipe.name, ops, kind)
@@ -105,8 +105,10 @@ def corrupt_rows(
     seed: int = 0,
     epoch: int = 0,
     limit: int | None = None,
+    progress: float = 0.0,
 ) -> Iterator[Corrupted]:
-    """Apply ``recipe`` to the first ``limit`` block rows (as prepared by ``denoise.data``), a batch at a time.
+    """Apply ``recipe`` to the first ``limit`` block rows (as prepared by ``denoise.data``), a batch at a time,
+    with its schedules at ``progress`` (a fraction of a run).
 
     Rows are read lazily, except for recipes that draw other blocks (NSP): those read up to
     ``CORPUS_BLOCKS`` blocks beyond the ones shown (all of them when there is no limit) to draw from.
@@ -123,7 +125,7 @@ def corrupt_rows(
     start = 0
     while chunk := list(islice(shown, BATCH)):
         sample = blocks_from_rows(chunk).sample(vocab.pad_id)
-        out = corrupter(sample, seed, epoch, np.arange(start, start + len(chunk)))
+        out = corrupter(sample, seed, epoch, np.arange(start, start + len(chunk)), progress)
         start += len(chunk)
         target, target_lengths = out.targets()
         aligned = MODEL_KINDS[kind].aligned_targets

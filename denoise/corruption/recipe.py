@@ -9,6 +9,10 @@ A recipe file looks like::
       - op: infill
         rate: 0.3
 
+A numeric setting may follow a schedule over the run instead (``rate: {schedule: linear, points: [[0, 0.3],
+[1, 0.15]]}``, see :mod:`denoise.corruption.schedule`); ``recipe.at(progress)`` is the recipe with each
+schedule at its value.
+
 ``Recipe.load("bart")`` reads a recipe shipped with denoise (``denoise/corruption/recipes/``);
 ``Recipe.load("my.yaml")`` reads a file. ``recipe.build(vocab, kind)`` checks the recipe against the kind of
 model it feeds (``encoder``: predictions at the input's positions; ``encoder_decoder``: a target sequence to
@@ -17,8 +21,8 @@ write; a family's record names its kind) before any data is touched and returns 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,8 +33,9 @@ import yaml
 from denoise.config import nearest
 from denoise.corruption.base import Corruption, Vocab
 from denoise.corruption.random import KeyedRandom
-from denoise.corruption.registry import build_op, op_settings
+from denoise.corruption.registry import OPS, build_op, op_settings
 from denoise.corruption.sample import Sample
+from denoise.corruption.schedule import Schedule, check_numeric, parse_params
 from denoise.errors import DenoiseError
 
 RECIPE_KEYS = ("name", "description", "steps")
@@ -47,7 +52,35 @@ def available_recipes() -> list[str]:
 @dataclass(frozen=True)
 class Step:
     op: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)  # a scheduled key holds its Schedule
+
+    @property
+    def schedules(self) -> dict[str, Schedule]:
+        return {key: value for key, value in self.params.items() if isinstance(value, Schedule)}
+
+    def at(self, progress: float, evaluation: bool = False) -> Step:
+        """This step with each schedule at its value for ``progress`` (evaluation's value with ``evaluation``)."""
+        params = {
+            key: value.value(progress, evaluation) if isinstance(value, Schedule) else value
+            for key, value in self.params.items()
+        }
+        return Step(self.op, params)
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The params as a recipe file writes them."""
+        return {k: v.to_mapping() if isinstance(v, Schedule) else v for k, v in self.params.items()}
+
+    def points_to_check(self) -> Iterator[tuple[float, bool, str]]:
+        """``(progress, evaluation, what)`` for each point of this step's schedules and each eval value: where
+        its settings are checked (between points a linear value lies between its neighbours)."""
+        schedules = self.schedules
+        fractions = sorted({fraction for s in schedules.values() for fraction, _ in s.points})
+        for key, schedule in schedules.items():
+            for fraction, value in schedule.points:
+                yield fraction, False, f"at point [{fraction:g}, {value:g}] of its {key} schedule"
+            if schedule.eval is not None:
+                for fraction in fractions:
+                    yield fraction, True, f"with the eval value {schedule.eval:g} of its {key} schedule"
 
 
 @dataclass(frozen=True)
@@ -88,33 +121,79 @@ class Recipe:
         steps = data.get("steps")
         if not isinstance(steps, Sequence) or isinstance(steps, str) or not steps:
             raise DenoiseError(f"{where} needs a non-empty 'steps' list of {{op: NAME, ...params}} entries")
-        parsed = []
+        name, parsed = str(data.get("name", default_name)), []
         for i, step in enumerate(steps):
             if not isinstance(step, Mapping) or "op" not in step:
                 raise DenoiseError(f"step {i} of {where} must be a mapping with an 'op' key, got {step!r}")
-            parsed.append(Step(step["op"], {k: v for k, v in step.items() if k != "op"}))
-        return cls(str(data.get("name", default_name)), tuple(parsed), str(data.get("description", "")))
+            params = {k: v for k, v in step.items() if k != "op"}
+            place = f"corruption {name!r} steps[{i}] (op {step['op']!r})"
+            parsed.append(Step(step["op"], parse_params(params, place)))
+        return cls(name, tuple(parsed), str(data.get("description", "")))
 
     def to_mapping(self) -> dict:
         return {
             "name": self.name,
             "description": self.description,
-            "steps": [{"op": s.op, **s.params} for s in self.steps],
+            "steps": [{"op": s.op, **s.to_mapping()} for s in self.steps],
         }
 
-    def check_settings(self) -> None:
-        """Every step's settings checked, before anything is built (or a corpus prepared) for them."""
+    @property
+    def scheduled(self) -> bool:
+        return any(step.schedules for step in self.steps)
+
+    def at(self, progress: float, evaluation: bool = False) -> Recipe:
+        """This recipe with each schedule at its value for ``progress``, a fraction of the run (evaluation's
+        value with ``evaluation``)."""
+        return replace(self, steps=tuple(step.at(progress, evaluation) for step in self.steps))
+
+    def scheduled_values(self, progress: float, evaluation: bool = False) -> dict[str, Any]:
+        """Each schedule's value at ``progress``, named ``OP.KEY`` (``OP[i].KEY`` for an op named twice)."""
+        ops = [step.op for step in self.steps]
+        values = {}
         for i, step in enumerate(self.steps):
-            op_settings(step.op, step.params, where=f"corruption {self.name!r} steps[{i}] (op {step.op!r})")
+            label = step.op if ops.count(step.op) == 1 else f"{step.op}[{i}]"
+            for key, schedule in step.schedules.items():
+                values[f"{label}.{key}"] = schedule.value(progress, evaluation)
+        return values
+
+    def check_settings(self) -> None:
+        """Every step's settings checked, at every point of its schedules, before anything is built (or a
+        corpus prepared) for them."""
+        for i, step in enumerate(self.steps):
+            where = f"corruption {self.name!r} steps[{i}] (op {step.op!r})"
+            if not step.schedules:
+                op_settings(step.op, step.params, where=where)
+                continue
+            if step.op not in OPS:
+                op_settings(step.op, None, where=where)  # names the unknown op and the nearest one
+            check_numeric(step.schedules, OPS[step.op].Config, where)
+            for progress, evaluation, point in step.points_to_check():
+                try:
+                    op_settings(step.op, step.at(progress, evaluation).params, where=where)
+                except DenoiseError as err:
+                    raise DenoiseError(f"{err} ({point})") from None
 
     def build(self, vocab: Vocab, kind: str, block_size: int | None = None, corpus=None) -> Corrupter:
-        """Ops for a model of ``kind`` (see :data:`MODEL_KINDS`), checked against it and ``block_size``."""
-        ops = [build_op(step.op, step.params, vocab, corpus) for step in self.steps]
-        check_composition(self.name, ops, kind)
-        if block_size is not None:
-            for op in ops:
-                op.check(block_size)
-        return Corrupter(self, ops, kind)
+        """Ops for a model of ``kind`` (see :data:`MODEL_KINDS`), checked against it and ``block_size`` at
+        every point of the recipe's schedules."""
+        if self.scheduled:
+            self.check_settings()  # each point's value named in errors
+        corrupter = Corrupter(self, kind, vocab, corpus)
+        for progress, evaluation in self.points_to_check():
+            ops = corrupter.ops_at(progress, evaluation)
+            check_composition(self.name, ops, kind)
+            if block_size is not None:
+                for op in ops:
+                    op.check(block_size)
+        return corrupter
+
+    def points_to_check(self) -> list[tuple[float, bool]]:
+        """``(progress, evaluation)`` at the start and at every point of every step's schedules."""
+        found = {(p, evaluation) for step in self.steps for p, evaluation, _ in step.points_to_check()}
+        return sorted({(0.0, False), *found})
+
+
+PREDICTING_OPS = ("mask", "span_mask")  # the ops that give an encoder-only model labels to predict
 
 
 def check_encoder_ops(name: str, ops: Sequence[Corruption]) -> None:
@@ -124,8 +203,10 @@ def check_encoder_ops(name: str, ops: Sequence[Corruption]) -> None:
                 f"recipe {name!r}: op {op.name!r} changes the sequence length, so an encoder-only model "
                 f"cannot predict at aligned positions; use an encoder-decoder model or drop {op.name!r}"
             )
-    if not any(op.name == "mask" for op in ops):
-        raise DenoiseError(f"recipe {name!r} gives an encoder-only model nothing to predict; add a mask step")
+    if not any(op.name in PREDICTING_OPS for op in ops):
+        raise DenoiseError(
+            f"recipe {name!r} gives an encoder-only model nothing to predict; add a mask or span_mask step"
+        )
 
 
 def check_encoder_decoder_ops(name: str, ops: Sequence[Corruption]) -> None:
@@ -183,7 +264,8 @@ def check_composition(name: str, ops: Sequence[Corruption], kind: str) -> None:
             if changed:
                 raise DenoiseError(
                     f"recipe {name!r}: op {op.name!r} builds its target from the tokens it reads, which "
-                    f"{changed!r} has corrupted; only ops that reorder tokens (permute, rotate) may come first"
+                    f"{changed!r} has corrupted; only ops that reorder tokens (permute, rotate, shuffle) may "
+                    "come first"
                 )
         if not op.aligned:
             length_changed_by = length_changed_by or op.name
@@ -191,18 +273,49 @@ def check_composition(name: str, ops: Sequence[Corruption], kind: str) -> None:
             pairs_made_by = pairs_made_by or op.name
 
 
-class Corrupter:
-    """Applies a built recipe to batches; example ``i``'s output depends only on (seed, epoch, i)."""
+# Ops kept built for this many sets of scheduled values (a step's training and evaluation values, and the next).
+KEPT_BUILDS = 4
 
-    def __init__(self, recipe: Recipe, ops: Sequence[Corruption], kind: str):
-        self.recipe, self.ops, self.kind = recipe, list(ops), kind
+
+class Corrupter:
+    """Applies a built recipe to batches; example ``i``'s output depends only on (seed, epoch, i), and for a
+    recipe with schedules on the progress of the run it is drawn for."""
+
+    def __init__(self, recipe: Recipe, kind: str, vocab: Vocab, corpus=None):
+        self.recipe, self.kind, self.vocab, self.corpus = recipe, kind, vocab, corpus
+        self._built: dict[tuple, list[Corruption]] = {}
+
+    @property
+    def ops(self) -> list[Corruption]:
+        """The ops at the start of the run (a schedule changes their settings, never what they are)."""
+        return self.ops_at(0.0)
 
     @property
     def aligned(self) -> bool:
         return all(op.aligned for op in self.ops)
 
-    def __call__(self, sample: Sample, seed: int, epoch: int, indices: np.ndarray) -> Sample:
+    def ops_at(self, progress: float, evaluation: bool = False) -> list[Corruption]:
+        """The ops with each schedule at its value for ``progress``, built once per set of values."""
+        key = tuple(self.recipe.scheduled_values(progress, evaluation).values())
+        if key not in self._built:
+            if len(self._built) >= KEPT_BUILDS:
+                del self._built[next(iter(self._built))]  # the oldest
+            steps = self.recipe.at(progress, evaluation).steps
+            self._built[key] = [build_op(step.op, step.params, self.vocab, self.corpus) for step in steps]
+        return self._built[key]
+
+    def __call__(
+        self,
+        sample: Sample,
+        seed: int,
+        epoch: int,
+        indices: np.ndarray,
+        progress: float = 0.0,
+        evaluation: bool = False,
+    ) -> Sample:
+        """Corrupt ``sample`` (examples ``indices``) as the recipe stands at ``progress``, a fraction of the run
+        (with evaluation's values when ``evaluation``)."""
         rng = KeyedRandom(seed, epoch, indices)
-        for position, op in enumerate(self.ops):
+        for position, op in enumerate(self.ops_at(progress, evaluation)):
             sample = op(sample, rng.child(position))
         return sample

@@ -125,7 +125,8 @@ class Layout:
 
 
 class StepSampler(torch.utils.data.Sampler):
-    """Yields this process's micro-batches, as ``(epoch, index)`` keys, for steps ``start`` to ``stop``."""
+    """Yields this process's micro-batches, as ``(epoch, index, step)`` keys, for steps ``start`` to ``stop``
+    (the step travels with the keys for the corruption's schedules)."""
 
     def __init__(self, train: np.ndarray, layout: Layout, rank: int, seed: int, start: int, stop: int):
         self.train, self.layout, self.rank, self.seed = train, layout, rank, seed
@@ -141,29 +142,32 @@ class StepSampler(torch.utils.data.Sampler):
         size = self.layout.global_batch
         return epoch, self.train[order[position * size : (position + 1) * size]]
 
-    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+    def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
         micro, processes = self.layout.micro_batch, self.layout.processes
         for step in range(self.start, self.stop):
             epoch, indices = self.global_batch(step)
             for j in range(self.layout.accumulation):
                 first = (j * processes + self.rank) * micro
-                yield [(epoch, int(i)) for i in indices[first : first + micro]]
+                yield [(epoch, int(i), step) for i in indices[first : first + micro]]
 
 
 class EvalSampler(torch.utils.data.Sampler):
     """This process's share of the first ``batches`` micro-batches of the held-out blocks (always epoch 0,
-    so every evaluation sees the same corruption)."""
+    so every evaluation sees the same corruption), for the evaluation after ``step`` steps (which schedules
+    without an eval value read)."""
 
-    def __init__(self, validation: np.ndarray, micro_batch: int, batches: int, rank: int, processes: int):
+    def __init__(
+        self, validation: np.ndarray, micro_batch: int, batches: int, rank: int, processes: int, step: int = 0
+    ):
         chunks = [validation[i : i + micro_batch] for i in range(0, len(validation), micro_batch)]
         chunks = chunks[: batches * processes]
-        self.mine = chunks[rank::processes]
+        self.mine, self.step = chunks[rank::processes], step
 
     def __len__(self) -> int:
         return len(self.mine)
 
-    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        return ([(0, int(i)) for i in chunk] for chunk in self.mine)
+    def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
+        return ([(0, int(i), self.step) for i in chunk] for chunk in self.mine)
 
 
 def make_loader(blocks, sampler: torch.utils.data.Sampler, collator: Collator, workers: int, seed: int):

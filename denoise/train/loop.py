@@ -200,8 +200,9 @@ class Pretraining:
         t = self.config.training
         multiple = padding_multiple(longest, t.compile, learned_positions(model, self.family))
         vocab, frame = self.vocab, self.family.frame
-        self.collator = Collator(corrupter, vocab, frame, seed=t.seed, pad_to_multiple_of=multiple)
-        self.eval_collator = Collator(corrupter, vocab, frame, seed=t.seed + 1, pad_to_multiple_of=multiple)
+        steps = self.total_steps  # the corruption's schedules read each batch's step against it
+        self.collator = Collator(corrupter, vocab, frame, t.seed, multiple, total_steps=steps)
+        self.eval_collator = Collator(corrupter, vocab, frame, t.seed + 1, multiple, steps, evaluation=True)
 
     def _setup_data(self, init: Init | None):
         """The tokenizer and its ids, the prepared blocks and their split, and the corruption recipe built for
@@ -427,6 +428,8 @@ class Pretraining:
             record["grad_norm"] = float(grad_norm)
         if peak:
             record["mfu"] = window["flops"] / elapsed / peak
+        # what the corruption's schedules gave this step (step - 1, counted from 0), e.g. corruption.mask.rate
+        record.update({f"corruption.{k}": v for k, v in self.collator.scheduled_values(step - 1).items()})
         return record
 
     def _emit(self, log: MetricsLog | None, record: dict, bar) -> None:
@@ -449,6 +452,7 @@ class Pretraining:
             t.eval_batches,
             acc.process_index,
             acc.num_processes,
+            step,
         )
         loader = make_loader(self.blocks, sampler, self.eval_collator, 0, t.seed)
         metrics = {

@@ -13,10 +13,11 @@ from denoise.models.families import first_of_kind
 
 ENCODER, ENCODER_DECODER = "encoder", "encoder_decoder"
 
-SHIPPED = ["albert", "bart", "bert", "mass", "roberta", "t5", "ul2"]
+SHIPPED = ["albert", "bart", "bert", "mass", "modernbert", "roberta", "t5", "ul2"]
 KIND = {
     "bert": ENCODER,
     "roberta": ENCODER,
+    "modernbert": ENCODER,
     "albert": ENCODER,
     "bart": ENCODER_DECODER,
     "t5": ENCODER_DECODER,

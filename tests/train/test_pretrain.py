@@ -181,6 +181,59 @@ def test_resume_falls_back_over_a_broken_newest_checkpoint(prepared_corpus, tmp_
     assert (out / "model" / "model.safetensors").read_bytes() == weights
 
 
+# The masking rate rises from 10% to 50% over the run and evaluation masks 15%: a step that read another step's
+# value would mask another number of tokens, and change its loss.
+RISING = (
+    "corruption={name: rising, steps: [{op: mask, "
+    "rate: {schedule: linear, points: [[0, 0.1], [1, 0.5]], eval: 0.15}}]}"
+)
+
+
+def test_a_resumed_run_reads_the_corruption_schedule_at_its_own_steps(prepared_corpus, tmp_path):
+    out = tmp_path / "run"
+    interval = ("training.checkpoint_interval=2", "training.keep_checkpoints=3", RISING)
+    run(prepared_corpus, out, *interval, steps=4)
+    records = [r for r in read_metrics(out) if "loss" in r]
+    assert [r["corruption.mask.rate"] for r in records] == pytest.approx([0.1, 0.2, 0.3, 0.4])
+    weights = (out / "model" / "model.safetensors").read_bytes()
+    newest = out / "checkpoints" / "step-00000004" / "model" / "model.safetensors"
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])  # resumes from step 2
+    run(prepared_corpus, out, *interval, steps=4, resume=True)
+    resumed = [r for r in read_metrics(out) if "loss" in r]
+    assert [(r["loss"], r["corruption.mask.rate"]) for r in resumed] == [
+        (r["loss"], r["corruption.mask.rate"]) for r in records
+    ]
+    assert (out / "model" / "model.safetensors").read_bytes() == weights
+
+
+def test_scheduled_micro_batches_in_workers_give_the_losses_of_whole_batches(prepared_corpus, tmp_path):
+    common = ("model.dropout=0.0", "model.attention_dropout=0.0", RISING)
+    run(prepared_corpus, tmp_path / "whole", *common)
+    run(prepared_corpus, tmp_path / "split", *common, "training.micro_batch=2", "data.num_workers=2")
+    a = [r["loss"] for r in read_metrics(tmp_path / "whole") if "loss" in r]
+    b = [r["loss"] for r in read_metrics(tmp_path / "split") if "loss" in r]
+    assert np.allclose(a, b, rtol=1e-5), (a, b)
+
+
+def test_each_step_trains_with_its_scheduled_value(prepared_corpus, tmp_path):
+    run(prepared_corpus, tmp_path / "rising", RISING)  # 10%, then 23% and 37% of the tokens
+    run(prepared_corpus, tmp_path / "plain", "corruption={steps: [{op: mask, rate: 0.1}]}")
+    rising, plain = (
+        [r["loss"] for r in read_metrics(tmp_path / name) if "loss" in r] for name in ("rising", "plain")
+    )
+    assert rising[0] == plain[0] and rising[1] != plain[1] and rising[2] != plain[2]
+
+
+def test_evaluation_masks_at_the_schedule_s_eval_value(prepared_corpus, tmp_path):
+    run(prepared_corpus, tmp_path / "rising", RISING, steps=1)
+    run(prepared_corpus, tmp_path / "plain", "corruption={steps: [{op: mask, rate: 0.15}]}", steps=1)
+    rising, plain = (
+        [r for r in read_metrics(tmp_path / name) if "eval_tokens" in r] for name in ("rising", "plain")
+    )
+    assert rising[-1]["eval_tokens"] == plain[-1]["eval_tokens"]
+    assert not any(key.startswith("corruption.") for r in read_metrics(tmp_path / "plain") for key in r)
+
+
 def test_resume_refuses_a_corpus_prepared_again_from_other_text(tokenizer, corpus_documents, tmp_path):
     from denoise.data.prepare import prepare_corpus
 
@@ -240,8 +293,9 @@ def test_step_sampler_splits_each_global_batch_over_processes_and_accumulation()
         assert sorted(k for part in parts for k in part) == sorted(whole)
     resumed = list(StepSampler(train, Layout.of(12, None, 1), rank=0, seed=5, start=2, stop=4))
     assert resumed == list(one)[2:]
-    epochs = {epoch for keys in StepSampler(train, Layout.of(12, None, 1), 0, 5, 0, 20) for epoch, _ in keys}
-    assert epochs == {0, 1, 2}  # 8 steps per epoch
+    keys = [key for micro in StepSampler(train, Layout.of(12, None, 1), 0, 5, 0, 20) for key in micro]
+    assert {epoch for epoch, _, _ in keys} == {0, 1, 2}  # 8 steps per epoch
+    assert [step for _, _, step in ranks[1][6]] == [3] * 3  # each key names its optimizer step
 
 
 @pytest.mark.parametrize(
