@@ -1,9 +1,10 @@
-"""Each family's count of training FLOPs (``Family.flops``) beside torch's FLOP counter, one row per objective.
+"""Each family's count of training FLOPs (``Family.flops``, or the objective's where it runs more than the
+model) beside torch's FLOP counter, one row per objective.
 
     python -m benchmarks.flops
 
 Every case builds a small model of its family and a batch of random blocks corrupted by a shipped recipe
-and framed as the trainer frames them, then runs the trainer's own loss (``micro_batch_loss`` on
+and framed as the trainer frames them, then runs the trainer's own loss (its objective's ``loss`` on
 ``model_inputs``) and its backward under ``torch.utils.flop_counter.FlopCounterMode``. Attention runs on
 the math kernel, whose products the counter sees one by one (on CPU the fused kernel is invisible to it; on
 GPUs it would add the backward's recomputed scores). The ratio divides the analytic count by the counter's;
@@ -26,7 +27,8 @@ from denoise.corruption.loader import Collator
 from denoise.corruption.recipe import Recipe
 from denoise.models.families import family_named
 from denoise.models.settings import Ids, ModelSettings
-from denoise.train.objective import Counts, micro_batch_loss, model_inputs
+from denoise.train.objectives import build_objective
+from denoise.train.objectives.base import Counts, model_inputs
 
 VOCAB_SIZE = 773
 SENTINELS = 32
@@ -39,19 +41,21 @@ class Case:
     """A family trained with a corruption recipe on a small, deliberately uneven configuration."""
 
     family: str
-    objective: str  # a shipped corruption recipe
+    recipe: str  # a shipped corruption recipe
     settings: dict = field(default_factory=dict)  # ModelSettings over the family's tiny size
     block_size: int = 128
     batch_size: int = 4
     tied: bool = True  # the vocabulary projection reads the token table
+    objective: str = "denoising"  # the training objective
 
     @property
     def name(self) -> str:
-        return f"{self.family}-{self.objective}" + ("" if self.tied else "-untied")
+        return f"{self.family}-{self.recipe}" + ("" if self.tied else "-untied")
 
     def describe(self) -> str:
         s = self.settings
         shape = f"d{s['d_model']} h{s['num_heads']}" + (f"x{s['d_kv']}" if "d_kv" in s else "")
+        shape += f" e{s['embedding_size']}" if "embedding_size" in s else ""
         layers = f"L{s.get('num_layers', 2)}" + (f"+{s['decoder_layers']}" if "decoder_layers" in s else "")
         extras = " gated" if s.get("gated") else ""
         head = "" if self.tied else " untied"
@@ -64,6 +68,14 @@ CASES = (
     Case("bert", "bert", dict(d_model=96, num_heads=3, d_ff=320), block_size=101, batch_size=6),
     Case("bert", "albert", dict(d_model=64, num_heads=4, d_ff=256), block_size=128, tied=False),
     Case("bert", "roberta", dict(d_model=128, num_heads=2, d_ff=512), block_size=125, batch_size=5),
+    Case(
+        "bert",
+        "electra",
+        dict(d_model=128, num_heads=4, d_ff=384, embedding_size=48),
+        block_size=110,
+        batch_size=5,
+        objective="electra",
+    ),
     Case("bart", "bart", dict(d_model=96, num_heads=4, d_ff=384), block_size=100, batch_size=6),
     Case("bart", "mass", dict(d_model=64, num_heads=2, d_ff=192, decoder_layers=3), block_size=120),
     Case(
@@ -115,31 +127,32 @@ def random_rows(vocab: Vocab, count: int, block_size: int, seed: int) -> list[di
 
 
 def build(case: Case):
-    """The case's model (in training mode) and one framed batch of its corrupted blocks."""
+    """The case's trained module (the model, or the model with its objective's companions; in training mode)
+    and one framed batch of its corrupted blocks."""
     family = family_named(case.family)
     vocab = small_vocab()
     settings = ModelSettings(family=case.family, max_positions=256, **case.settings)
     config = family.from_settings(settings, Ids(VOCAB_SIZE, vocab.pad_id, vocab.cls_id, vocab.sep_id))
     if not case.tied:
         config = dataclasses.replace(config, tie_embeddings=False)
-    recipe = Recipe.load(case.objective)
+    recipe = Recipe.load(case.recipe)
     if case.family == "bert":
         config = dataclasses.replace(
             config, pair_head=any(step.op in ("nsp", "sop") for step in recipe.steps)
         )
     torch.manual_seed(SEED)
-    model = family.model(config).train()
+    model = build_objective(case.objective).trained(family.model(config), family).train()
     rows = random_rows(vocab, 4 * case.batch_size, case.block_size, SEED)
     corrupter = recipe.build(vocab, family.kind, case.block_size, corpus=BlockCorpus(rows))
     collator = Collator(corrupter, vocab, family.frame, seed=SEED, pad_to_multiple_of=PAD_TO)
     return model, collator(rows[: case.batch_size])
 
 
-def counted_flops(model, batch) -> int:
+def counted_flops(case: Case, model, batch) -> int:
     """FLOPs torch's counter sees in the trainer's loss of ``batch`` and its backward (math attention)."""
     counts = Counts.of(batch)
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
-        loss, _, _ = micro_batch_loss(model, model_inputs(batch, "cpu"), counts, counts)
+        loss, _ = build_objective(case.objective).loss(model, model_inputs(batch, "cpu"), counts, counts)
         loss.backward()
     return counter.get_total_flops()
 
@@ -147,19 +160,21 @@ def counted_flops(model, batch) -> int:
 def measure(case: Case) -> dict:
     """The case's analytic count, the counter's, and their ratio."""
     model, batch = build(case)
-    analytic = family_named(case.family).flops(model, batch, Counts.of(batch).tokens)
-    counted = counted_flops(model, batch)
+    family = family_named(case.family)
+    analytic = build_objective(case.objective).flops(family, model, batch, Counts.of(batch).tokens)
+    counted = counted_flops(case, model, batch)
     return {"case": case, "analytic": analytic, "counted": counted, "ratio": analytic / counted}
 
 
 def main() -> None:
     torch.set_num_threads(1)
-    print("| family | objective | config | analytic FLOPs | counter FLOPs | ratio |")
-    print("|---|---|---|---:|---:|---:|")
+    print("| family | recipe | objective | config | analytic FLOPs | counter FLOPs | ratio |")
+    print("|---|---|---|---|---:|---:|---:|")
     for case in CASES:
         row = measure(case)
         print(
-            f"| {case.family} | {case.objective}{'' if case.tied else ' (untied head)'} | {case.describe()} | "
+            f"| {case.family} | {case.recipe}{'' if case.tied else ' (untied head)'} | {case.objective} | "
+            f"{case.describe()} | "
             f"{row['analytic']:.4g} | {row['counted']:.4g} | {row['ratio']:.4f} |",
             flush=True,
         )

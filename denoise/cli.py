@@ -222,7 +222,24 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
         if "eval_loss" in summary:
             line += f"; eval loss {summary['eval_loss']:.3f}, accuracy {summary['eval_accuracy']:.3f}"
         print(line)
+        print_fills(summary)
     print(f"model: {out / 'model'}  tokenizer: {out / 'tokenizer'}  metrics: {out / 'metrics.jsonl'}")
+
+
+def print_fills(summary: dict) -> None:
+    """How well the held-out masked tokens are guessed, beside always guessing the most frequent one, and
+    the model's guesses in a few held-out blocks."""
+    if "eval_frequent_accuracy" in summary and "fills" in summary:
+        print(
+            f"held-out masked tokens: {summary['eval_accuracy']:.1%} guessed right, against "
+            f"{summary['eval_frequent_accuracy']:.1%} by always guessing the most frequent one"
+        )
+    for example in summary.get("fills", [])[:3]:
+        print(f"  masked: {shorten(example['text'])}\n  guess:  {shorten(example['fill'])}")
+
+
+def shorten(text: str, width: int = 160) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def split_settings(settings: list[str]) -> tuple[str | None, list[str]]:

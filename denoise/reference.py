@@ -122,6 +122,7 @@ def page() -> str:
     from denoise.corruption.registry import OPS
     from denoise.finetune.config import FinetuneConfig
     from denoise.train.config import PretrainConfig
+    from denoise.train.objectives import OBJECTIVES
 
     lines = [PAGE_INTRO]
     lines += section(
@@ -151,10 +152,20 @@ def page() -> str:
         "",
     ]
     for name, op in sorted(OPS.items()):
-        summary = (inspect.getmodule(op).__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
-        lines += [f"### `{name}`", "", summary, ""]
+        lines += [f"### `{name}`", "", first_paragraph(op), ""]
         lines += table(op.Config) + [""]
+    lines += ["## Objectives (`objective:` of a pre-training recipe)", ""]
+    lines += ["`objective: NAME`, or `{name: NAME, ...}` with these keys.", ""]
+    for name, objective in OBJECTIVES.items():
+        lines += [f"### `{name}`", "", first_paragraph(objective), ""]
+        if dataclasses.fields(objective.Config):
+            lines += table(objective.Config) + [""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def first_paragraph(cls: type) -> str:
+    """The first paragraph of the docstring of ``cls``'s module, on one line."""
+    return (inspect.getmodule(cls).__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from denoise.train.config import PretrainConfig
 from denoise.train.data import StepSampler, make_loader
 from denoise.train.loop import Pretraining, pretrain
 from denoise.train.metrics import read_metrics
-from denoise.train.objective import Counts
+from denoise.train.objectives.base import Counts
 
 RATES = {"seconds": "tokens_per_s", "flops": "flops_per_token"}  # a budget's kind -> the rate budget/ keeps
 
@@ -88,11 +88,11 @@ def whole_steps(tokens: float, config: PretrainConfig) -> int:
 
 def first_steps_flops_per_token(run: Pretraining, steps: int) -> float:
     """FLOPs per block token of ``run``'s first ``steps`` steps (its first process's micro-batches, from the
-    loader its training would read), by its family's count."""
+    loader its training would read), by its objective's count (its family's, plus any model in the loop)."""
     t = run.config.training
     sampler = StepSampler(run.split.train, run.layout, 0, t.seed, 0, steps)
     flops = tokens = 0
     for batch in make_loader(run.blocks, sampler, run.collator, 0, t.seed):
-        flops += run.family.flops(run.unwrapped, batch, Counts.of(batch).tokens)
+        flops += run.objective.flops(run.family, run.unwrapped, batch, Counts.of(batch).tokens)
         tokens += len(batch) * run.config.data.block_size
     return flops / tokens

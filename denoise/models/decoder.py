@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from denoise.errors import DenoiseError
 from denoise.models.encoder import Embeddings
 from denoise.models.layers import (
     Attention,
@@ -93,6 +94,11 @@ class Decoder(nn.Module):
 
     def __init__(self, config: TransformerConfig, tokens: nn.Embedding | None = None):
         super().__init__()
+        if config.factorised:
+            raise DenoiseError(
+                f"embedding_size {config.embedding_size} differs from d_model {config.d_model}: factorised "
+                "embeddings are for encoder-only models (bert); drop model.embedding_size"
+            )
         self.config = config
         self.embeddings = Embeddings(config, tokens)
         # relative or ALiBi positions, None for a learned table (the name keeps T5 checkpoints' keys)

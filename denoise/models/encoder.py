@@ -23,16 +23,15 @@ class Embeddings(nn.Module):
     def __init__(self, config: TransformerConfig, tokens: nn.Embedding | None = None):
         super().__init__()
         self.config = config
-        self.tokens = tokens if tokens is not None else nn.Embedding(config.vocab_size, config.d_model)
+        width = config.embedding_width
+        self.tokens = tokens if tokens is not None else nn.Embedding(config.vocab_size, width)
         self.positions = (
-            nn.Embedding(config.max_positions + config.position_offset, config.d_model)
+            nn.Embedding(config.max_positions + config.position_offset, width)
             if config.positions == "learned"
             else None
         )
-        self.token_types = (
-            nn.Embedding(config.type_vocab_size, config.d_model) if config.type_vocab_size else None
-        )
-        self.norm = nn.LayerNorm(config.d_model, config.norm_eps) if config.embedding_norm else None
+        self.token_types = nn.Embedding(config.type_vocab_size, width) if config.type_vocab_size else None
+        self.norm = nn.LayerNorm(width, config.norm_eps) if config.embedding_norm else None
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
@@ -71,12 +70,16 @@ def check_inputs(input_ids: torch.Tensor, config: TransformerConfig, start: int 
 
 
 class Encoder(nn.Module):
-    """Embeddings, ``num_layers`` encoder blocks and, for T5, a final norm. Returns the hidden states."""
+    """Embeddings (projected to ``d_model`` when factorised), ``num_layers`` encoder blocks and, for T5, a
+    final norm. Returns the hidden states."""
 
     def __init__(self, config: TransformerConfig, tokens: nn.Embedding | None = None):
         super().__init__()
         self.config = config
         self.embeddings = Embeddings(config, tokens)
+        self.embedding_projection = (
+            nn.Linear(config.embedding_width, config.d_model) if config.factorised else None
+        )
         # relative or ALiBi positions, None for a learned table (the name keeps T5 checkpoints' keys)
         self.relative_bias = position_bias(config, bidirectional=True)
         self.layers = nn.ModuleList(EncoderBlock(config) for _ in range(config.num_layers))
@@ -90,6 +93,8 @@ class Encoder(nn.Module):
         token_type_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
         x = self.embeddings(input_ids, token_type_ids)
+        if self.embedding_projection is not None:
+            x = self.embedding_projection(x)
         length = input_ids.shape[1]
         relative = self.relative_bias(length, length) if self.relative_bias is not None else None
         bias = add_biases(padding_bias(attention_mask, x.dtype), relative)

@@ -78,7 +78,7 @@ def masked_lm_head_flops(model: nn.Module, predicted: int) -> int:
     """BERT's masked-LM head at the ``predicted`` positions: its dense layer and the vocabulary projection
     (the token table when tied, its own weights otherwise, which :func:`linear_weights` already holds)."""
     head, config = model.mlm, model.encoder.config
-    tied = config.vocab_size * config.d_model if head.decoder is None else 0
+    tied = config.vocab_size * config.embedding_width if head.decoder is None else 0
     return TRAINING * predicted * (linear_weights(head) + tied)
 
 
@@ -104,6 +104,19 @@ def encoder_flops(model: nn.Module, batch, predicted: int) -> float:
         encoder_stack_flops(model.encoder, batch_size, length)
         + masked_lm_head_flops(model, predicted)
         + pair_head_flops(model, batch)
+    )
+
+
+def electra_flops(module: nn.Module, batch, predicted: int) -> float:
+    """ELECTRA (:mod:`denoise.models.bert.electra`): the generator as a masked-LM BERT over the input, and the
+    discriminator's encoder and replaced-token head over every position (sampling is no matrix product)."""
+    batch_size, length = batch.input_ids.shape
+    discriminator = module.discriminator
+    detection = TRAINING * linear_weights(discriminator.replaced) * batch_size * length
+    return float(
+        encoder_flops(module.generator, batch, predicted)
+        + encoder_stack_flops(discriminator.encoder, batch_size, length)
+        + detection
     )
 
 

@@ -39,6 +39,9 @@ class TransformerConfig:
     num_heads: int
     d_ff: int
     d_kv: int | None = None  # per-head size; d_model // num_heads when None
+    # the width of the token, position and type embeddings; d_model when None. A narrower table is projected
+    # up to d_model by a linear layer (ALBERT's and ELECTRA's factorised embeddings; encoder stacks only)
+    embedding_size: int | None = None
     activation: str = "gelu"  # gelu | gelu_tanh | relu
     gated: bool = False  # gated feed-forward (T5 v1.1): act(x W0) * (x W1)
     pre_norm: bool = False  # RMSNorm before each sub-layer (T5) instead of LayerNorm after it (BERT, BART)
@@ -66,6 +69,7 @@ class TransformerConfig:
         "num_heads": ">= 1",
         "d_ff": ">= 1",
         "d_kv": ">= 1",
+        "embedding_size": ">= 1",
         "norm_eps": "> 0",
         "max_positions": ">= 1",
         "position_offset": ">= 0",
@@ -93,6 +97,16 @@ class TransformerConfig:
     @property
     def head_size(self) -> int:
         return self.d_kv or self.d_model // self.num_heads
+
+    @property
+    def embedding_width(self) -> int:
+        """The width of the embedding tables (``embedding_size``, else ``d_model``)."""
+        return self.embedding_size or self.d_model
+
+    @property
+    def factorised(self) -> bool:
+        """Whether the embeddings are narrower (or wider) than the states and need a projection."""
+        return self.embedding_width != self.d_model
 
 
 def with_changes(stack: TransformerConfig, changes: dict) -> TransformerConfig:

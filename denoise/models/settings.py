@@ -17,6 +17,7 @@ STACK_KEYS = (
     "num_heads",
     "d_ff",
     "d_kv",
+    "embedding_size",
     "max_positions",
     "dropout",
     "attention_dropout",
@@ -37,6 +38,7 @@ class ModelSettings:
     num_heads: int | None = None  # attention heads
     d_ff: int | None = None  # the feed-forward layer's inner width
     d_kv: int | None = None  # each head's width; d_model / num_heads when unset
+    embedding_size: int | None = None  # bert: narrower embeddings projected up to d_model (ALBERT, ELECTRA)
     max_positions: int | None = None  # learned position tables (BERT, BART)
     dropout: float | None = None  # dropout on embeddings and residual branches
     attention_dropout: float | None = None  # dropout on attention weights
@@ -52,6 +54,7 @@ class ModelSettings:
         "num_heads": ">= 1",
         "d_ff": ">= 1",
         "d_kv": ">= 1",
+        "embedding_size": ">= 1",
         "max_positions": ">= 1",
         "dropout": "[0, 1)",
         "attention_dropout": "[0, 1)",

@@ -20,6 +20,7 @@ from denoise.models.settings import ModelSettings
 from denoise.optim.optimizers import OPTIMIZERS
 from denoise.optim.schedules import SCHEDULES
 from denoise.optim.step import PRECISIONS
+from denoise.train.objectives import build_objective
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,9 @@ class TrainingSettings:
     log_interval: int = 10  # steps between lines of metrics.jsonl
     eval_interval: int = 200  # steps between evaluations on the held-out blocks
     eval_batches: int = 4  # micro-batches of held-out blocks each evaluation reads
-    reconstructions: int = 4  # encoder-decoder: greedy reconstructions scored with sacrebleu at each eval
+    # held-out blocks shown at each eval: an encoder-decoder's greedy reconstructions (scored with sacrebleu),
+    # an encoder's masked tokens beside its first guesses
+    reconstructions: int = 4
     checkpoint_interval: int = 200  # steps between checkpoints
     keep_checkpoints: int = 2  # the newest checkpoints kept; older ones are removed
     # fractions of the run's steps at which the model is also kept, with its tokenizer, in
@@ -118,11 +121,15 @@ class PretrainConfig:
     data: DataSettings = field(default_factory=DataSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
     corruption: Any = "bert"  # a shipped corruption recipe name, a .yaml path, or {name, steps}
+    # what is optimised on the corrupted blocks: denoising (the model predicts what the corruption hid) or
+    # electra (a generator fills the masks and the model tells replaced tokens); a name or {name, ...settings}
+    objective: Any = "denoising"
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
     def __post_init__(self):
         family_named(self.model.family)
+        build_objective(self.objective)
         check_choice("training.precision", self.training.precision, PRECISIONS)
         check_choice("data.encoding_errors", self.data.encoding_errors, ENCODING_ERRORS)
         check_choice("optimizer.schedule", self.optimizer.schedule, SCHEDULES)

@@ -1,5 +1,7 @@
-"""Evaluation on held-out blocks: loss and accuracy of the predicted tokens (and of the pair task), and for
-encoder-decoder models a few greedy reconstructions scored with sacrebleu against their targets."""
+"""Evaluation on held-out blocks: loss and accuracy of the predicted tokens beside the accuracy of always
+guessing their most frequent token (and of the pair task, and of ELECTRA's replaced-token detection); for
+encoder-decoder models a few greedy reconstructions scored with sacrebleu against their targets, for encoders
+a few blocks with the model's first guesses at their masked tokens."""
 
 from __future__ import annotations
 
@@ -20,7 +22,8 @@ def evaluate(model, loader, accelerator, autocast) -> dict:
     run's precision context."""
     was_training = model.training
     model.eval()
-    sums = torch.zeros(6, dtype=torch.float64, device=accelerator.device)
+    sums = torch.zeros(10, dtype=torch.float64, device=accelerator.device)
+    label_counts = None  # how often each token is a label
     for batch in loader:
         batch = batch.to(accelerator.device)
         inputs = batch.as_dict()
@@ -34,12 +37,16 @@ def evaluate(model, loader, accelerator, autocast) -> dict:
         sums[0] += F.cross_entropy(flat_logits, flat_labels, ignore_index=IGNORE, reduction="sum")
         sums[1] += (flat_logits.argmax(-1)[kept] == flat_labels[kept]).sum()
         sums[2] += kept.sum()
+        counted = torch.bincount(flat_labels[kept], minlength=logits.shape[-1]).double()
+        label_counts = counted if label_counts is None else label_counts + counted
         if pair_labels is not None and output.pair_logits is not None:
             usable = pair_labels != IGNORE
             pair_logits = output.pair_logits.float()
             sums[3] += F.cross_entropy(pair_logits, pair_labels, ignore_index=IGNORE, reduction="sum")
             sums[4] += (pair_logits.argmax(-1)[usable] == pair_labels[usable]).sum()
             sums[5] += usable.sum()
+        if getattr(output, "detection_logits", None) is not None:
+            sums[6:10] += detection_sums(output)
     sums = accelerator.reduce(sums, "sum")
     if was_training:
         model.train()
@@ -48,10 +55,68 @@ def evaluate(model, loader, accelerator, autocast) -> dict:
         "eval_accuracy": float(sums[1] / sums[2].clamp(min=1)),
         "eval_tokens": int(sums[2]),
     }
+    if label_counts is not None:  # every process holds a vocabulary's counts, so the sum is defined
+        label_counts = accelerator.reduce(label_counts, "sum")
+        metrics["eval_frequent_accuracy"] = float(label_counts.max() / sums[2].clamp(min=1))
     if sums[5] > 0:
         metrics["eval_pair_loss"] = float(sums[3] / sums[5])
         metrics["eval_pair_accuracy"] = float(sums[4] / sums[5])
+    if sums[8] > 0:
+        metrics["eval_detection_loss"] = float(sums[6] / sums[8])
+        metrics["eval_detection_accuracy"] = float(sums[7] / sums[8])
+        metrics["eval_replaced"] = float(sums[9] / sums[8])
     return metrics
+
+
+def detection_sums(output) -> torch.Tensor:
+    """ELECTRA's discriminator on a batch: its summed loss, right answers, real tokens and replaced ones."""
+    real, replaced = output.real, output.replaced[output.real]
+    logits = output.detection_logits.float()[real]
+    loss = F.binary_cross_entropy_with_logits(logits, replaced.float(), reduction="sum")
+    right = ((logits > 0) == replaced).sum()
+    return torch.stack([loss, right, real.sum(), replaced.sum()]).double()
+
+
+@torch.no_grad()
+def masked_fills(module, batch, tokenizer, count: int, device) -> dict:
+    """The first ``count`` blocks of ``batch`` as text twice: with their masked tokens in brackets, and with
+    the model's first guesses there (``module``: any model whose output scores the labelled positions in
+    row-major order, a BERT or ELECTRA's generator)."""
+    was_training = module.training
+    module.eval()
+    batch = batch.to(device)
+    rows = {key: value[:count] for key, value in batch.as_dict().items() if key != "pair_labels"}
+    output = module(**rows)
+    if was_training:
+        module.train()
+    labels, mask = rows["labels"], rows["attention_mask"].bool()
+    guesses = iter(output.logits.argmax(-1).tolist())
+    fills = []
+    for ids, row_labels, real in zip(rows["input_ids"].tolist(), labels.tolist(), mask.tolist()):
+        text, fill = [], []
+        for token, label, keep in zip(ids, row_labels, real):
+            if not keep or token == tokenizer.cls_id:
+                continue
+            if token == tokenizer.sep_id and label == IGNORE:
+                text.append(" |")
+                fill.append(" |")
+            elif label == IGNORE:
+                text.append(piece_text(tokenizer.id_to_piece(token)))
+                fill.append(text[-1])
+            else:
+                original = tokenizer.id_to_piece(label)
+                space = " " if original.startswith(WORD_START) else ""
+                text.append(f"{space}[{original.lstrip(WORD_START)}]")
+                fill.append(f"{space}[{tokenizer.id_to_piece(next(guesses)).lstrip(WORD_START)}]")
+        fills.append({"text": "".join(text).strip(), "fill": "".join(fill).strip()})
+    return {"fills": fills}
+
+
+WORD_START = "\u2581"  # SentencePiece's mark of a piece that starts a word
+
+
+def piece_text(piece: str) -> str:
+    return piece.replace(WORD_START, " ")
 
 
 @torch.no_grad()

@@ -49,10 +49,11 @@ from denoise.train.data import (
     prepare_data,
     split_blocks,
 )
-from denoise.train.evaluate import evaluate, reconstructions
+from denoise.train.evaluate import evaluate, masked_fills, reconstructions
 from denoise.train.init import check_tokenizer, init_model, pretraining_init
 from denoise.train.metrics import MetricsLog, TrainingFlops, available_trackers, peak_flops
-from denoise.train.objective import Counts, micro_batch_loss, model_inputs
+from denoise.train.objectives import build_objective
+from denoise.train.objectives.base import Counts, model_inputs
 from denoise.train.snapshots import SNAPSHOT_FILE, snapshot_dir, snapshot_steps
 
 
@@ -118,6 +119,7 @@ class Pretraining:
 
         self.config, self.final_out, self.progress = config, Path(out), progress
         corruption_recipe(config.corruption).check_settings()  # before the corpus is prepared for it
+        self.objective = build_objective(config.objective)
         self.out = self._output_folder(resume, overwrite)
         t = config.training
         trackers = available_trackers(list(t.trackers))
@@ -187,12 +189,14 @@ class Pretraining:
         self.family = family_named(self.config.model.family)
         init = pretraining_init(self.config.init) if self.config.init else None
         corrupter = self._setup_data(init)
+        self.objective.check(self.family, corrupter)
         pairs = any(op.pairs for op in corrupter.ops)
-        model = self._setup_model(init, pairs, corrupter.recipe.name)
+        module = self._setup_model(init, pairs, corrupter.recipe.name)
+        model = self.objective.kept(module)
         # the longest model input a block becomes (an encoder-decoder's targets are never longer)
         longest = self.config.data.block_size + self.family.framing_tokens(pairs)
         check_positions(model, longest)
-        self._setup_optimizer(model)
+        self._setup_optimizer(module)
         self.start_step, self.tokens = 0, 0
         self.flops = TrainingFlops(self.accelerator)
         if self.resume_from is not None:
@@ -234,8 +238,8 @@ class Pretraining:
             )
 
     def _setup_model(self, init: Init | None, pairs: bool, recipe: str):
-        """The init's model or a fresh one (with a pair head when the recipe builds sentence pairs), with a
-        resumed checkpoint's weights."""
+        """The module the objective trains around the init's model or a fresh one (with a pair head when the
+        recipe builds sentence pairs), with a resumed checkpoint's weights."""
         settings = self.config.model
         if settings.pair_head is None:
             settings = dataclasses.replace(settings, pair_head=pairs)
@@ -248,11 +252,13 @@ class Pretraining:
             model = init_model(init, self.family, pairs, self.config.training.seed)
         else:
             model = build_model(settings, Ids.of(self.tokenizer))
+        module = self.objective.trained(model, self.family)
         if self.resume_from is not None:
             saved = ckpt.read_trainer_state(self.resume_from)
             ckpt.check_same_run(saved["config"], self.config.to_mapping(), self.resume_from)
-            ckpt.load_weights_into(model, self.resume_from)
-        return model
+            ckpt.load_weights_into(self.objective.kept(module), self.resume_from)
+            self.objective.restore(module, self.resume_from)
+        return module
 
     def _setup_optimizer(self, model) -> None:
         """The optimizer and schedule, the model and optimizer prepared by accelerate, and the step."""
@@ -290,7 +296,13 @@ class Pretraining:
 
     @property
     def unwrapped(self):
+        """The module the optimizer trains (the model, or the model with its objective's companions)."""
         return self.accelerator.unwrap_model(self.model, keep_torch_compile=False)
+
+    @property
+    def kept(self):
+        """The model the run keeps and exports."""
+        return self.objective.kept(self.unwrapped)
 
     # -- one step ------------------------------------------------------------------------------------------
 
@@ -301,29 +313,29 @@ class Pretraining:
         if self.accelerator.num_processes == 1:
             return local
         summed = self.accelerator.reduce(
-            torch.tensor([local.tokens, local.pairs], device=self.accelerator.device), "sum"
+            torch.tensor([local.tokens, local.pairs, local.positions], device=self.accelerator.device), "sum"
         )
-        return Counts(int(summed[0]), int(summed[1]))
+        return Counts(*(int(n) for n in summed))
 
     def train_step(self, micro_batches, counts: list[Counts]) -> dict:
         """Forward and backward of one global batch's micro-batches (``counts``: their predicted tokens)."""
         acc, world = self.accelerator, self.accelerator.num_processes
         total = self.global_counts(counts)
-        losses = torch.zeros(3, device=acc.device)
+        losses = {}
         for j, batch in enumerate(micro_batches):
             inputs = model_inputs(batch, acc.device)
             last = j == len(micro_batches) - 1
             with nullcontext() if last else acc.no_sync(self.model):
                 with self.precision.autocast():
-                    loss, token_loss, pair_loss = micro_batch_loss(self.model, inputs, counts[j], total)
+                    loss, parts = self.objective.loss(self.model, inputs, counts[j], total)
                 self.stepper.backward(loss * world)
-            losses[0] += loss.detach()
-            losses[1] += token_loss
-            if pair_loss is not None:
-                losses[2] += pair_loss
-        if world > 1:
-            losses = acc.reduce(losses, "sum")
-        return {"loss": losses[0], "token_loss": losses[1], "pair_loss": losses[2], "counts": total}
+            for name, value in {"loss": loss.detach(), **parts}.items():
+                losses[name] = losses.get(name, 0.0) + value
+        names = sorted(losses)
+        summed = torch.stack([torch.as_tensor(losses[name], device=acc.device) for name in names])
+        if world > 1:  # every process has the same parts: the objective's, for every micro-batch
+            summed = acc.reduce(summed, "sum")
+        return {**dict(zip(names, summed)), "counts": total}
 
     # -- the run -------------------------------------------------------------------------------------------
 
@@ -404,7 +416,7 @@ class Pretraining:
         }
 
     def _flops(self, batch, predicted: int) -> float:
-        return self.family.flops(self.unwrapped, batch, predicted)
+        return self.objective.flops(self.family, self.unwrapped, batch, predicted)
 
     def _log_record(self, step: int, result: dict, grad_norm, window: dict, peak: float | None) -> dict:
         acc = self.accelerator
@@ -415,15 +427,13 @@ class Pretraining:
         record = {
             "step": step,
             "loss": float(result["loss"]),
-            "token_loss": float(result["token_loss"]),
+            **{name: float(result[name]) for name in sorted(result) if name.endswith("_loss")},
             "lr": self.scheduler.get_last_lr()[0],
             "tokens": self.tokens,
             "flops": self.flops.total(),
             "tokens_per_s": tokens / elapsed,
             "model_tflops_per_s": window["flops"] / elapsed / 1e12,
         }
-        if result["counts"].pairs:
-            record["pair_loss"] = float(result["pair_loss"])
         if grad_norm is not None:
             record["grad_norm"] = float(grad_norm)
         if peak:
@@ -455,15 +465,17 @@ class Pretraining:
             step,
         )
         loader = make_loader(self.blocks, sampler, self.eval_collator, 0, t.seed)
-        metrics = {
-            "step": step,
-            **evaluate(self.model, loader, acc, self.precision.autocast),
-        }
-        if self.family.generates and t.reconstructions and acc.is_main_process and len(sampler):
+        with rng.isolated(t.seed + acc.process_index):  # the same draws at every evaluation (ELECTRA's
+            # generator samples), and none taken from the training's generators
+            metrics = {"step": step, **evaluate(self.model, loader, acc, self.precision.autocast)}
+        if t.reconstructions and acc.is_main_process and len(sampler):
             first = next(iter(loader))
-            metrics.update(
-                reconstructions(self.unwrapped, first, self.tokenizer, t.reconstructions, acc.device)
-            )
+            if self.family.generates:
+                shown = reconstructions(self.kept, first, self.tokenizer, t.reconstructions, acc.device)
+            else:
+                with rng.isolated(t.seed):
+                    shown = masked_fills(self.unwrapped, first, self.tokenizer, t.reconstructions, acc.device)
+            metrics.update(shown)
         return metrics
 
     def _stop_non_finite(self, step: int, loss: float) -> None:
@@ -489,7 +501,8 @@ class Pretraining:
         acc.wait_for_everyone()
         ckpt.write_rng(staging, acc.process_index)
         if acc.is_main_process:
-            ckpt.write_shared(staging, self.unwrapped, self.stepper.state())
+            ckpt.write_shared(staging, self.kept, self.stepper.state())
+            self._save_companions(staging)
         acc.wait_for_everyone()
         if acc.is_main_process:
             state = {
@@ -515,7 +528,7 @@ class Pretraining:
                 "flops": flops,
             }
             with staged_folder(snapshot_dir(self.out, step)) as staging:
-                save_model(self.unwrapped, staging / "model")
+                save_model(self.kept, staging / "model")
                 self.tokenizer.save(staging / "tokenizer")
                 write_json(staging / SNAPSHOT_FILE, record)
         self.accelerator.wait_for_everyone()
@@ -523,9 +536,15 @@ class Pretraining:
     def _export(self) -> None:
         """The final model and its tokenizer, ready for fine-tuning: ``OUT/model`` and ``OUT/tokenizer``."""
         if self.accelerator.is_main_process:
-            save_model(self.unwrapped, self.out / "model")
+            save_model(self.kept, self.out / "model")
+            self._save_companions(self.out)
             self.tokenizer.save(self.out / "tokenizer")
         self.accelerator.wait_for_everyone()
+
+    def _save_companions(self, folder: Path) -> None:
+        """The objective's other models (ELECTRA's generator), each in its own folder beside ``model/``."""
+        for name, model in self.objective.companions(self.unwrapped).items():
+            save_model(model, folder / name)
 
     def _take_place(self) -> None:
         """A run trained with ``overwrite`` beside ``out`` replaces it, now that it is complete."""

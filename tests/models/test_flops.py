@@ -9,7 +9,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from benchmarks.flops import CASES, build, measure
 from denoise.models.families import family_named
 from denoise.models.flops import attention_flops, linear_weights
-from denoise.train.objective import Counts
+from denoise.train.objectives.base import Counts
 
 TOLERANCE = 0.05
 
@@ -24,7 +24,8 @@ def test_the_analytic_count_matches_torch_s_counter(case):
 
 def test_the_cases_cover_every_family_and_the_shapes_that_change_the_count():
     assert {case.family for case in CASES} == {"bert", "bart", "t5"}
-    assert {"bert", "albert", "roberta", "bart", "mass", "t5"} <= {case.objective for case in CASES}
+    assert {"bert", "albert", "roberta", "bart", "mass", "t5"} <= {case.recipe for case in CASES}
+    assert {"denoising", "electra"} == {case.objective for case in CASES}
     assert any(not case.tied for case in CASES)
 
 
@@ -38,7 +39,7 @@ def test_bert_projects_to_the_vocabulary_only_at_the_masked_positions():
 
 
 def test_an_encoder_decoder_head_runs_at_every_target_position_padding_included():
-    case = next(case for case in CASES if case.objective == "t5")
+    case = next(case for case in CASES if case.recipe == "t5")
     model, batch = build(case)
     counts = Counts.of(batch)
     assert counts.tokens < batch.labels.numel()  # span targets are padded to the longest
@@ -46,7 +47,7 @@ def test_an_encoder_decoder_head_runs_at_every_target_position_padding_included(
 
 
 def test_causal_self_attention_is_counted_in_full_as_the_counter_counts_it():
-    model, _ = build(next(case for case in CASES if case.objective == "bart"))
+    model, _ = build(next(case for case in CASES if case.recipe == "bart"))
     attention, config = model.decoder.layers[0].self_attention, model.decoder.config
     batch_size, length = 3, 40
     states = torch.randn(batch_size, length, config.d_model, requires_grad=True)

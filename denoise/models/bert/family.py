@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from denoise.models.bert import hf
+from denoise.models.bert.electra import Electra
 from denoise.models.bert.model import Bert, BertConfig, encoder_states, pooler_state, with_pair_head
 from denoise.models.bert.sizes import SIZES, bert_config
 from denoise.models.family import Family, Transformers
@@ -31,7 +32,8 @@ FAMILY = Family(
     starts_with_cls=True,
     stacks=("encoder",),
     flops=encoder_flops,
-    transformers=Transformers(("bert", "roberta"), hf.from_hf, hf.to_hf),
+    transformers=Transformers(("bert", "roberta", "electra"), hf.from_hf, hf.to_hf),
     pair_head=with_pair_head,
     pooler_state=pooler_state,
+    electra=Electra.around,
 )

@@ -1,8 +1,10 @@
-"""BERT and RoBERTa checkpoints of transformers to and from a denoise :class:`Bert`, by one key map.
+"""BERT, RoBERTa and ELECTRA checkpoints of transformers to and from a denoise :class:`Bert`, by one key map.
 
 Every weight is mapped by name; a checkpoint with missing, unexpected or misshapen weights stops with an error
 naming them. RoBERTa numbers positions from ``pad_id + 1``, which becomes ``position_offset``; transformers
-also skips pad tokens when numbering, so outputs agree wherever pads only trail the real tokens.
+also skips pad tokens when numbering, so outputs agree wherever pads only trail the real tokens. ELECTRA's
+discriminator is a Bert with the replaced-token head (``ElectraForPreTraining``), its generator a Bert with
+factorised embeddings and a masked-LM head (``ElectraForMaskedLM``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from denoise.models.weights import check_checkpoint_weights
 class Layout:
     """Where a transformers architecture keeps its weights."""
 
-    config_class: str  # BertConfig | RobertaConfig
+    config_class: str  # BertConfig | RobertaConfig | ElectraConfig
     prefix: str  # before the encoder's weight names
     head: str | None  # before the masked-LM head's weight names; None when there is no head
     pair: bool  # has BERT's NSP classifier, cls.seq_relationship
@@ -41,6 +43,9 @@ LAYOUTS = {
     "BertModel": Layout("BertConfig", "", None, False, False),
     "RobertaForMaskedLM": Layout("RobertaConfig", "roberta.", "lm_head.", False, True),
     "RobertaModel": Layout("RobertaConfig", "", None, False, True),
+    "ElectraForPreTraining": Layout("ElectraConfig", "electra.", "discriminator_predictions.", False, False),
+    "ElectraForMaskedLM": Layout("ElectraConfig", "electra.", "generator_predictions.", False, False),
+    "ElectraModel": Layout("ElectraConfig", "", None, False, False),
 }
 LAYER = "encoder.layers.{}"
 HF_LAYER = "encoder.layer.{}"
@@ -50,6 +55,7 @@ ENCODER_MAP = {
     "encoder.embeddings.positions.weight": "embeddings.position_embeddings.weight",
     "encoder.embeddings.token_types.weight": "embeddings.token_type_embeddings.weight",
     **weight_and_bias("encoder.embeddings.norm", "embeddings.LayerNorm"),
+    **weight_and_bias("encoder.embedding_projection", "embeddings_project"),  # factorised embeddings
     **attention(
         f"{LAYER}.attention",
         f"{HF_LAYER}.attention",
@@ -75,6 +81,24 @@ HEAD_MAPS = {
         "mlm.decoder.weight": "lm_head.decoder.weight",
         "mlm.bias": "lm_head.decoder.bias",
     },
+    "generator_predictions.": {
+        **weight_and_bias("mlm.dense", "generator_predictions.dense"),
+        **weight_and_bias("mlm.norm", "generator_predictions.LayerNorm"),
+        "mlm.decoder.weight": "generator_lm_head.weight",
+        "mlm.bias": "generator_lm_head.bias",
+    },
+    "discriminator_predictions.": {
+        **weight_and_bias("replaced.dense", "discriminator_predictions.dense"),
+        **weight_and_bias("replaced.prediction", "discriminator_predictions.dense_prediction"),
+    },
+}
+# transformers names that repeat another weight: head -> (a second name of the vocabulary bias, the name of a
+# tied decoder's weight), None where the head has none
+HEAD_ALIASES = {
+    "cls.predictions.": ("cls.predictions.bias", "cls.predictions.decoder.weight"),
+    "lm_head.": ("lm_head.bias", "lm_head.decoder.weight"),
+    "generator_predictions.": (None, "generator_lm_head.weight"),
+    "discriminator_predictions.": (None, None),
 }
 PAIR_MAP = weight_and_bias("pair_classifier", "cls.seq_relationship")
 
@@ -107,7 +131,8 @@ def from_hf(model_or_dir) -> Bert:
     layout = LAYOUTS[architecture]
     state = hf_model.state_dict()
     pair_head = layout.pair or (layout.head is None and f"{layout.prefix}pooler.dense.weight" in state)
-    model = Bert(bert_config_from_hf(hf_model.config, layout, pair_head))
+    token_head = "replaced" if layout.head == "discriminator_predictions." else "mlm"
+    model = Bert(bert_config_from_hf(hf_model.config, layout, pair_head, token_head))
     fresh = load_hf_state(model, state, architecture)
     if fresh:
         warnings.warn(
@@ -154,14 +179,16 @@ def architecture_of(hf_model) -> str:
     return name
 
 
-def bert_config_from_hf(hf_config, layout: Layout, pair_head: bool) -> BertConfig:
-    """The denoise config of a transformers BERT or RoBERTa config; settings denoise lacks are an error."""
+def bert_config_from_hf(hf_config, layout: Layout, pair_head: bool, token_head: str = "mlm") -> BertConfig:
+    """The denoise config of a transformers BERT, RoBERTa or ELECTRA config; settings denoise lacks are an
+    error."""
     check_hf_config(hf_config, layout)
     pad_id = hf_config.pad_token_id if hf_config.pad_token_id is not None else 0
     offset = pad_id + 1 if layout.positions_after_pad else 0
     encoder = TransformerConfig(
         vocab_size=hf_config.vocab_size,
         d_model=hf_config.hidden_size,
+        embedding_size=getattr(hf_config, "embedding_size", None),
         num_layers=hf_config.num_hidden_layers,
         num_heads=hf_config.num_attention_heads,
         d_ff=hf_config.intermediate_size,
@@ -175,7 +202,10 @@ def bert_config_from_hf(hf_config, layout: Layout, pair_head: bool) -> BertConfi
         pad_id=pad_id,
     )
     return BertConfig(
-        encoder=encoder, pair_head=pair_head, tie_embeddings=getattr(hf_config, "tie_word_embeddings", True)
+        encoder=encoder,
+        pair_head=pair_head,
+        tie_embeddings=getattr(hf_config, "tie_word_embeddings", True),
+        token_head=token_head,
     )
 
 
@@ -187,10 +217,13 @@ def check_hf_config(hf_config, layout: Layout) -> None:
         problems.append(f"position_embedding_type={hf_config.position_embedding_type!r}")
     if hf_config.hidden_act not in ACTIVATIONS_FROM_HF:
         problems.append(f"hidden_act={hf_config.hidden_act!r} (supported: {', '.join(ACTIVATIONS_FROM_HF)})")
-    elif layout.head == "lm_head." and hf_config.hidden_act != "gelu":
-        problems.append(f"hidden_act={hf_config.hidden_act!r} with RoBERTa's lm_head, which always uses gelu")
+    elif layout.head in ALWAYS_GELU and hf_config.hidden_act != "gelu":
+        problems.append(f"hidden_act={hf_config.hidden_act!r} with {ALWAYS_GELU[layout.head]}, which always uses gelu")
     if problems:
         raise DenoiseError(f"cannot convert this {hf_config.model_type!r} checkpoint: {'; '.join(problems)}")
+
+
+ALWAYS_GELU = {"lm_head.": "RoBERTa's lm_head", "generator_predictions.": "ELECTRA's generator head"}
 
 
 def hf_name(name: str, layout: Layout) -> str | None:
@@ -203,9 +236,10 @@ def alias_names(layout: Layout, tied: bool) -> dict[str, str]:
     with the denoise name of the weight they repeat."""
     if layout.head is None:
         return {}
-    aliases = {f"{layout.head}bias": "mlm.bias"}
-    if tied:
-        aliases[f"{layout.head}decoder.weight"] = "encoder.embeddings.tokens.weight"
+    bias, decoder = HEAD_ALIASES[layout.head]
+    aliases = {bias: "mlm.bias"} if bias else {}
+    if tied and decoder:
+        aliases[decoder] = "encoder.embeddings.tokens.weight"
     return aliases
 
 
@@ -236,11 +270,14 @@ def load_hf_state(model: Bert, hf_state: dict[str, torch.Tensor], architecture: 
 
 def to_hf(model: Bert, out_dir: str | Path) -> Path:
     """Write ``model`` as a transformers checkpoint: BertForPreTraining with a pair head, else
-    BertForMaskedLM, or RobertaForMaskedLM for a RoBERTa-shaped model (positions from ``pad_id + 1``).
-    The folder is replaced only once the new one is complete."""
+    BertForMaskedLM, or RobertaForMaskedLM for a RoBERTa-shaped model (positions from ``pad_id + 1``);
+    ElectraForPreTraining for ELECTRA's discriminator (the replaced-token head), ElectraForMaskedLM for a
+    masked LM with factorised embeddings (ELECTRA's generator). The folder is replaced only once the new one
+    is complete."""
     transformers = import_transformers()
     check_exportable(model.config.encoder)
     architecture = hf_architecture(model.config)
+    check_layout_holds(model.config, architecture)
     hf_model = getattr(transformers, architecture)(hf_config_of(model.config, architecture))
     hf_model.load_state_dict(state_to_hf(model, architecture), strict=True)
     out = Path(out_dir)
@@ -272,9 +309,26 @@ def check_exportable(config: TransformerConfig) -> None:
 
 def hf_architecture(config: BertConfig) -> str:
     encoder = config.encoder
+    if config.token_head == "replaced":
+        return "ElectraForPreTraining"
+    if encoder.factorised:
+        return "ElectraForMaskedLM"
     if not config.pair_head and encoder.position_offset == encoder.pad_id + 1:
         return "RobertaForMaskedLM"
     return "BertForPreTraining" if config.pair_head else "BertForMaskedLM"
+
+
+def check_layout_holds(config: BertConfig, architecture: str) -> None:
+    """Refuse a model whose parts ``architecture`` has no place for (ELECTRA's classes have no pair head;
+    its generator head always uses gelu)."""
+    layout, encoder = LAYOUTS[architecture], config.encoder
+    problems = []
+    if config.pair_head and not layout.pair:
+        problems.append("a sentence-pair (NSP/SOP) head")
+    if layout.head in ALWAYS_GELU and encoder.activation != "gelu":
+        problems.append(f"activation {encoder.activation!r} in {ALWAYS_GELU[layout.head]}, which uses gelu")
+    if problems:
+        raise DenoiseError(f"{architecture} cannot hold this model's {', '.join(problems)}")
 
 
 def hf_config_of(config: BertConfig, architecture: str):
@@ -298,6 +352,8 @@ def hf_config_of(config: BertConfig, architecture: str):
         tie_word_embeddings=config.tie_embeddings,
         architectures=[architecture],
     )
+    if layout.config_class == "ElectraConfig":
+        settings["embedding_size"] = encoder.embedding_width
     return getattr(transformers, layout.config_class)(**settings)
 
 
@@ -311,7 +367,8 @@ def state_to_hf(model: Bert, architecture: str) -> dict[str, torch.Tensor]:
         positions = hf_name("encoder.embeddings.positions.weight", layout)
         state[positions] = state[positions][encoder.position_offset :]
     if not encoder.type_vocab_size:
-        state[hf_name("encoder.embeddings.token_types.weight", layout)] = torch.zeros(1, encoder.d_model)
+        type_table = hf_name("encoder.embeddings.token_types.weight", layout)
+        state[type_table] = torch.zeros(1, encoder.embedding_width)
     for alias, name in alias_names(layout, model.config.tie_embeddings).items():
         state[alias] = ours[name]
     return state

@@ -1,9 +1,11 @@
-"""BERT: the shared Encoder, a masked-LM head tied to the token embeddings and an optional pair head.
+"""BERT: the shared Encoder, a token head and an optional pair head.
 
-The masked-LM head is BERT's ``cls.predictions``: dense, activation, LayerNorm, then the token embeddings
-(transposed) plus a bias. Given labels, it runs only at the labelled positions, so the vocabulary projection
-costs ``num_labelled x V`` rather than ``B x L x V``. The pair head (NSP or SOP) classifies the first token
-through a tanh pooler.
+The token head is either BERT's masked-LM head (``cls.predictions``: dense, activation, LayerNorm, then the
+token embeddings transposed plus a bias; with factorised embeddings the dense layer narrows the states to
+the embedding width) or ELECTRA's replaced-token head (dense, activation, one logit per token: was this token
+replaced?), which the discriminator of :mod:`denoise.models.bert.electra` trains. Given labels, the
+masked-LM head runs only at the labelled positions, so the vocabulary projection costs ``num_labelled x V``
+rather than ``B x L x V``. The pair head (NSP or SOP) classifies the first token through a tanh pooler.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from denoise.models.layers import ACTIVATIONS, TransformerConfig
 from denoise.models.outputs import ModelOutput
 
 INIT_STD = 0.02
+TOKEN_HEADS = ("mlm", "replaced")
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,12 @@ class BertConfig:
     encoder: TransformerConfig
     pair_head: bool = True  # NSP / SOP classifier on the first token, through a tanh pooler
     tie_embeddings: bool = True  # the masked-LM head projects with the input token embeddings
+    # mlm: predict masked tokens (BERT); replaced: tell which tokens were replaced (ELECTRA's discriminator)
+    token_head: str = "mlm"
+
+    def __post_init__(self):
+        if self.token_head not in TOKEN_HEADS:
+            raise DenoiseError(f"token_head must be one of {TOKEN_HEADS}, got {self.token_head!r}")
 
     @property
     def vocab_size(self) -> int:
@@ -39,19 +48,34 @@ class BertConfig:
 
 
 class MaskedLMHead(nn.Module):
-    """Dense, activation, LayerNorm, then a projection to the vocabulary (tied unless ``decoder`` is set)."""
+    """Dense (to the embedding width), activation, LayerNorm, then a projection to the vocabulary (tied unless
+    ``decoder`` is set)."""
 
     def __init__(self, config: TransformerConfig, tied: bool):
         super().__init__()
-        self.dense = nn.Linear(config.d_model, config.d_model)
+        width = config.embedding_width
+        self.dense = nn.Linear(config.d_model, width)
         self.activation = ACTIVATIONS[config.activation]
-        self.norm = nn.LayerNorm(config.d_model, config.norm_eps)
-        self.decoder = None if tied else nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.norm = nn.LayerNorm(width, config.norm_eps)
+        self.decoder = None if tied else nn.Linear(width, config.vocab_size, bias=False)
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
 
     def forward(self, hidden: torch.Tensor, token_embeddings: torch.Tensor) -> torch.Tensor:
         weight = token_embeddings if self.decoder is None else self.decoder.weight
         return F.linear(self.norm(self.activation(self.dense(hidden))), weight, self.bias)
+
+
+class ReplacedTokenHead(nn.Module):
+    """ELECTRA's discriminator head: dense, activation, then one logit per token (replaced or original)."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.d_model, config.d_model)
+        self.activation = ACTIVATIONS[config.activation]
+        self.prediction = nn.Linear(config.d_model, 1)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.prediction(self.activation(self.dense(hidden))).squeeze(-1)
 
 
 class Bert(nn.Module):
@@ -62,7 +86,9 @@ class Bert(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = Encoder(config.encoder)
-        self.mlm = MaskedLMHead(config.encoder, tied=config.tie_embeddings)
+        masked = config.token_head == "mlm"
+        self.mlm = MaskedLMHead(config.encoder, tied=config.tie_embeddings) if masked else None
+        self.replaced = None if masked else ReplacedTokenHead(config.encoder)
         d_model = config.encoder.d_model
         self.pooler = nn.Linear(d_model, d_model) if config.pair_head else None
         self.pair_classifier = nn.Linear(d_model, 2) if config.pair_head else None
@@ -81,15 +107,19 @@ class Bert(nn.Module):
         pair_labels: torch.Tensor | None = None,
         return_logits: bool = True,
     ) -> ModelOutput:
-        """Without ``labels``: logits ``[B, L, V]``. With them: logits ``[num_labelled, V]`` at the positions
-        whose label is not -100 (in row-major order, the order of ``targets``) and the mean cross-entropy
-        there, plus the pair loss when ``pair_labels`` are given. The labelled positions' logits are the
-        loss's own, so ``return_logits`` changes nothing."""
+        """Without ``labels``: logits ``[B, L, V]`` (``[B, L]``, one per token, with the replaced-token head).
+        With them: logits ``[num_labelled, V]`` at the positions whose label is not -100 (in row-major order,
+        the order of ``targets``) and the mean cross-entropy there, plus the pair loss when ``pair_labels``
+        are given. The labelled positions' logits are the loss's own, so ``return_logits`` changes nothing."""
         hidden = self.encoder(input_ids, attention_mask, token_type_ids)
         pair_logits = self.pair_logits(hidden) if self.pair_classifier is not None else None
         if labels is None:
-            return ModelOutput(
-                logits=self.vocabulary_logits(hidden), pair_logits=pair_logits, hidden_states=hidden
+            logits = self.vocabulary_logits(hidden) if self.mlm is not None else self.replaced(hidden)
+            return ModelOutput(logits=logits, pair_logits=pair_logits, hidden_states=hidden)
+        if self.mlm is None:
+            raise DenoiseError(
+                "this BERT has ELECTRA's replaced-token head and no masked-LM head, so it cannot be trained on "
+                "masked tokens; pre-train it with objective: electra, or fine-tune it"
             )
         if labels.shape != input_ids.shape:
             raise DenoiseError(
