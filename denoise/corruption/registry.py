@@ -18,18 +18,22 @@ from denoise.corruption.pairs import NextSentence, SentenceOrder
 from denoise.corruption.permute import Permute
 from denoise.corruption.prefix_lm import PrefixLM
 from denoise.corruption.rotate import Rotate
+from denoise.corruption.shuffle import Shuffle
 from denoise.corruption.span import Span
+from denoise.corruption.span_mask import SpanMask
 from denoise.errors import DenoiseError
 
 OPS: dict[str, type[Corruption]] = {
     op.name: op
     for op in (
         Mask,
+        SpanMask,
         Delete,
         Infill,
         Insert,
         Permute,
         Rotate,
+        Shuffle,
         Span,
         IidNoise,
         Mass,

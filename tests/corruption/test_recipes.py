@@ -13,17 +13,20 @@ from denoise.models.families import first_of_kind
 
 ENCODER, ENCODER_DECODER = "encoder", "encoder_decoder"
 
-SHIPPED = ["albert", "bart", "bert", "mass", "modernbert", "roberta", "t5", "ul2"]
 KIND = {
     "bert": ENCODER,
     "roberta": ENCODER,
     "modernbert": ENCODER,
     "albert": ENCODER,
+    "spanbert": ENCODER,
+    "electra": ENCODER,
+    "deshuffle": ENCODER_DECODER,
     "bart": ENCODER_DECODER,
     "t5": ENCODER_DECODER,
     "mass": ENCODER_DECODER,
     "ul2": ENCODER_DECODER,
 }
+SHIPPED = sorted(KIND)
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +113,17 @@ def test_encoder_only_model_refuses_a_length_changing_recipe_naming_the_op(vocab
         Recipe.load("t5").build(vocab, ENCODER)
     with pytest.raises(DenoiseError, match="nothing to predict"):
         Recipe.from_mapping({"steps": [{"op": "permute"}]}).build(vocab, ENCODER)
+
+
+def test_shuffled_tokens_feed_an_encoder_only_model_only_with_something_to_predict(vocab):
+    with pytest.raises(DenoiseError, match="'deshuffle' gives an encoder-only model nothing to predict"):
+        Recipe.load("deshuffle").build(vocab, ENCODER)
+    for predict in ("mask", "span_mask"):
+        Recipe.from_mapping({"steps": [{"op": "shuffle"}, {"op": predict}]}).build(vocab, ENCODER)
+    Recipe.from_mapping({"steps": [{"op": "shuffle"}, {"op": "span"}]}).build(vocab, ENCODER_DECODER)
+    after_pairs = Recipe.from_mapping({"steps": [{"op": "nsp"}, {"op": "shuffle"}, {"op": "mask"}]})
+    with pytest.raises(DenoiseError, match="op 'shuffle' would move tokens across the segments 'nsp' made"):
+        after_pairs.build(vocab, ENCODER)
 
 
 def test_encoder_decoder_refuses_sentence_pairs(vocab):
