@@ -17,13 +17,14 @@ def cut_at(ids: list[int], eos_id: int) -> list[int]:
 
 
 @torch.no_grad()
-def evaluate(model, loader, accelerator, autocast) -> dict:
-    """Token loss and accuracy summed over every process's share of ``loader``; ``autocast()`` gives the
+def evaluate(model, loader, accelerator, autocast, vocab_size: int) -> dict:
+    """Token loss and accuracy summed over every process's share of ``loader``, and the accuracy of always
+    guessing the most frequent label (from label counts over the ``vocab_size`` ids); ``autocast()`` gives the
     run's precision context."""
     was_training = model.training
     model.eval()
     sums = torch.zeros(10, dtype=torch.float64, device=accelerator.device)
-    label_counts = None  # how often each token is a label
+    label_counts = torch.zeros(vocab_size, dtype=torch.float64, device=accelerator.device)
     for batch in loader:
         batch = batch.to(accelerator.device)
         inputs = batch.as_dict()
@@ -37,8 +38,7 @@ def evaluate(model, loader, accelerator, autocast) -> dict:
         sums[0] += F.cross_entropy(flat_logits, flat_labels, ignore_index=IGNORE, reduction="sum")
         sums[1] += (flat_logits.argmax(-1)[kept] == flat_labels[kept]).sum()
         sums[2] += kept.sum()
-        counted = torch.bincount(flat_labels[kept], minlength=logits.shape[-1]).double()
-        label_counts = counted if label_counts is None else label_counts + counted
+        label_counts += torch.bincount(flat_labels[kept], minlength=vocab_size).double()
         if pair_labels is not None and output.pair_logits is not None:
             usable = pair_labels != IGNORE
             pair_logits = output.pair_logits.float()
@@ -55,9 +55,8 @@ def evaluate(model, loader, accelerator, autocast) -> dict:
         "eval_accuracy": float(sums[1] / sums[2].clamp(min=1)),
         "eval_tokens": int(sums[2]),
     }
-    if label_counts is not None:  # every process holds a vocabulary's counts, so the sum is defined
-        label_counts = accelerator.reduce(label_counts, "sum")
-        metrics["eval_frequent_accuracy"] = float(label_counts.max() / sums[2].clamp(min=1))
+    label_counts = accelerator.reduce(label_counts, "sum")
+    metrics["eval_frequent_accuracy"] = float(label_counts.max() / sums[2].clamp(min=1))
     if sums[5] > 0:
         metrics["eval_pair_loss"] = float(sums[3] / sums[5])
         metrics["eval_pair_accuracy"] = float(sums[4] / sums[5])

@@ -467,7 +467,10 @@ class Pretraining:
         loader = make_loader(self.blocks, sampler, self.eval_collator, 0, t.seed)
         with rng.isolated(t.seed + acc.process_index):  # the same draws at every evaluation (ELECTRA's
             # generator samples), and none taken from the training's generators
-            metrics = {"step": step, **evaluate(self.model, loader, acc, self.precision.autocast)}
+            metrics = {
+                "step": step,
+                **evaluate(self.model, loader, acc, self.precision.autocast, self.vocab.size),
+            }
         if t.reconstructions and acc.is_main_process and len(sampler):
             first = next(iter(loader))
             if self.family.generates:

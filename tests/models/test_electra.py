@@ -61,7 +61,9 @@ def test_the_generator_is_a_quarter_of_electra_small_and_a_third_of_base_as_publ
 
 
 def test_electra_small_has_the_published_parameter_count():
-    small = with_changes(bert_config("mini", vocab_size=30522).encoder, {"num_layers": 12, "embedding_size": 128})
+    small = with_changes(
+        bert_config("mini", vocab_size=30522).encoder, {"num_layers": 12, "embedding_size": 128}
+    )
     model = Electra.around(Bert(BertConfig(small)), ElectraConfig())
     discriminator = sum(p.numel() for p in model.discriminator.parameters())
     assert discriminator == pytest.approx(13.5e6, rel=0.01)  # google/electra-small-discriminator: 13.5M
@@ -150,7 +152,11 @@ def test_export_to_transformers_electra_gives_the_same_logits_and_reads_back(whi
     electra = Electra.around(discriminator(), ElectraConfig())
     model = getattr(electra, which).eval()
     hf.to_hf(model, tmp_path)
-    auto = transformers.AutoModelForPreTraining if which == "discriminator" else transformers.AutoModelForMaskedLM
+    auto = (
+        transformers.AutoModelForPreTraining
+        if which == "discriminator"
+        else transformers.AutoModelForMaskedLM
+    )
     theirs = auto.from_pretrained(tmp_path).eval()
     expected = {"discriminator": "ElectraForPreTraining", "generator": "ElectraForMaskedLM"}[which]
     assert type(theirs).__name__ == expected
@@ -204,7 +210,10 @@ def test_models_transformers_electra_cannot_hold_are_refused(tmp_path):
 
 @pytest.mark.parametrize(
     "setting, message",
-    [({"scale": 0}, r"scale must be in \(0, 1\]"), ({"detection_weight": -1}, "detection_weight must be > 0")],
+    [
+        ({"scale": 0}, r"scale must be in \(0, 1\]"),
+        ({"detection_weight": -1}, "detection_weight must be > 0"),
+    ],
 )
 def test_bad_electra_settings_are_refused(setting, message):
     from denoise.train.objectives import build_objective

@@ -41,7 +41,11 @@ def test_a_resumed_run_gives_the_losses_and_weights_of_an_uninterrupted_one(prep
     run(prepared_corpus, tmp_path / "whole", steps=6)
     cut = tmp_path / "cut"
     run(prepared_corpus, cut, "training.checkpoint_interval=3", steps=6)
-    for finished in ("model", "generator", "checkpoints/step-00000006"):  # as if killed after step 3's checkpoint
+    for finished in (
+        "model",
+        "generator",
+        "checkpoints/step-00000006",
+    ):  # as if killed after step 3's checkpoint
         shutil.rmtree(cut / finished)
     run(prepared_corpus, cut, "training.checkpoint_interval=3", steps=6, resume=True)
 
@@ -85,7 +89,9 @@ def test_the_discriminator_fine_tunes(prepared_corpus, tmp_path):
         (["objective={name: electra, sclae: 0.5}"], "did you mean 'scale'"),
     ],
 )
-def test_settings_electra_cannot_train_are_refused_before_any_work(settings, message, prepared_corpus, tmp_path):
+def test_settings_electra_cannot_train_are_refused_before_any_work(
+    settings, message, prepared_corpus, tmp_path
+):
     with pytest.raises(DenoiseError, match=message):
         run(prepared_corpus, tmp_path / "run", *settings)
     assert not (tmp_path / "run" / "checkpoints").exists()

@@ -39,7 +39,7 @@ def batch() -> ModelBatch:
 def test_the_most_frequent_token_s_accuracy_is_reported_beside_the_model_s():
     accelerator = SimpleNamespace(device="cpu", reduce=lambda tensor, _: tensor)
     loader = [batch(), batch()]
-    metrics = evaluate(OneGuess(favourite=6), loader, accelerator, nullcontext)
+    metrics = evaluate(OneGuess(favourite=6), loader, accelerator, nullcontext, vocab_size=len(PIECES))
     assert metrics["eval_tokens"] == 8
     assert metrics["eval_accuracy"] == pytest.approx(2 / 8)  # "cat" is one label in four
     assert metrics["eval_frequent_accuracy"] == pytest.approx(2 / 8)  # no label is more frequent

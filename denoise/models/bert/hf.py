@@ -218,7 +218,9 @@ def check_hf_config(hf_config, layout: Layout) -> None:
     if hf_config.hidden_act not in ACTIVATIONS_FROM_HF:
         problems.append(f"hidden_act={hf_config.hidden_act!r} (supported: {', '.join(ACTIVATIONS_FROM_HF)})")
     elif layout.head in ALWAYS_GELU and hf_config.hidden_act != "gelu":
-        problems.append(f"hidden_act={hf_config.hidden_act!r} with {ALWAYS_GELU[layout.head]}, which always uses gelu")
+        problems.append(
+            f"hidden_act={hf_config.hidden_act!r} with {ALWAYS_GELU[layout.head]}, which always uses gelu"
+        )
     if problems:
         raise DenoiseError(f"cannot convert this {hf_config.model_type!r} checkpoint: {'; '.join(problems)}")
 
