@@ -228,11 +228,19 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
 
 def print_fills(summary: dict) -> None:
     """How well the held-out masked tokens are guessed, beside always guessing the most frequent one, and
-    the model's guesses in a few held-out blocks."""
+    the guesses in a few held-out blocks; for ELECTRA, how well the kept model tells replaced tokens, beside
+    calling every token original, and the generator's guesses."""
+    electra = "eval_detection_accuracy" in summary
+    if electra:
+        print(
+            f"held-out replaced tokens (the model): {summary['eval_detection_accuracy']:.1%} of tokens told "
+            f"right, against {1 - summary['eval_replaced']:.1%} by calling every token original"
+        )
     if "eval_frequent_accuracy" in summary and "fills" in summary:
         print(
-            f"held-out masked tokens: {summary['eval_accuracy']:.1%} guessed right, against "
-            f"{summary['eval_frequent_accuracy']:.1%} by always guessing the most frequent one"
+            f"held-out masked tokens{' (the generator)' if electra else ''}: {summary['eval_accuracy']:.1%} "
+            f"guessed right, against {summary['eval_frequent_accuracy']:.1%} by always guessing the most "
+            "frequent one"
         )
     for example in summary.get("fills", [])[:3]:
         print(f"  masked: {shorten(example['text'])}\n  guess:  {shorten(example['fill'])}")

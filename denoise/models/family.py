@@ -53,9 +53,12 @@ class Family:
     pair_head: Callable[[nn.Module], nn.Module] | None = None
     # a pre-trained pooler a classification head starts from (BERT's), or None
     pooler_state: Callable[[nn.Module], dict | None] = field(default=lambda model: None)
-    # (model, ElectraConfig) -> the module that trains the model as ELECTRA's discriminator beside a generator
+    # (model, ElectraSettings) -> the module that trains the model as ELECTRA's discriminator beside a generator
     # (``objective: electra``); None where the family has no replaced-token head
     electra: Callable[[nn.Module, Any], nn.Module] | None = None
+    # the model as the denoising objective trains it: BERT's with a masked-LM head (a fresh one on an ELECTRA
+    # discriminator); as it is for other families
+    for_denoising: Callable[[nn.Module], nn.Module] = field(default=lambda model: model)
 
     def __post_init__(self):
         if self.kind not in MODEL_KINDS:

@@ -105,9 +105,11 @@ def problem(checkpoint: Path) -> str | None:
             return f"{name} is missing"
         if path.stat().st_size != size:
             return f"{name} is cut short or damaged: {path.stat().st_size} bytes of the {size} written"
-    weights = weights_problem(checkpoint / "model" / WEIGHTS_FILE)
-    if weights:
-        return weights
+    models = {checkpoint / "model" / WEIGHTS_FILE, *checkpoint.glob(f"*/{WEIGHTS_FILE}")}
+    for path in sorted(models):  # the model, and those its objective keeps beside it (ELECTRA's generator)
+        weights = weights_problem(path)
+        if weights:
+            return weights
     for path in sorted(checkpoint.glob("*.pt")):
         if not zipfile.is_zipfile(path):
             return f"{path.name} is not a complete torch archive"

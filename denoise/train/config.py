@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from denoise.config import check_choice, load_settings
+from denoise.config import check_choice, from_mapping, load_settings
 from denoise.data.sources import ENCODING_ERRORS
 from denoise.errors import DenoiseError
 from denoise.models.families import family_named
@@ -20,7 +20,7 @@ from denoise.models.settings import ModelSettings
 from denoise.optim.optimizers import OPTIMIZERS
 from denoise.optim.schedules import SCHEDULES
 from denoise.optim.step import PRECISIONS
-from denoise.train.objectives import build_objective
+from denoise.train.objectives import build_objective, objective_mapping
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,17 @@ class PretrainConfig:
             raise DenoiseError("set a budget: training.max_steps or training.max_tokens")
 
     def to_mapping(self) -> dict:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "objective": objective_mapping(self.objective)}
+
+
+def normalised_config(mapping: dict) -> dict:
+    """A config a run saved, as this version writes it: keys added since take their defaults (a checkpoint
+    written before ``objective`` existed trained with the default one). Left as it is when it no longer
+    reads (the comparison that follows then names the key that differs)."""
+    try:
+        return from_mapping(PretrainConfig, mapping, where="the saved config").to_mapping()
+    except DenoiseError:
+        return mapping
 
 
 def load_config(recipe: str | Path | None = None, overrides: list[str] | None = None) -> PretrainConfig:

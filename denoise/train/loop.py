@@ -39,7 +39,7 @@ from denoise.optim.schedules import make_scheduler
 from denoise.optim.step import Precision, Stepper
 from denoise.outputs import NEW, Marker, check_output, write_marker
 from denoise.train import checkpoints as ckpt
-from denoise.train.config import PretrainConfig
+from denoise.train.config import PretrainConfig, normalised_config
 from denoise.train.data import (
     EvalSampler,
     Layout,
@@ -252,10 +252,14 @@ class Pretraining:
             model = init_model(init, self.family, pairs, self.config.training.seed)
         else:
             model = build_model(settings, Ids.of(self.tokenizer))
-        module = self.objective.trained(model, self.family)
+        module = self.objective.trained(model, self.family).train()
+        if init is not None and init.model_dir is not None and not init.fresh:
+            self.objective.adopt(module, init.model_dir.parent)
         if self.resume_from is not None:
             saved = ckpt.read_trainer_state(self.resume_from)
-            ckpt.check_same_run(saved["config"], self.config.to_mapping(), self.resume_from)
+            ckpt.check_same_run(
+                normalised_config(saved["config"]), self.config.to_mapping(), self.resume_from
+            )
             ckpt.load_weights_into(self.objective.kept(module), self.resume_from)
             self.objective.restore(module, self.resume_from)
         return module
@@ -532,6 +536,7 @@ class Pretraining:
             }
             with staged_folder(snapshot_dir(self.out, step)) as staging:
                 save_model(self.kept, staging / "model")
+                self._save_companions(staging)
                 self.tokenizer.save(staging / "tokenizer")
                 write_json(staging / SNAPSHOT_FILE, record)
         self.accelerator.wait_for_everyone()

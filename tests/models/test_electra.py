@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from denoise.errors import DenoiseError
 from denoise.labels import IGNORE
 from denoise.models.bert import hf
-from denoise.models.bert.electra import Electra, ElectraConfig, generator_config
+from denoise.models.bert.electra import Electra, ElectraSettings, generator_config
 from denoise.models.bert.model import Bert, BertConfig
 from denoise.models.bert.sizes import bert_config
 from denoise.models.families import family_named
@@ -53,10 +53,10 @@ def padded_batch(vocab_size=301):
 
 def test_the_generator_is_a_quarter_of_electra_small_and_a_third_of_base_as_published():
     small = with_changes(bert_config("mini").encoder, {"num_layers": 12, "embedding_size": 128})
-    generator = generator_config(BertConfig(small), ElectraConfig(scale=0.25)).encoder
+    generator = generator_config(BertConfig(small), ElectraSettings(scale=0.25)).encoder
     assert (generator.d_model, generator.num_heads, generator.d_ff, generator.num_layers) == (64, 1, 256, 12)
     assert generator.embedding_size == 128
-    base = generator_config(bert_config("base"), ElectraConfig(scale=1 / 3)).encoder
+    base = generator_config(bert_config("base"), ElectraSettings(scale=1 / 3)).encoder
     assert (base.d_model, base.num_heads, base.d_ff, base.embedding_size) == (256, 4, 1024, 768)
 
 
@@ -64,13 +64,13 @@ def test_electra_small_has_the_published_parameter_count():
     small = with_changes(
         bert_config("mini", vocab_size=30522).encoder, {"num_layers": 12, "embedding_size": 128}
     )
-    model = Electra.around(Bert(BertConfig(small)), ElectraConfig())
+    model = Electra.with_generator(Bert(BertConfig(small)), ElectraSettings())
     discriminator = sum(p.numel() for p in model.discriminator.parameters())
     assert discriminator == pytest.approx(13.5e6, rel=0.01)  # google/electra-small-discriminator: 13.5M
 
 
 def test_generator_and_discriminator_share_one_embedding_module():
-    model = Electra.around(discriminator(), ElectraConfig())
+    model = Electra.with_generator(discriminator(), ElectraSettings())
     assert model.generator.encoder.embeddings is model.discriminator.encoder.embeddings
     shared = {id(p) for p in model.discriminator.encoder.embeddings.parameters()}
     names = [name for name, p in model.named_parameters() if id(p) in shared]
@@ -80,14 +80,14 @@ def test_generator_and_discriminator_share_one_embedding_module():
 def test_a_masked_lm_becomes_a_discriminator_with_its_encoder():
     torch.manual_seed(0)
     masked_lm = Bert(BertConfig(stack(), pair_head=True))
-    model = Electra.around(masked_lm, ElectraConfig())
+    model = Electra.with_generator(masked_lm, ElectraSettings())
     assert model.discriminator.mlm is None and model.discriminator.pooler is None
     for name, value in masked_lm.encoder.state_dict().items():
         assert torch.equal(model.discriminator.encoder.state_dict()[name], value)
 
 
 def test_replacements_fill_only_the_masked_positions_and_count_a_right_guess_as_original():
-    model = Electra.around(discriminator(), ElectraConfig())
+    model = Electra.with_generator(discriminator(), ElectraSettings())
     ids = torch.tensor([[7, 4, 9, 4, 11]])
     labels = torch.tensor([[IGNORE, 20, IGNORE, 21, IGNORE]])
     labelled = labels != IGNORE
@@ -99,11 +99,22 @@ def test_replacements_fill_only_the_masked_positions_and_count_a_right_guess_as_
     assert replaced.tolist() == [[False, False, False, True, False]]
 
 
+def test_replacements_are_drawn_from_the_generator_s_softmax():
+    model = Electra.with_generator(discriminator(), ElectraSettings())
+    draws = 20000
+    logits = torch.log(torch.tensor([0.5, 0.3, 0.15, 0.05])).repeat(draws, 1)
+    labels = torch.full((1, draws), 3)
+    corrupted, replaced = model.replace(torch.zeros_like(labels), labels, labels >= 0, logits)
+    frequencies = torch.bincount(corrupted[0], minlength=4) / draws
+    assert torch.allclose(frequencies, torch.tensor([0.5, 0.3, 0.15, 0.05]), atol=0.015)
+    assert replaced.float().mean().item() == pytest.approx(0.95, abs=0.01)  # token 3 is the original
+
+
 def test_the_loss_is_the_generator_s_plus_fifty_times_the_discriminator_s():
     from denoise.train.objectives import build_objective
     from denoise.train.objectives.base import Counts
 
-    model = Electra.around(discriminator(), ElectraConfig()).train()
+    model = Electra.with_generator(discriminator(), ElectraSettings()).train()
     ids, mask, types = padded_batch()
     labels = torch.full_like(ids, IGNORE)
     labels[:, 2] = ids[:, 2]
@@ -149,7 +160,7 @@ def test_the_bert_family_trains_electra():
 def test_export_to_transformers_electra_gives_the_same_logits_and_reads_back(which, tmp_path):
     import transformers
 
-    electra = Electra.around(discriminator(), ElectraConfig())
+    electra = Electra.with_generator(discriminator(), ElectraSettings())
     model = getattr(electra, which).eval()
     hf.to_hf(model, tmp_path)
     auto = (
@@ -202,9 +213,11 @@ def test_a_transformers_electra_discriminator_reads_into_a_bert_with_the_same_lo
 
 
 def test_models_transformers_electra_cannot_hold_are_refused(tmp_path):
-    with pytest.raises(DenoiseError, match="cannot hold this model's a sentence-pair"):
+    with pytest.raises(DenoiseError, match="ElectraForPreTraining, but it has a sentence-pair"):
         hf.to_hf(Bert(BertConfig(stack(), pair_head=True, token_head="replaced")), tmp_path / "paired")
-    with pytest.raises(DenoiseError, match="activation 'relu' in ELECTRA's generator head"):
+    with pytest.raises(
+        DenoiseError, match="uses .relu. in its head, where ELECTRA.s generator head uses gelu"
+    ):
         hf.to_hf(Bert(BertConfig(stack(activation="relu"), pair_head=False)), tmp_path / "relu")
 
 

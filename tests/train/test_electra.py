@@ -79,11 +79,45 @@ def test_the_discriminator_fine_tunes(prepared_corpus, tmp_path):
     assert 0 <= results["test"]["accuracy"] <= 1
 
 
+def test_an_electra_run_continues_as_electra_with_its_generator_or_as_a_masked_lm(prepared_corpus, tmp_path):
+    from denoise.train.loop import Pretraining
+
+    run(prepared_corpus, tmp_path / "electra", steps=2)
+    saved = load_model(tmp_path / "electra" / "generator").state_dict()
+    settings = tiny(prepared_corpus, f"init={tmp_path / 'electra'}", steps=2)
+    continued = Pretraining(load_config(ELECTRA, settings), tmp_path / "again", progress=False)
+    for name, value in continued.unwrapped.generator.state_dict().items():
+        assert torch.equal(value, saved[name]), name
+    as_masked_lm = load_config(RECIPES / "tiny_roberta.yaml", settings)
+    summary = pretrain(as_masked_lm, tmp_path / "masked", progress=False)  # a fresh masked-LM head
+    assert load_model(tmp_path / "masked" / "model").config.token_head == "mlm"
+    assert summary["eval_accuracy"] >= 0
+
+
+def test_a_checkpoint_written_before_objectives_existed_resumes(prepared_corpus, tmp_path):
+    import json
+
+    from tests.train.test_pretrain import run as run_bert
+
+    out = tmp_path / "run"
+    run_bert(prepared_corpus, out, "training.checkpoint_interval=3", steps=3)
+    trainer = next((out / "checkpoints").glob("step-*")) / "trainer.json"
+    state = json.loads(trainer.read_text())
+    del state["config"]["objective"]
+    trainer.write_text(json.dumps(state))
+    summary = run_bert(prepared_corpus, out, "training.checkpoint_interval=3", steps=5, resume=True)
+    assert summary["steps"] == 5
+
+
 @pytest.mark.parametrize(
     "settings, message",
     [
         (["model.family=bart", "model.size=tiny"], "model.family 'bart' has none of; use an encoder-only"),
         (["corruption=bert"], "takes masked blocks, not sentence pairs; drop 'nsp'"),
+        (
+            ["corruption={name: moved, steps: [{op: shuffle}, {op: mask}]}"],
+            "'shuffle' in corruption recipe 'moved' moves tokens without marking them",
+        ),
         (["objective=electrum"], r"unknown objective 'electrum' \(did you mean 'electra'\?\)"),
         (["objective={name: electra, scale: 2}"], r"objective 'electra'.scale must be in \(0, 1\], got 2"),
         (["objective={name: electra, sclae: 0.5}"], "did you mean 'scale'"),

@@ -45,6 +45,31 @@ def test_the_most_frequent_token_s_accuracy_is_reported_beside_the_model_s():
     assert metrics["eval_frequent_accuracy"] == pytest.approx(2 / 8)  # no label is more frequent
 
 
+def test_electra_s_detection_is_scored_over_the_real_tokens():
+    from denoise.models.bert.electra import ElectraOutput
+
+    class Detector(OneGuess):
+        def forward(self, input_ids, attention_mask=None, **inputs):
+            output = super().forward(input_ids, attention_mask, **inputs)
+            real = attention_mask.bool()
+            replaced = torch.zeros_like(real)
+            replaced[0, 2] = True  # one replaced token, which the detector misses; it calls the rest original
+            logits = torch.full(input_ids.shape, -5.0)
+            logits[1, 1] = 5.0  # and one original token it calls replaced
+            return ElectraOutput(
+                logits=output.logits,
+                targets=output.targets,
+                detection_logits=logits,
+                replaced=replaced,
+                real=real,
+            )
+
+    accelerator = SimpleNamespace(device="cpu", reduce=lambda tensor, _: tensor)
+    metrics = evaluate(Detector(favourite=6), [batch()], accelerator, nullcontext, vocab_size=len(PIECES))
+    assert metrics["eval_replaced"] == pytest.approx(1 / 13)  # 13 real tokens
+    assert metrics["eval_detection_accuracy"] == pytest.approx(11 / 13)
+
+
 def test_masked_blocks_are_shown_with_the_original_and_the_guess_in_brackets():
     tokenizer = SimpleNamespace(cls_id=2, sep_id=3, id_to_piece=lambda i: PIECES[i])
     shown = masked_fills(OneGuess(favourite=5), batch(), tokenizer, count=2, device="cpu")["fills"]

@@ -26,12 +26,12 @@ from torch import nn
 
 from denoise.errors import DenoiseError
 from denoise.labels import IGNORE
-from denoise.models.bert.model import Bert, BertConfig
+from denoise.models.bert.model import Bert, BertConfig, with_token_head
 from denoise.models.outputs import ModelOutput
 
 
 @dataclass(frozen=True)
-class ElectraConfig:
+class ElectraSettings:
     scale: float = 0.25  # the generator's width, heads and feed-forward size over the discriminator's
     layers: int | None = None  # the generator's layers; null: as many as the discriminator
     detection_weight: float = 50.0  # lambda: the weight of the discriminator's loss
@@ -45,7 +45,7 @@ class ElectraConfig:
     }
 
 
-def generator_config(discriminator: BertConfig, config: ElectraConfig) -> BertConfig:
+def generator_config(discriminator: BertConfig, config: ElectraSettings) -> BertConfig:
     """The generator's config: the discriminator's stack scaled by ``config.scale`` (at least one head, and a
     width that the heads divide), with the discriminator's embedding width, a masked-LM head and no pair
     head."""
@@ -75,27 +75,25 @@ class ElectraOutput(ModelOutput):
 class Electra(nn.Module):
     """A generator and the discriminator it trains, sharing the discriminator's embeddings."""
 
-    def __init__(self, discriminator: Bert, generator: Bert, config: ElectraConfig):
+    def __init__(self, discriminator: Bert, generator: Bert, config: ElectraSettings):
         super().__init__()
-        if discriminator.replaced is None:
-            raise DenoiseError("ELECTRA's discriminator needs the replaced-token head (token_head: replaced)")
+        if discriminator.replaced is None or discriminator.pair_classifier is not None:
+            raise DenoiseError(
+                "ELECTRA's discriminator has the replaced-token head and no pair head; build it with "
+                "Electra.with_generator"
+            )
         self.config = config
         self.discriminator = discriminator
         self.generator = generator
         self.generator.encoder.embeddings = discriminator.encoder.embeddings
 
     @classmethod
-    def around(cls, model: Bert, config: ElectraConfig) -> Electra:
-        """``model`` as the discriminator, with a fresh generator (drawing from torch's global generator).
-        A model with a masked-LM head keeps its encoder and gets a fresh replaced-token head, no pair head."""
-        discriminator = model
-        if model.replaced is None:
-            discriminator = Bert(dataclasses.replace(model.config, token_head="replaced", pair_head=False))
-            encoder = {k: v for k, v in model.state_dict().items() if k.startswith("encoder.")}
-            missing, unexpected = discriminator.load_state_dict(encoder, strict=False)
-            assert not unexpected and all(k.startswith("replaced.") for k in missing), missing
-            discriminator.train(model.training)
-        return cls(discriminator, Bert(generator_config(discriminator.config, config)), config)
+    def with_generator(cls, model: Bert, config: ElectraSettings) -> Electra:
+        """``model`` as the discriminator, with a fresh generator (drawing from torch's global generator). A
+        masked LM keeps its encoder and gets a fresh replaced-token head, and no pair head."""
+        discriminator = with_token_head(model, "replaced")
+        generator = Bert(generator_config(discriminator.config, config)).train(model.training)
+        return cls(discriminator, generator, config)
 
     def forward(
         self,
@@ -122,7 +120,7 @@ class Electra(nn.Module):
             loss=generated.loss,
             targets=generated.targets,
             hidden_states=hidden,
-            detection_sum=detection[real].sum(),
+            detection_sum=(detection * real).sum(),
             detection_logits=logits,
             replaced=replaced,
             real=real,
@@ -131,9 +129,11 @@ class Electra(nn.Module):
     @torch.no_grad()
     def replace(self, input_ids, labels, labelled, logits) -> tuple[torch.Tensor, torch.Tensor]:
         """The discriminator's input (each masked position holding a sample of the generator's softmax) and
-        which of its tokens differ from the original."""
-        probabilities = F.softmax(logits.float() / self.config.temperature, dim=-1)
-        sampled = torch.multinomial(probabilities, 1).squeeze(-1) if len(probabilities) else labels[labelled]
+        which of its tokens differ from the original. Samples are Gumbel-max draws: no synchronisation with
+        the device, and non-finite logits give a non-finite loss, which stops the run cleanly."""
+        uniform = torch.rand_like(logits, dtype=torch.float32).clamp(min=1e-20)
+        gumbel = -torch.log((-torch.log(uniform)).clamp(min=1e-20))
+        sampled = (logits.float() / self.config.temperature + gumbel).argmax(-1)
         corrupted = input_ids.clone()
         corrupted[labelled] = sampled.to(input_ids.dtype)
         replaced = torch.zeros_like(labelled)

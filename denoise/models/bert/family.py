@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from denoise.models.bert import hf
 from denoise.models.bert.electra import Electra
-from denoise.models.bert.model import Bert, BertConfig, encoder_states, pooler_state, with_pair_head
+from denoise.models.bert.model import (
+    Bert,
+    BertConfig,
+    encoder_states,
+    pooler_state,
+    with_pair_head,
+    with_token_head,
+)
 from denoise.models.bert.sizes import SIZES, bert_config
 from denoise.models.family import Family, Transformers
 from denoise.models.flops import encoder_flops
@@ -35,5 +42,6 @@ FAMILY = Family(
     transformers=Transformers(("bert", "roberta", "electra"), hf.from_hf, hf.to_hf),
     pair_head=with_pair_head,
     pooler_state=pooler_state,
-    electra=Electra.around,
+    electra=Electra.with_generator,
+    for_denoising=lambda model: with_token_head(model, "mlm"),
 )

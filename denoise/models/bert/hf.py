@@ -124,8 +124,9 @@ ACTIVATIONS_TO_HF = {"gelu": "gelu", "gelu_tanh": "gelu_pytorch_tanh", "relu": "
 
 
 def from_hf(model_or_dir) -> Bert:
-    """A denoise Bert with the weights of a transformers BERT or RoBERTa (a local checkpoint directory or a
-    model). Heads a headless ``BertModel`` or ``RobertaModel`` lacks are freshly initialised, with a warning."""
+    """A denoise Bert with the weights of a transformers BERT, RoBERTa or ELECTRA (a local checkpoint directory
+    or a model). Heads a headless ``BertModel``, ``RobertaModel`` or ``ElectraModel`` lacks are freshly
+    initialised, with a warning."""
     hf_model = load_hf_model(model_or_dir)
     architecture = architecture_of(hf_model)
     layout = LAYOUTS[architecture]
@@ -321,16 +322,21 @@ def hf_architecture(config: BertConfig) -> str:
 
 
 def check_layout_holds(config: BertConfig, architecture: str) -> None:
-    """Refuse a model whose parts ``architecture`` has no place for (ELECTRA's classes have no pair head;
-    its generator head always uses gelu)."""
+    """Refuse a model whose parts ``architecture`` has no place for (ELECTRA's classes, which factorised
+    embeddings need, have no pair head; its generator head always uses gelu)."""
     layout, encoder = LAYOUTS[architecture], config.encoder
     problems = []
     if config.pair_head and not layout.pair:
-        problems.append("a sentence-pair (NSP/SOP) head")
+        problems.append("has a sentence-pair (NSP/SOP) head, which it has no place for")
     if layout.head in ALWAYS_GELU and encoder.activation != "gelu":
-        problems.append(f"activation {encoder.activation!r} in {ALWAYS_GELU[layout.head]}, which uses gelu")
+        problems.append(
+            f"uses {encoder.activation!r} in its head, where {ALWAYS_GELU[layout.head]} uses gelu"
+        )
     if problems:
-        raise DenoiseError(f"{architecture} cannot hold this model's {', '.join(problems)}")
+        raise DenoiseError(
+            f"this model exports as transformers' {architecture}, but it {' and '.join(problems)}; a model "
+            "trained without them (model.pair_head=false, model.activation=gelu) exports"
+        )
 
 
 def hf_config_of(config: BertConfig, architecture: str):

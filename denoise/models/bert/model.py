@@ -180,6 +180,22 @@ def with_pair_head(model: Bert) -> Bert:
     return paired
 
 
+def with_token_head(model: Bert, head: str) -> Bert:
+    """``model`` with ``head`` as its token head (a fresh one where it had the other), its encoder kept; the
+    replaced-token head comes without a pair head (ELECTRA has no sentence-pair task). An ELECTRA
+    discriminator continued as a masked LM, or a masked LM continued as ELECTRA, starts this way."""
+    pair_head = model.config.pair_head and head == "mlm"
+    if model.config.token_head == head and model.config.pair_head == pair_head:
+        return model
+    changed = Bert(replace(model.config, token_head=head, pair_head=pair_head)).train(model.training)
+    kept = {k: v for k, v in model.state_dict().items() if k in changed.state_dict()}
+    missing, unexpected = changed.load_state_dict(kept, strict=False)
+    fresh = "mlm." if head == "mlm" else "replaced."
+    if unexpected or not all(k.startswith(fresh) for k in missing):
+        raise DenoiseError(f"cannot give this BERT a {head} head: missing {missing}, unexpected {unexpected}")
+    return changed
+
+
 def pooler_state(model: Bert) -> dict | None:
     """The pre-trained pooler (dense layer) a classification head on [CLS] starts from; None without one."""
     return model.pooler.state_dict() if model.pooler is not None else None

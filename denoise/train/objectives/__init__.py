@@ -7,6 +7,7 @@ one with ``objective: NAME`` or ``objective: {name: NAME, ...settings}``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from denoise.config import from_mapping, nearest
@@ -18,6 +19,13 @@ from denoise.train.objectives.electra import ReplacedTokenDetection
 OBJECTIVES: dict[str, type[Objective]] = {
     objective.name: objective for objective in (Denoising, ReplacedTokenDetection)
 }
+
+
+def objective_mapping(value) -> dict:
+    """The objective a recipe names, written out in full: ``{name, ...every setting}``, so that a name and
+    a mapping with the same meaning compare equal."""
+    objective = build_objective(value)
+    return {"name": objective.name, **dataclasses.asdict(objective.config)}
 
 
 def build_objective(value) -> Objective:

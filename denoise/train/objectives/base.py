@@ -58,8 +58,9 @@ class Objective:
     - ``check(family, corrupter)``: refuse a family or recipe it cannot train, naming them;
     - ``trained(model, family)``: the module the optimizer trains around the family's model;
     - ``kept(module)``: the model the run keeps (its ``model/``, snapshots and checkpoints);
-    - ``companions(module)``: other models a checkpoint keeps beside it (``name -> model``), and
-      ``restore(module, folder)`` puts them back from a checkpoint;
+    - ``companions(module)``: other models a run and its checkpoints keep beside it (``name -> model``);
+      ``restore(module, folder)`` puts them back from a checkpoint, and ``adopt(module, folder)`` takes
+      those a run or snapshot given as ``init=`` kept, where they fit;
     - ``loss(module, inputs, counts, total)``: one micro-batch's share of the global batch's loss, with its
       parts (detached) for the logs;
     - ``flops(family, module, batch, predicted)``: the training FLOPs of one batch.
@@ -84,6 +85,9 @@ class Objective:
         return {}
 
     def restore(self, module: nn.Module, folder: Path) -> None:
+        pass
+
+    def adopt(self, module: nn.Module, folder: Path) -> None:
         pass
 
     def loss(self, module, inputs: dict, counts: Counts, total: Counts) -> tuple[torch.Tensor, dict]:

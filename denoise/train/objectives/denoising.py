@@ -20,6 +20,9 @@ class Denoising(Objective):
     name = "denoising"
     Config = DenoisingConfig
 
+    def trained(self, model, family):
+        return family.for_denoising(model)
+
     def loss(self, module, inputs: dict, counts: Counts, total: Counts):
         """The token loss over the global batch's predicted tokens, plus the pair loss over its pairs."""
         pair_labels = inputs.pop("pair_labels", None)

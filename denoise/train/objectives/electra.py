@@ -6,10 +6,11 @@ resumes exactly and the run can still fill masks."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from denoise.errors import DenoiseError
-from denoise.models.bert.electra import ElectraConfig
+from denoise.models.bert.electra import ElectraSettings
 from denoise.models.checkpoint import load_model
 from denoise.models.flops import electra_flops
 from denoise.train.objectives.base import Counts, Objective
@@ -19,7 +20,7 @@ GENERATOR = "generator"
 
 class ReplacedTokenDetection(Objective):
     name = "electra"
-    Config = ElectraConfig
+    Config = ElectraSettings
 
     def check(self, family, corrupter) -> None:
         if family.electra is None:
@@ -33,6 +34,13 @@ class ReplacedTokenDetection(Objective):
                 f"objective electra takes masked blocks, not sentence pairs; drop {pairs[0]!r} from corruption "
                 f"recipe {corrupter.recipe.name!r} (the electra recipe masks 15% of tokens)"
             )
+        moved = [op.name for op in corrupter.ops if op.reorders]
+        if moved:
+            raise DenoiseError(
+                f"objective electra tells replaced tokens from original ones, and {moved[0]!r} in corruption "
+                f"recipe {corrupter.recipe.name!r} moves tokens without marking them, so they would count as "
+                "original; drop it (the electra recipe masks 15% of tokens)"
+            )
 
     def trained(self, model, family):
         return family.electra(model, self.config)
@@ -45,6 +53,21 @@ class ReplacedTokenDetection(Objective):
 
     def restore(self, module, folder: Path) -> None:
         module.generator.load_state_dict(load_model(folder / GENERATOR).state_dict())
+
+    def adopt(self, module, folder: Path) -> None:
+        """The generator an ELECTRA run or snapshot kept beside its model, when it has one of this shape."""
+        saved = folder / GENERATOR
+        if not saved.is_dir():
+            return
+        generator = load_model(saved)
+        if generator.config != module.generator.config:
+            warnings.warn(
+                f"{saved} is not the generator these settings build (scale, layers or sizes differ); the "
+                "generator starts from fresh weights",
+                stacklevel=2,
+            )
+            return
+        module.generator.load_state_dict(generator.state_dict())
 
     def loss(self, module, inputs: dict, counts: Counts, total: Counts):
         """The generator's loss over the global batch's masked tokens plus ``detection_weight`` times the
