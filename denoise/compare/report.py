@@ -151,18 +151,20 @@ def curve_section(entries: list[Entry]) -> str:
 
 def setup_lines(config: GridConfig) -> list[str]:
     """What every cell got, in words: the budget, the fine-tuning, the seeds."""
-    budget = config.budget
-    given = next(
-        (kind, getattr(budget, kind)) for kind in ("tokens", "seconds", "flops") if getattr(budget, kind)
-    )
     units = {
         "tokens": "block tokens",
         "seconds": "seconds of training on this machine",
         "flops": "model FLOPs",
     }
+    kinds = config.budget.kinds
+    budget = (
+        f"{getattr(config.budget, kinds[0]):,.4g} {units[kinds[0]]} per cell"
+        if kinds
+        else "none set: every cell is a finished run, trained as its own recipe says"
+    )
     downstream = config.downstream
     lines = [
-        f"- Pre-training budget: {given[1]:,.4g} {units[given[0]]} per cell.",
+        f"- Pre-training budget: {budget}.",
         f"- Downstream: {'a probe (the head alone on frozen states)' if downstream.mode == 'probe' else 'fine-tuning'}"
         f" with {', '.join(downstream.settings) or 'each task recipe as it is'}; {len(config.seeds)} seeds"
         f" ({', '.join(map(str, config.seeds))}).",

@@ -121,6 +121,20 @@ def test_a_tiny_grid_writes_results_table_and_plots(prepared_corpus, tmp_path):
         assert path.parent == out
 
 
+def test_a_grid_of_finished_runs_needs_no_budget_and_says_so(prepared_corpus, tmp_path):
+    from denoise.train.config import load_config
+    from denoise.train.loop import pretrain
+
+    pretrain(load_config(RECIPES / "tiny_roberta.yaml", tiny(prepared_corpus)), tmp_path / "run", progress=False)
+    path = write_grid(tmp_path, prepared_corpus, seeds=(0,), baseline=False)
+    grid = yaml.safe_load(path.read_text())
+    grid.update(budget={}, cells=[{"name": "done", "run": str(tmp_path / "run")}])
+    grid["downstream"]["tasks"] = ["tasks/sentiment.yaml"]
+    path.write_text(yaml.safe_dump(grid))
+    written = compare(load_grid(path), tmp_path / "out", log=lambda _: None)
+    assert "Pre-training budget: none set: every cell is a finished run" in written["markdown"].read_text()
+
+
 def test_a_killed_grid_finishes_without_redoing_finished_cells(prepared_corpus, tmp_path):
     grid = write_grid(tmp_path, prepared_corpus, steps=6, seeds=(0,), curve=[0.5])
     out = tmp_path / "out"
