@@ -402,3 +402,16 @@ def test_a_task_file_written_before_the_settings_moved_reads_into_the_blocks():
     legacy = json.loads((LEGACY_MODELS / "qa_task.json").read_text())
     config = saved_finetune_config(legacy["config"], where="qa_task.json")
     assert (config.qa.doc_stride, config.qa.span_window, config.max_length) == (16, 1, 64)
+
+
+def test_a_bert_without_a_pooler_is_read_through_the_mean_of_its_states():
+    from denoise.finetune.backbone import Backbone
+    from denoise.models.bert.model import Bert, BertConfig
+    from denoise.models.bert.sizes import bert_config
+    from denoise.tasks.classification.kind import default_pooling
+
+    stack = bert_config("tiny", vocab_size=100).encoder
+    assert default_pooling(Backbone(Bert(BertConfig(stack, pair_head=True)))) == "first"  # NSP trained [CLS]
+    assert default_pooling(Backbone(Bert(BertConfig(stack, pair_head=False)))) == "mean"  # masked LM alone
+    discriminator = Bert(BertConfig(stack, pair_head=False, token_head="replaced"))
+    assert default_pooling(Backbone(discriminator)) == "mean"
