@@ -65,6 +65,7 @@ class Grid:
     def __init__(self, config: GridConfig, out: str | Path, log: Callable[[str], None] = say):
         self.config, self.out, self.log = config, Path(out), log
         self.read_tasks: dict[str, tuple] = {}
+        self.prepared: dict[str, Path] = {}  # data settings -> their prepared corpus
         self.budgeting = Budgeting(config.budget, self.out, lambda message: self.log(message))
         self.tasks = {self.task_name(task): config.path(task) for task in config.downstream.tasks}
         for name, recipe in self.tasks.items():
@@ -95,11 +96,15 @@ class Grid:
             return with_tokens(base, self.config.budget.tokens)
         return base
 
-    def prepared_data(self) -> Path:
-        """The corpus of the first cell to pre-train, prepared once (and cached); every cell reads these blocks."""
-        first = next(cell for cell in self.config.cells if cell.recipe)
-        config = load_config(self.config.path(first.recipe), [*self.config.data, *first.settings])
-        return prepare_data(config.data)[1]
+    def prepared_data(self, cell: Cell) -> Path:
+        """The corpus as ``cell`` reads it, prepared once for each distinct data setting (and cached): every
+        cell reads the grid's text with the tokenizer trained on it, and a cell may pack it into blocks of its
+        own size."""
+        config = load_config(self.config.path(cell.recipe), [*self.config.data, *cell.settings])
+        key = repr(config.data)
+        if key not in self.prepared:
+            self.prepared[key] = prepare_data(config.data)[1]
+        return self.prepared[key]
 
     def pretrained(self, cell: Cell, prepared: Path | None) -> Path:
         """The finished pre-training run of ``cell``: given, found from an earlier call, or trained now."""
@@ -154,9 +159,10 @@ class Grid:
 
     def runs(self) -> list[tuple[Cell, Path]]:
         """Every cell's finished pre-training run, training those not yet finished."""
-        needs_data = any(cell.recipe for cell in self.config.cells)
-        prepared = self.prepared_data() if needs_data else None
-        return [(cell, self.pretrained(cell, prepared)) for cell in self.config.cells]
+        return [
+            (cell, self.pretrained(cell, self.prepared_data(cell) if cell.recipe else None))
+            for cell in self.config.cells
+        ]
 
     def run(self) -> list[Entry]:
         runs = self.runs()

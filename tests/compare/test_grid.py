@@ -125,7 +125,9 @@ def test_a_grid_of_finished_runs_needs_no_budget_and_says_so(prepared_corpus, tm
     from denoise.train.config import load_config
     from denoise.train.loop import pretrain
 
-    pretrain(load_config(RECIPES / "tiny_roberta.yaml", tiny(prepared_corpus)), tmp_path / "run", progress=False)
+    pretrain(
+        load_config(RECIPES / "tiny_roberta.yaml", tiny(prepared_corpus)), tmp_path / "run", progress=False
+    )
     path = write_grid(tmp_path, prepared_corpus, seeds=(0,), baseline=False)
     grid = yaml.safe_load(path.read_text())
     grid.update(budget={}, cells=[{"name": "done", "run": str(tmp_path / "run")}])
@@ -133,6 +135,38 @@ def test_a_grid_of_finished_runs_needs_no_budget_and_says_so(prepared_corpus, tm
     path.write_text(yaml.safe_dump(grid))
     written = compare(load_grid(path), tmp_path / "out", log=lambda _: None)
     assert "Pre-training budget: none set: every cell is a finished run" in written["markdown"].read_text()
+
+
+def test_cells_may_pack_the_grid_s_text_into_blocks_of_their_own_size(tokenizer, corpus_documents, tmp_path):
+    text = tmp_path / "corpus.txt"
+    text.write_text("\n\n".join(corpus_documents[:40]) + "\n", encoding="utf-8")
+    tokenizer.save(tmp_path / "tokenizer")
+    path = write_grid(tmp_path, "unused", seeds=(0,), baseline=False)
+    grid = yaml.safe_load(path.read_text())
+    grid["data"] = [
+        f"data.corpus=[{text}]",
+        f"data.tokenizer={tmp_path / 'tokenizer'}",
+        "data.validation_blocks=8",
+    ]
+    shrink = grid["cells"][0]["settings"]
+    grid["cells"] = [
+        {
+            "name": "b64",
+            "recipe": str(RECIPES / "tiny_roberta.yaml"),
+            "settings": [*shrink, "data.block_size=64"],
+        },
+        {
+            "name": "b32",
+            "recipe": str(RECIPES / "tiny_roberta.yaml"),
+            "settings": [*shrink, "data.block_size=32"],
+        },
+    ]
+    grid["downstream"]["tasks"] = ["tasks/sentiment.yaml"]
+    path.write_text(yaml.safe_dump(grid))
+    compare(load_grid(path), tmp_path / "out", log=lambda _: None)
+    for cell, size in (("b64", 64), ("b32", 32)):
+        config = yaml.safe_load((tmp_path / "out" / "pretrain" / cell / "config.yaml").read_text())
+        assert config["data"]["block_size"] == size
 
 
 def test_a_killed_grid_finishes_without_redoing_finished_cells(prepared_corpus, tmp_path):
