@@ -468,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     pretrain = commands.add_parser(
         "pretrain",
-        help="pre-train a model (no argument: a tiny BERT on the embedded corpus, minutes on a CPU)",
+        help="pre-train a model (no argument: a tiny masked LM on the embedded corpus, about 8 minutes on a CPU)",
         description="Pre-train from a recipe: defaults, then RECIPE.yaml, then key=value settings "
         "(e.g. training.max_steps=100 model.d_model=256). Runs under `accelerate launch` unchanged.",
     )

@@ -128,8 +128,8 @@ def page() -> str:
     lines += section(
         "Pre-training recipe (`denoise pretrain`)",
         PretrainConfig,
-        "Defaults, then `RECIPE.yaml`, then `key=value` settings; the defaults are the tiny BERT of "
-        "`denoise pretrain` with no argument.",
+        "Defaults, then `RECIPE.yaml`, then `key=value` settings; the defaults are the main job that "
+        "`denoise pretrain` runs with no argument (`recipes/tiny_mlm.yaml`).",
     )
     lines += section(
         "Fine-tuning recipe (`denoise finetune`)",

@@ -91,7 +91,7 @@ def runs(tmp_path_factory, prepared_corpus) -> dict[str, str]:
         settings = tiny(
             prepared_corpus, f"model.family={family}", "model.size=tiny", f"corruption={corruption}"
         )
-        pretrain(load_config(None, settings), out, progress=False)
+        pretrain(load_config(RECIPES / "tiny_bert.yaml", settings), out, progress=False)
         found[family] = str(out)
     torch.set_num_threads(threads)
     return found

@@ -40,8 +40,8 @@ class ModelSettings:
     d_kv: int | None = None  # each head's width; d_model / num_heads when unset
     embedding_size: int | None = None  # bert: narrower embeddings projected up to d_model (ALBERT, ELECTRA)
     max_positions: int | None = None  # learned position tables (BERT, BART)
-    dropout: float | None = None  # dropout on embeddings and residual branches
-    attention_dropout: float | None = None  # dropout on attention weights
+    dropout: float | None = 0.0  # dropout on embeddings and residual branches; null: the size's (0.1)
+    attention_dropout: float | None = 0.0  # dropout on attention weights; null: the size's (0.1)
     activation: str | None = None  # gelu | gelu_tanh | relu
     gated: bool | None = None  # gated feed-forward (T5 v1.1)
     positions: str | None = None  # learned (BERT, BART) | relative (T5's buckets) | alibi

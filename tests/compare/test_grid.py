@@ -267,7 +267,7 @@ def test_a_flops_budget_counts_what_torch_counts_on_the_trainer_s_batches(prepar
         (batch,) = make_loader(
             run.blocks, StepSampler(run.split.train, run.layout, 0, seed, 0, 1), run.collator, 0, seed
         )
-        counted = counted_flops(run.unwrapped, batch)
+        counted = counted_flops(run.unwrapped, batch, run.objective.name)
         assert first_steps_flops_per_token(run, 1) * len(batch) * 64 == pytest.approx(counted, rel=0.05), (
             cell.name
         )

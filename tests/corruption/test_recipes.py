@@ -17,6 +17,7 @@ KIND = {
     "bert": ENCODER,
     "roberta": ENCODER,
     "modernbert": ENCODER,
+    "mlm40": ENCODER,
     "albert": ENCODER,
     "spanbert": ENCODER,
     "electra": ENCODER,

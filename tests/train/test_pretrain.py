@@ -43,8 +43,8 @@ def test_every_recipe_runs_three_steps_at_a_tiny_size(recipe, prepared_corpus, t
     assert (tmp_path / "run" / "tokenizer" / "tokenizer.json").exists()
 
 
-def test_defaults_are_the_tiny_bert_recipe():
-    recipe = load_config(RECIPES / "tiny_bert.yaml")
+def test_defaults_are_the_main_job_s_recipe():
+    recipe = load_config(RECIPES / "tiny_mlm.yaml")
     assert recipe == PretrainConfig()
 
 
@@ -266,7 +266,7 @@ def test_resume_extends_a_finished_run(prepared_corpus, tmp_path):
         ("data.block_size=32", "holds blocks of 64 tokens but data.block_size is 32"),
         ("training.global_batch=6", "does not split into micro-batches"),
         ("corruption=bart", "changes the sequence length"),
-        ("model.max_positions=40", "framed sequences reach 67 tokens but the model has 40 positions"),
+        ("model.max_positions=40", "framed sequences reach 66 tokens but the model has 40 positions"),
         ("corruption=nsp_only", "unknown corruption recipe 'nsp_only'"),
     ],
 )
