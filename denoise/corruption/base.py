@@ -12,7 +12,8 @@ An op class sets:
 - ``needs_corpus``: True when it draws other blocks of the corpus (NSP); it then takes ``corpus=``;
 - ``reorders``: True when it moves tokens without changing any (permute, rotate, SOP);
 - ``composes``: True when it is made of other ops (a mixture); the registry builds those from its config's
-  ``denoisers`` and hands them over as ``children=``.
+  ``denoisers`` and hands them over as ``children=``;
+- ``draws``: False for an op that draws nothing at random (clm): every seed gives the same output.
 
 ``__call__(sample, rng)`` maps a :class:`~denoise.corruption.sample.Sample` to a new one using only ``rng``
 for randomness. ``check(block_size)`` raises a clear error, before any training, for settings that cannot work
@@ -80,6 +81,7 @@ class Corruption:
     needs_corpus: ClassVar[bool] = False
     reorders: ClassVar[bool] = False
     composes: ClassVar[bool] = False
+    draws: ClassVar[bool] = True
 
     def __init__(self, config, vocab: Vocab):
         self.config = config

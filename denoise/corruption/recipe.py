@@ -16,7 +16,7 @@ schedule at its value.
 ``Recipe.load("bart")`` reads a recipe shipped with denoise (``denoise/corruption/recipes/``);
 ``Recipe.load("my.yaml")`` reads a file. ``recipe.build(vocab, kind)`` checks the recipe against the kind of
 model it feeds (``encoder``: predictions at the input's positions; ``encoder_decoder``: a target sequence to
-write; a family's record names its kind) before any data is touched and returns a :class:`Corrupter`.
+write; ``decoder``: the same, written after the source as a prefix; a family's record names its kind) before any data is touched and returns a :class:`Corrupter`.
 """
 
 from __future__ import annotations
@@ -209,12 +209,14 @@ def check_encoder_ops(name: str, ops: Sequence[Corruption]) -> None:
         )
 
 
-def check_encoder_decoder_ops(name: str, ops: Sequence[Corruption]) -> None:
+def check_writing_ops(name: str, ops: Sequence[Corruption], model: str) -> None:
+    """A model that writes its target (an encoder-decoder, or a decoder-only model that reads the source as
+    its prefix) takes every op but the sentence-pair constructions."""
     for op in ops:
         if op.pairs:
             raise DenoiseError(
                 f"recipe {name!r}: op {op.name!r} builds sentence pairs for encoder-only pre-training; "
-                "an encoder-decoder model cannot take it"
+                f"{model} cannot take it"
             )
 
 
@@ -229,7 +231,14 @@ class ModelKind:
 # The kinds of model, each with the ops it takes; a family's record names its kind.
 MODEL_KINDS = {
     "encoder": ModelKind(aligned_targets=True, check=check_encoder_ops),
-    "encoder_decoder": ModelKind(aligned_targets=False, check=check_encoder_decoder_ops),
+    "encoder_decoder": ModelKind(
+        aligned_targets=False,
+        check=lambda name, ops: check_writing_ops(name, ops, "an encoder-decoder model"),
+    ),
+    # reads the source (nothing, for clm) as its prefix and writes the target after it
+    "decoder": ModelKind(
+        aligned_targets=False, check=lambda name, ops: check_writing_ops(name, ops, "a decoder-only model")
+    ),
 }
 
 

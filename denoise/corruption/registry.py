@@ -7,6 +7,7 @@ from typing import Any
 
 from denoise.config import from_mapping, nearest
 from denoise.corruption.base import Corruption, Vocab
+from denoise.corruption.clm import Clm
 from denoise.corruption.delete import Delete
 from denoise.corruption.iid_noise import IidNoise
 from denoise.corruption.infill import Infill
@@ -38,6 +39,7 @@ OPS: dict[str, type[Corruption]] = {
         IidNoise,
         Mass,
         PrefixLM,
+        Clm,
         Mixture,
         NextSentence,
         SentenceOrder,

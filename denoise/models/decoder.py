@@ -2,8 +2,7 @@
 
 The same switches as the encoder cover BART (learned positions, LayerNorm after each residual) and T5 (one
 unidirectional relative bias shared by all layers, RMSNorm before each sub-layer, a final norm). A
-:class:`DecoderCache` keeps keys and values between decoding steps: self-attention entries grow by the
-tokens fed, cross-attention entries are computed from the encoder states once.
+:class:`~denoise.models.kv_cache.KVCache` keeps keys and values between decoding steps.
 """
 
 from __future__ import annotations
@@ -13,31 +12,17 @@ from torch import nn
 
 from denoise.errors import DenoiseError
 from denoise.models.encoder import Embeddings
+from denoise.models.kv_cache import KVCache
 from denoise.models.layers import (
     Attention,
     FeedForward,
     TransformerConfig,
     add_biases,
+    causal_bias,
     make_norm,
     padding_bias,
     position_bias,
 )
-
-
-class DecoderCache:
-    """Per-layer keys and values for incremental decoding, and how many positions they hold."""
-
-    def __init__(self, num_layers: int):
-        self.self_attention: list[dict] = [{} for _ in range(num_layers)]
-        self.cross_attention: list[dict] = [{} for _ in range(num_layers)]
-        self.length = 0
-
-    def select_beams(self, index: torch.Tensor) -> None:
-        """Keep the self-attention rows ``index`` (beam search). Rows must stay within their example's beams:
-        cross-attention entries are identical across those beams and are left as they are."""
-        for entry in self.self_attention:
-            for name, tensor in entry.items():
-                entry[name] = tensor.index_select(0, index)
 
 
 class DecoderBlock(nn.Module):
@@ -79,15 +64,6 @@ class DecoderBlock(nn.Module):
         return self.residual(x, self.feed_forward_norm, self.feed_forward)
 
 
-def causal_bias(length: int, past: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``[1, 1, length, past + length]`` additive bias hiding keys after each query (queries sit at
-    ``past + i``)."""
-    queries = torch.arange(past, past + length, device=device)[:, None]
-    keys = torch.arange(past + length, device=device)[None, :]
-    bias = torch.zeros(length, past + length, dtype=dtype, device=device)
-    return bias.masked_fill(keys > queries, torch.finfo(dtype).min)[None, None]
-
-
 class Decoder(nn.Module):
     """Embeddings (the token table shared with the encoder), ``num_layers`` decoder blocks and, for T5, a
     final norm. Returns the hidden states."""
@@ -107,8 +83,8 @@ class Decoder(nn.Module):
         self.final_norm = make_norm(config) if config.final_norm else None
         self.final_dropout = nn.Dropout(config.dropout) if config.final_norm else None
 
-    def new_cache(self) -> DecoderCache:
-        return DecoderCache(len(self.layers))
+    def new_cache(self) -> KVCache:
+        return KVCache(len(self.layers), cross_attention=True)
 
     def self_attention_bias(
         self, length: int, past: int, attention_mask: torch.Tensor | None, dtype: torch.dtype, device
@@ -129,7 +105,7 @@ class Decoder(nn.Module):
         encoder_states: torch.Tensor,
         encoder_mask: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
-        cache: DecoderCache | None = None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
         """``attention_mask`` marks real decoder tokens (over the cached positions too when decoding with a
         ``cache``); ``encoder_mask`` marks real encoder tokens."""

@@ -1,4 +1,5 @@
-"""The one Encoder class that BERT and every encoder-decoder model read their input with."""
+"""The one Encoder class that BERT and every encoder-decoder model read their input with, and that a
+decoder-only model (GPT) runs causally."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import torch
 from torch import nn
 
 from denoise.errors import DenoiseError
+from denoise.models.kv_cache import KVCache
 from denoise.models.layers import (
     EncoderBlock,
     TransformerConfig,
     add_biases,
+    causal_bias,
     make_norm,
     padding_bias,
     position_bias,
@@ -35,13 +38,21 @@ class Embeddings(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
-        self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None, start: int = 0
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        start: int = 0,
+        position_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        check_inputs(input_ids, self.config, start)
+        """Positions run from ``start``, or are given per row by ``position_ids [B, L]`` (left-padded
+        prompts)."""
+        check_inputs(input_ids, self.config, start, position_ids)
         x = self.tokens(input_ids) * self.config.embedding_scale
         if self.positions is not None:
-            offset = start + self.config.position_offset
-            x = x + self.positions(torch.arange(offset, offset + input_ids.shape[1], device=input_ids.device))
+            offset = self.config.position_offset
+            if position_ids is None:
+                position_ids = torch.arange(start, start + input_ids.shape[1], device=input_ids.device)
+            x = x + self.positions(position_ids + offset)
         if self.token_types is not None:
             types = token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids)
             x = x + self.token_types(types)
@@ -50,10 +61,20 @@ class Embeddings(nn.Module):
         return self.dropout(x)
 
 
-def check_inputs(input_ids: torch.Tensor, config: TransformerConfig, start: int = 0) -> None:
-    """Clear errors for sequences longer than the position table and ids outside the vocabulary (ids are
-    checked on CPU tensors only: on an accelerator that would cost a synchronisation every step)."""
+def check_inputs(
+    input_ids: torch.Tensor,
+    config: TransformerConfig,
+    start: int = 0,
+    position_ids: torch.Tensor | None = None,
+) -> None:
+    """Clear errors for sequences longer than the position table and ids outside the vocabulary (ids and
+    position ids are checked on CPU tensors only: on an accelerator that would cost a synchronisation every
+    step)."""
     length = start + input_ids.shape[1]
+    if position_ids is not None:
+        length = (
+            int(position_ids.max()) + 1 if position_ids.device.type == "cpu" and position_ids.numel() else 0
+        )
     if config.positions == "learned" and length > config.max_positions:
         raise DenoiseError(
             f"sequence of {length} tokens is longer than the model's {config.max_positions} positions; "
@@ -70,8 +91,12 @@ def check_inputs(input_ids: torch.Tensor, config: TransformerConfig, start: int 
 
 
 class Encoder(nn.Module):
-    """Embeddings (projected to ``d_model`` when factorised), ``num_layers`` encoder blocks and, for T5, a
-    final norm. Returns the hidden states."""
+    """Embeddings (projected to ``d_model`` when factorised), ``num_layers`` encoder blocks and, for T5 and
+    GPT-2, a final norm. Returns the hidden states.
+
+    Run with ``causal=True`` (a decoder-only model), each position sees itself and those before it, and the
+    first ``prefix_lengths[b]`` positions of row ``b`` see each other too (a prefix LM); a ``cache``
+    (:meth:`new_cache`) keeps keys and values between decoding steps."""
 
     def __init__(self, config: TransformerConfig, tokens: nn.Embedding | None = None):
         super().__init__()
@@ -86,20 +111,36 @@ class Encoder(nn.Module):
         self.final_norm = make_norm(config) if config.final_norm else None
         self.final_dropout = nn.Dropout(config.dropout) if config.final_norm else None
 
+    def new_cache(self) -> KVCache:
+        return KVCache(len(self.layers))
+
     def forward(
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
+        causal: bool = False,
+        prefix_lengths: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        position_ids: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        x = self.embeddings(input_ids, token_type_ids)
+        """``attention_mask`` marks real tokens (over the cached positions too with a ``cache``)."""
+        past = cache.length if cache is not None else 0
+        x = self.embeddings(input_ids, token_type_ids, start=past, position_ids=position_ids)
         if self.embedding_projection is not None:
             x = self.embedding_projection(x)
         length = input_ids.shape[1]
-        relative = self.relative_bias(length, length) if self.relative_bias is not None else None
+        relative = (
+            self.relative_bias(length, past + length, offset=past) if self.relative_bias is not None else None
+        )
         bias = add_biases(padding_bias(attention_mask, x.dtype), relative)
-        for layer in self.layers:
-            x = layer(x, bias)
+        if causal and length > 1 and (bias is not None or past or prefix_lengths is not None):
+            # SDPA's own causal mask serves only a plain square of scores; otherwise the mask joins the bias
+            bias = add_biases(causal_bias(length, past, x.dtype, x.device, prefix_lengths), bias)
+        for index, layer in enumerate(self.layers):
+            x = layer(x, bias, causal, cache.self_attention[index] if cache is not None else None)
+        if cache is not None:
+            cache.length = past + length
         if self.final_norm is not None:
             x = self.final_dropout(self.final_norm(x))
         return x

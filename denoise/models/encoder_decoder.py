@@ -18,9 +18,10 @@ from torch import nn
 
 from denoise.errors import DenoiseError
 from denoise.labels import IGNORE
-from denoise.models.decoder import Decoder, DecoderCache
+from denoise.models.decoder import Decoder
 from denoise.models.encoder import Encoder
 from denoise.models.fused_loss import linear_cross_entropy_sum
+from denoise.models.kv_cache import KVCache
 from denoise.models.layers import TransformerConfig, with_changes
 from denoise.models.outputs import ModelOutput
 
@@ -127,13 +128,24 @@ class EncoderDecoder(nn.Module):
         encoder_states: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         decoder_attention_mask: torch.Tensor | None = None,
-        cache: DecoderCache | None = None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
         """Logits for ``decoder_input_ids`` given the encoder states (one step at a time with a ``cache``)."""
         hidden = self.decoder(
             decoder_input_ids, encoder_states, attention_mask, decoder_attention_mask, cache
         )
         return self.logits(hidden)
+
+    def start_decoding(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None, beams: int, max_new_tokens: int
+    ) -> Seq2SeqDecoding:
+        """The input encoded once, for ``beams`` rows per example (:mod:`denoise.models.generation`)."""
+        decoder = self.config.decoder
+        if decoder.positions == "learned" and max_new_tokens > decoder.max_positions:
+            raise DenoiseError(
+                f"max_new_tokens {max_new_tokens} is more than the decoder's {decoder.max_positions} positions"
+            )
+        return Seq2SeqDecoding(self, input_ids, attention_mask, beams)
 
     def forward(
         self,
@@ -172,6 +184,27 @@ class EncoderDecoder(nn.Module):
             hidden_states=hidden,
             encoder_hidden_states=encoder_states,
         )
+
+
+class Seq2SeqDecoding:
+    """Generation from an encoder-decoder: the decoder starts from its start token and reads the encoder
+    states of its example on every step."""
+
+    def __init__(self, model: EncoderDecoder, input_ids, attention_mask, beams: int):
+        self.model = model
+        self.states = model.encode(input_ids, attention_mask).repeat_interleave(beams, dim=0)
+        self.mask = attention_mask.repeat_interleave(beams, dim=0) if attention_mask is not None else None
+        self.cache = model.decoder.new_cache()
+        self.context = input_ids.new_full((len(self.states), 1), model.config.decoder_start_id)
+
+    def first_logits(self) -> torch.Tensor:
+        return self.next_logits(self.context)
+
+    def next_logits(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.model.decode(tokens, self.states, self.mask, cache=self.cache)[:, -1]
+
+    def select_beams(self, index: torch.Tensor) -> None:
+        self.cache.select_beams(index)
 
 
 def config_from_settings(

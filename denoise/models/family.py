@@ -59,6 +59,9 @@ class Family:
     # the model as the denoising objective trains it: BERT's with a masked-LM head (a fresh one on an ELECTRA
     # discriminator); as it is for other families
     for_denoising: Callable[[nn.Module], nn.Module] = field(default=lambda model: model)
+    # the families this family's models continue as (``init=`` one of its runs in a recipe of that family):
+    # name -> the model rebuilt as that family's, with the weights they share (a GPT as a masked-LM BERT)
+    converts_to: Mapping[str, Callable[[nn.Module], nn.Module]] = field(default_factory=dict)
 
     def __post_init__(self):
         if self.kind not in MODEL_KINDS:

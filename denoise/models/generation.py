@@ -1,8 +1,11 @@
-"""Greedy and beam-search decoding for :class:`~denoise.models.encoder_decoder.EncoderDecoder` models.
+"""Greedy and beam-search decoding for every model that writes text.
 
-The encoder runs once; each step feeds the decoder one token per row and reuses the keys and values of the
-earlier steps (:class:`~denoise.models.decoder.DecoderCache`). Outputs hold the generated tokens only (not
-the decoder start token), padded with the pad id after each row's end-of-sequence token.
+A model that generates has ``start_decoding(input_ids, attention_mask, beams, max_new_tokens)``, which
+returns a :class:`Decoding`: an encoder-decoder encodes the input once and starts its decoder from the start
+token; a decoder-only model reads the prompt once. Each step then feeds one token per row and reuses the
+keys and values of the earlier steps (:class:`~denoise.models.kv_cache.KVCache`). Outputs hold the generated
+tokens only (not the decoder start token or the prompt), padded with the pad id after each row's
+end-of-sequence token.
 
 Beam search follows transformers' (``early_stopping=False``): the ``2 * num_beams`` best continuations are
 scored, those among the first ``num_beams`` that end (end-of-sequence or the last step) become hypotheses
@@ -11,11 +14,13 @@ end-of-sequence included), the best unfinished ones continue, and an example sto
 (at its current length) cannot beat its worst kept hypothesis.
 
 ``no_repeat_ngram_size=n`` forbids any token that would repeat an n-gram of the sequence decoded so far (the
-decoder start token included), as transformers' option of that name does; greedy decoding of a small model
-otherwise loops ("de la tierra de la tierra ...").
+decoder start token, or a decoder-only model's prompt, included), as transformers' option of that name does;
+greedy decoding of a small model otherwise loops ("de la tierra de la tierra ...").
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +29,21 @@ from denoise.errors import DenoiseError
 
 FROM_CONFIG = "config"
 DROPPED = -1.0e9  # score of beams that must not be chosen (transformers' value)
+
+
+class Decoding(Protocol):
+    """One generation in progress: ``rows`` = examples x beams, each example's beams on adjacent rows."""
+
+    context: torch.Tensor  # [rows, C] the tokens before the generated ones (n-gram blocking reads them)
+
+    def first_logits(self) -> torch.Tensor:
+        """``[rows, V]`` the scores of the first generated token."""
+
+    def next_logits(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``[rows, V]`` the scores of the token after ``tokens [rows, 1]``, the last ones chosen."""
+
+    def select_beams(self, index: torch.Tensor) -> None:
+        """Keep the rows ``index`` (beam search reorders beams within each example)."""
 
 
 def resolve_eos(model, eos_id: int | str | None) -> int | None:
@@ -42,11 +62,6 @@ def check_generation(
         raise DenoiseError(f"num_beams must be at least 1, got {num_beams}")
     if no_repeat_ngram_size < 0:
         raise DenoiseError(f"no_repeat_ngram_size must be 0 (off) or more, got {no_repeat_ngram_size}")
-    decoder = model.config.decoder
-    if decoder.positions == "learned" and max_new_tokens > decoder.max_positions:
-        raise DenoiseError(
-            f"max_new_tokens {max_new_tokens} is more than the decoder's {decoder.max_positions} positions"
-        )
 
 
 def block_repeated_ngrams(scores: torch.Tensor, decoded: torch.Tensor, size: int) -> torch.Tensor:
@@ -98,14 +113,11 @@ def greedy_search(
     """The most likely next token at every step until every row has produced ``eos_id``."""
     check_generation(model, input_ids, max_new_tokens, 1, no_repeat_ngram_size)
     eos_id = resolve_eos(model, eos_id)
-    encoder_states = model.encode(input_ids, attention_mask)
-    cache = model.decoder.new_cache()
-    batch = input_ids.shape[0]
-    token = input_ids.new_full((batch, 1), model.config.decoder_start_id)
-    decoded = token
-    finished = torch.zeros(batch, dtype=torch.bool, device=input_ids.device)
-    for _ in range(max_new_tokens):
-        logits = model.decode(token, encoder_states, attention_mask, cache=cache)[:, -1]
+    decoding = model.start_decoding(input_ids, attention_mask, 1, max_new_tokens)
+    decoded = decoding.context
+    finished = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+    logits = decoding.first_logits()
+    for step in range(max_new_tokens):
         logits = block_repeated_ngrams(logits, decoded, no_repeat_ngram_size)
         token = logits.argmax(-1).masked_fill(finished, model.config.pad_id)[:, None]
         decoded = torch.cat([decoded, token], dim=1)
@@ -113,7 +125,9 @@ def greedy_search(
             finished |= token[:, 0] == eos_id
             if bool(finished.all()):
                 break
-    return decoded[:, 1:]
+        if step + 1 < max_new_tokens:
+            logits = decoding.next_logits(token)
+    return decoded[:, decoding.context.shape[1] :]
 
 
 def gather_rows(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
@@ -172,10 +186,7 @@ def beam_search(
     eos_id = resolve_eos(model, eos_id)
     batch, beams, device = input_ids.shape[0], num_beams, input_ids.device
     pad_id = model.config.pad_id
-    encoder_states = model.encode(input_ids, attention_mask).repeat_interleave(beams, dim=0)
-    encoder_mask = attention_mask.repeat_interleave(beams, dim=0) if attention_mask is not None else None
-    cache = model.decoder.new_cache()
-    last = input_ids.new_full((batch * beams, 1), model.config.decoder_start_id)
+    decoding = model.start_decoding(input_ids, attention_mask, beams, max_new_tokens)
     running = torch.full((batch, beams, max_new_tokens), pad_id, dtype=torch.long, device=device)
     running_scores = torch.zeros((batch, beams), device=device)
     running_scores[:, 1:] = DROPPED
@@ -183,14 +194,13 @@ def beam_search(
     improvable = torch.ones(batch, dtype=torch.bool, device=device)
     in_first_beams = torch.arange(2 * beams, device=device) < beams
     row_offsets = torch.arange(batch, device=device)[:, None] * beams
-    start = input_ids.new_full((batch * beams, 1), model.config.decoder_start_id)
 
+    logits = decoding.first_logits()
     for step in range(max_new_tokens):
         length = step + 1
-        logits = model.decode(last, encoder_states, encoder_mask, cache=cache)[:, -1].float()
-        log_probs = F.log_softmax(logits, dim=-1)
+        log_probs = F.log_softmax(logits.float(), dim=-1)
         if no_repeat_ngram_size:
-            decoded = torch.cat([start, running[:, :, :step].reshape(batch * beams, step)], dim=1)
+            decoded = torch.cat([decoding.context, running[:, :, :step].reshape(batch * beams, step)], dim=1)
             log_probs = block_repeated_ngrams(log_probs, decoded, no_repeat_ngram_size)
         vocab = log_probs.shape[-1]
         totals = (log_probs.view(batch, beams, vocab) + running_scores[..., None]).view(batch, -1)
@@ -213,10 +223,10 @@ def beam_search(
         )
         if length == max_new_tokens:
             break
-        cache.select_beams((row_offsets + source.gather(1, chosen)).view(-1))
-        last = running[:, :, step].reshape(-1, 1)
+        decoding.select_beams((row_offsets + source.gather(1, chosen)).view(-1))
         best_running = running_scores[:, :1] / length**length_penalty
         improvable &= (best_running > hypotheses.worst_kept()).any(dim=1)
         if not bool(improvable.any()):
             break
+        logits = decoding.next_logits(running[:, :, step].reshape(-1, 1))
     return hypotheses.best()

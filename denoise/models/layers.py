@@ -29,6 +29,7 @@ ACTIVATIONS = {
 
 
 POSITIONS = ("learned", "relative", "alibi")
+NORMS = ("layer", "rms")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,9 @@ class TransformerConfig:
     embedding_size: int | None = None
     activation: str = "gelu"  # gelu | gelu_tanh | relu
     gated: bool = False  # gated feed-forward (T5 v1.1): act(x W0) * (x W1)
-    pre_norm: bool = False  # RMSNorm before each sub-layer (T5) instead of LayerNorm after it (BERT, BART)
+    pre_norm: bool = False  # normalise before each sub-layer (T5, GPT-2) instead of after it (BERT, BART)
+    # layer (LayerNorm) | rms (RMSNorm, no bias); None: rms before each sub-layer (T5), layer after it
+    norm: str | None = None
     norm_eps: float = 1e-12
     positions: str = "learned"  # learned | relative (T5's buckets) | alibi (a fixed distance penalty)
     max_positions: int = 512
@@ -86,6 +89,8 @@ class TransformerConfig:
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
             raise DenoiseError(f"activation {self.activation!r} is not one of {sorted(ACTIVATIONS)}")
+        if self.norm is not None and self.norm not in NORMS:
+            raise DenoiseError(f"norm must be one of {NORMS} (or unset), got {self.norm!r}")
         if self.positions not in POSITIONS:
             raise DenoiseError(f"positions must be one of {POSITIONS}, got {self.positions!r}")
         if self.d_kv is None and self.d_model % self.num_heads:
@@ -97,6 +102,12 @@ class TransformerConfig:
     @property
     def head_size(self) -> int:
         return self.d_kv or self.d_model // self.num_heads
+
+    @property
+    def norm_kind(self) -> str:
+        """``layer`` or ``rms``: the norm set, else RMSNorm for a pre-norm stack (T5) and LayerNorm for a
+        post-norm one (BERT, BART)."""
+        return self.norm or ("rms" if self.pre_norm else "layer")
 
     @property
     def embedding_width(self) -> int:
@@ -135,11 +146,9 @@ class RMSNorm(nn.Module):
 
 
 def make_norm(config: TransformerConfig) -> nn.Module:
-    return (
-        RMSNorm(config.d_model, config.norm_eps)
-        if config.pre_norm
-        else nn.LayerNorm(config.d_model, config.norm_eps)
-    )
+    if config.norm_kind == "rms":
+        return RMSNorm(config.d_model, config.norm_eps)
+    return nn.LayerNorm(config.d_model, config.norm_eps)
 
 
 class Attention(nn.Module):
@@ -221,11 +230,15 @@ class EncoderBlock(nn.Module):
         self.feed_forward, self.feed_forward_norm = FeedForward(config), make_norm(config)
         self.dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, bias: torch.Tensor | None, causal: bool = False, cache: dict | None = None
+    ) -> torch.Tensor:
+        """``causal``: each position attends to itself and those before it (with a ``bias`` that already
+        holds the causal mask where one is given); ``cache`` keeps keys and values between decoding steps."""
         if self.pre_norm:
-            x = x + self.dropout(self.attention(self.attention_norm(x), bias))
+            x = x + self.dropout(self.attention(self.attention_norm(x), bias, causal=causal, cache=cache))
             return x + self.dropout(self.feed_forward(self.feed_forward_norm(x)))
-        x = self.attention_norm(x + self.dropout(self.attention(x, bias)))
+        x = self.attention_norm(x + self.dropout(self.attention(x, bias, causal=causal, cache=cache)))
         return self.feed_forward_norm(x + self.dropout(self.feed_forward(x)))
 
 
@@ -315,6 +328,29 @@ def padding_bias(attention_mask: torch.Tensor | None, dtype: torch.dtype) -> tor
     if attention_mask is None or bool(attention_mask.all()):
         return None
     return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+def causal_bias(
+    length: int,
+    past: int,
+    dtype: torch.dtype,
+    device: torch.device,
+    prefix_lengths: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``[1, 1, length, past + length]`` additive bias hiding keys after each query (queries sit at
+    ``past + i``). With ``prefix_lengths [B]`` it is ``[B, 1, length, past + length]`` and the first
+    ``prefix_lengths[b]`` positions of row ``b`` also see each other (a prefix LM's bidirectional prefix)."""
+    queries = torch.arange(past, past + length, device=device)[:, None]
+    keys = torch.arange(past + length, device=device)[None, :]
+    hidden = keys > queries
+    if prefix_lengths is not None:
+        prefix = prefix_lengths.to(device)[:, None, None]
+        hidden = hidden[None] & ~((keys[None] < prefix) & (queries[None] < prefix))
+        return torch.zeros(hidden.shape, dtype=dtype, device=device).masked_fill(
+            hidden, torch.finfo(dtype).min
+        )[:, None]
+    bias = torch.zeros(length, past + length, dtype=dtype, device=device)
+    return bias.masked_fill(hidden, torch.finfo(dtype).min)[None, None]
 
 
 def add_biases(*biases: torch.Tensor | None) -> torch.Tensor | None:

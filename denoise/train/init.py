@@ -36,13 +36,17 @@ def check_tokenizer(init: Init, tokenizer: Tokenizer, where: str) -> None:
 
 
 def init_model(init: Init, family: Family, pairs: bool, seed: int) -> nn.Module:
-    """The init's model (fresh weights from ``seed`` for ``scratch:RUN``), checked to be of ``family``; with
-    a sentence-pair head when ``pairs``."""
+    """The init's model (fresh weights from ``seed`` for ``scratch:RUN``), of ``family`` or converted to it
+    where its own family converts to that one (``Family.converts_to``); with a sentence-pair head when
+    ``pairs``."""
     model = init.load_model(seed)
     found = family_of(model)
     if found is not family:
-        raise DenoiseError(
-            f"init {init.value} holds a {found.name} model but model.family is {family.name!r}; "
-            f"set model.family={found.name}"
-        )
+        if family.name not in found.converts_to:
+            into = "".join(f" or {name}" for name in found.converts_to)
+            raise DenoiseError(
+                f"init {init.value} holds a {found.name} model but model.family is {family.name!r}; "
+                f"set model.family={found.name}{into}"
+            )
+        model = found.converts_to[family.name](model)
     return family.pair_head(model) if pairs else model

@@ -148,8 +148,10 @@ def test_unknown_names_and_keys_suggest_the_nearest(vocab, tmp_path):
         Recipe.from_mapping({"steps": [{"op": "mak"}]}).build(vocab, ENCODER)
     with pytest.raises(DenoiseError, match="unknown key 'rte' in op 'mask' \\(did you mean 'rate'\\?\\)"):
         Recipe.from_mapping({"steps": [{"op": "mask", "rte": 0.2}]}).build(vocab, ENCODER)
-    with pytest.raises(DenoiseError, match="unknown kind of model .decoder."):
-        Recipe.load("roberta").build(vocab, "decoder")
+    with pytest.raises(
+        DenoiseError, match="unknown kind of model .decoder_only. \\(did you mean .decoder.\\?\\)"
+    ):
+        Recipe.load("roberta").build(vocab, "decoder_only")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nsteps: [{op: mask}]\nsteeps: 1\n")
     with pytest.raises(DenoiseError, match="'steeps'"):

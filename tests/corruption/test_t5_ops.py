@@ -8,10 +8,12 @@ from hypothesis import strategies as st
 from denoise import DenoiseError
 from denoise.config import from_mapping
 from denoise.corruption.base import Vocab
+from denoise.corruption.clm import Clm, ClmConfig
 from denoise.corruption.iid_noise import IidNoise, IidNoiseConfig
 from denoise.corruption.mass import Mass, MassConfig
 from denoise.corruption.prefix_lm import PrefixLM, PrefixLMConfig
 from denoise.corruption.random import KeyedRandom
+from denoise.corruption.recipe import Recipe
 from denoise.corruption.sample import from_blocks
 from denoise.corruption.span import (
     Span,
@@ -477,3 +479,21 @@ def test_span_output_does_not_depend_on_the_width_of_the_batch(vocab):
     alone = op.choose(sample.rows(np.array([0])), KeyedRandom(1, 0, np.array([9311])))
     beside = op.choose(sample, KeyedRandom(1, 0, np.array([9311, 0])))
     assert (alone[0] == beside[0, :500]).all()
+
+
+def test_clm_reads_nothing_and_writes_the_whole_block(vocab):
+    sample = random_blocks(vocab, [9, 4, 0, 7], seed=3)
+    out = Clm(ClmConfig(), vocab)(sample, KeyedRandom(0, 0, np.arange(4)))
+    assert out.lengths.tolist() == [0, 0, 0, 0]
+    assert out.target_lengths.tolist() == [9, 4, 0, 7]
+    assert rows_of(out, "target", out.target_lengths) == rows_of(sample)
+
+
+def test_a_decoder_only_model_takes_what_an_encoder_decoder_takes_but_pairs(vocab):
+    for name in ("bart", "t5", "ul2", "mass", "roberta"):
+        Recipe.load(name).build(vocab, "decoder")
+    Recipe.from_mapping({"steps": [{"op": "clm"}]}).build(vocab, "decoder")
+    with pytest.raises(DenoiseError, match="decoder-only model cannot take it"):
+        Recipe.from_mapping({"steps": [{"op": "nsp"}, {"op": "mask"}]}).build(vocab, "decoder")
+    with pytest.raises(DenoiseError, match="must be the last step"):
+        Recipe.from_mapping({"steps": [{"op": "clm"}, {"op": "mask"}]}).build(vocab, "decoder")

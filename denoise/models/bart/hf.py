@@ -102,7 +102,11 @@ def check(config: EncoderDecoderConfig) -> None:
     for side in ("encoder", "decoder"):
         stack = getattr(config, side)
         require(stack.positions == "learned", LAYOUT, f"{side} positions={stack.positions!r}, not 'learned'")
-        require(not stack.pre_norm and not stack.gated and stack.bias, LAYOUT, f"the {side} is not BART's")
+        require(
+            not stack.pre_norm and stack.norm_kind == "layer" and not stack.gated and stack.bias,
+            LAYOUT,
+            f"the {side} is not BART's",
+        )
         require(stack.position_offset == 2, LAYOUT, f"{side} position_offset is not 2")
         require(stack.norm_eps == 1e-5, LAYOUT, f"{side} norm_eps {stack.norm_eps} is not 1e-5")
         require(stack.embedding_norm and not stack.final_norm, LAYOUT, f"the {side} norms differ")

@@ -304,6 +304,8 @@ def check_exportable(config: TransformerConfig) -> None:
     problems = [
         f"{key}={getattr(config, key)!r}" for key, value in bert_like.items() if getattr(config, key) != value
     ]
+    if config.norm_kind != "layer":
+        problems.append(f"norm={config.norm_kind!r}")
     if config.head_size * config.num_heads != config.d_model:
         problems.append(f"d_kv={config.d_kv} (transformers needs d_model / num_heads)")
     if problems:

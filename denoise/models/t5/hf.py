@@ -107,7 +107,9 @@ def check(config: EncoderDecoderConfig) -> None:
         require(
             stack.positions == "relative", LAYOUT, f"{side} positions={stack.positions!r}, not 'relative'"
         )
-        require(stack.pre_norm and not stack.bias, LAYOUT, f"the {side} is not T5's")
+        require(
+            stack.pre_norm and stack.norm_kind == "rms" and not stack.bias, LAYOUT, f"the {side} is not T5's"
+        )
         require(not stack.scale_attention, LAYOUT, f"the {side} scales attention")
         require(not stack.embedding_norm and stack.final_norm, LAYOUT, f"the {side} norms differ")
         require(stack.embedding_scale == 1.0, LAYOUT, f"the {side} scales its embeddings")
