@@ -13,7 +13,9 @@ An op class sets:
 - ``reorders``: True when it moves tokens without changing any (permute, rotate, SOP);
 - ``composes``: True when it is made of other ops (a mixture); the registry builds those from its config's
   ``denoisers`` and hands them over as ``children=``;
-- ``draws``: False for an op that draws nothing at random (clm): every seed gives the same output.
+- ``draws``: False for an op that draws nothing at random (clm): every seed gives the same output;
+- ``partitions``: True when its source and target split the block between them (clm, prefix LM), so that
+  the two together are no longer than the block.
 
 ``__call__(sample, rng)`` maps a :class:`~denoise.corruption.sample.Sample` to a new one using only ``rng``
 for randomness. ``check(block_size)`` raises a clear error, before any training, for settings that cannot work
@@ -82,6 +84,7 @@ class Corruption:
     reorders: ClassVar[bool] = False
     composes: ClassVar[bool] = False
     draws: ClassVar[bool] = True
+    partitions: ClassVar[bool] = False
 
     def __init__(self, config, vocab: Vocab):
         self.config = config

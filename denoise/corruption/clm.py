@@ -27,6 +27,7 @@ class Clm(Corruption):
     aligned = False
     sets_target = True
     draws = False
+    partitions = True
 
     def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
         empty = np.full((sample.batch_size, 0), self.vocab.pad_id, dtype=np.int32)

@@ -79,6 +79,7 @@ class Mixture(Corruption):
                     f"mixture denoiser {d.op!r} does not define a target; use span, mass or prefix_lm"
                 )
         self.ops = list(children)
+        self.partitions = all(op.partitions for op in self.ops)
         self.mode_ids = [self._mode_id(d.mode) for d in config.denoisers]
         spans = [op for op in self.ops if isinstance(op, Span) and not op.config.roll]
         self._span = spans[0] if spans else None

@@ -52,6 +52,7 @@ class PrefixLM(Corruption):
     Config = PrefixLMConfig
     aligned = False
     sets_target = True
+    partitions = True
 
     def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
         split = self.choose(sample, rng)

@@ -35,7 +35,8 @@ def encoder_decoder_family(
         sizes=sizes,
         from_settings=from_settings,
         frame=frame_encoder_decoder,
-        framing_tokens=lambda pairs: 2,  # a mode token, the block, the end token
+        # a mode token, the block, the end token (a target is never longer)
+        longest_input=lambda block_size, ops: block_size + 2,
         states={"encoder": encoder_states, "encoder_decoder": decoder_states},
         pooling={"encoder": "mean", "encoder_decoder": "last"},
         starts_with_cls=False,

@@ -7,7 +7,7 @@ them. ``docs/adding_a_family.md`` walks through a new one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,8 @@ class Family:
     sizes: Mapping[str, Mapping[str, int]]  # named sizes, with the published shapes
     from_settings: Callable[[Any, Any], Any]  # (ModelSettings, Ids) -> the config a recipe describes
     frame: Callable  # (corrupted Sample, Vocab, pad_to_multiple_of) -> the model's batch (ModelBatch)
-    framing_tokens: Callable[[bool], int]  # tokens framing adds to a block (with sentence pairs or not)
+    # (block size, the corruption recipe's ops) -> the longest sequence the model reads, framing included
+    longest_input: Callable[[int, Sequence[Any]], int]
     states: Mapping[str, StatesFn]  # mode -> the states task heads read; the first mode is the default
     pooling: Mapping[str, str]  # mode -> how a classification head pools those states by default
     starts_with_cls: bool  # task inputs begin with the start token ([CLS]) the heads may read

@@ -193,8 +193,7 @@ class Pretraining:
         pairs = any(op.pairs for op in corrupter.ops)
         module = self._setup_model(init, pairs, corrupter.recipe.name)
         model = self.objective.kept(module)
-        # the longest model input a block becomes (an encoder-decoder's targets are never longer)
-        longest = self.config.data.block_size + self.family.framing_tokens(pairs)
+        longest = self.family.longest_input(self.config.data.block_size, corrupter.ops)
         check_positions(model, longest)
         self._setup_optimizer(module)
         self.start_step, self.tokens = 0, 0

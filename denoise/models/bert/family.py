@@ -33,7 +33,8 @@ FAMILY = Family(
     sizes=SIZES,
     from_settings=from_settings,
     frame=frame_encoder,
-    framing_tokens=lambda pairs: 2 + pairs,  # [CLS] A [SEP] (B [SEP])
+    # [CLS] A [SEP] (B [SEP])
+    longest_input=lambda block_size, ops: block_size + 2 + any(op.pairs for op in ops),
     states={"encoder": encoder_states},
     pooling={"encoder": "first"},
     starts_with_cls=True,
