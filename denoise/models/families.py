@@ -12,10 +12,11 @@ from denoise.errors import DenoiseError
 from denoise.models.bart.family import FAMILY as BART
 from denoise.models.bert.family import FAMILY as BERT
 from denoise.models.family import Family
+from denoise.models.gpt.family import FAMILY as GPT
 from denoise.models.settings import Ids, ModelSettings
 from denoise.models.t5.family import FAMILY as T5
 
-FAMILIES: dict[str, Family] = {family.name: family for family in (BERT, BART, T5)}
+FAMILIES: dict[str, Family] = {family.name: family for family in (BERT, BART, T5, GPT)}
 
 
 def family_named(name: str, where: str = "model.family") -> Family:

@@ -83,3 +83,20 @@ def test_a_corpus_prepared_with_another_tokenizer_is_refused(
     settings = [f"init={first_run}", f"data.tokenizer={other}", "data.prepared=null", f"data.corpus=[{text}]"]
     with pytest.raises(DenoiseError, match="another tokenizer than init's"):
         run(prepared_corpus, tmp_path / "out", *settings)
+
+
+def test_a_gpt_run_continues_as_a_masked_lm_bert_with_its_weights(prepared_corpus, tmp_path):
+    """The two phases of recipes/tiny_gpt.yaml then recipes/tiny_gpt_then_mlm.yaml: causal, then masked."""
+    causal = tmp_path / "causal"
+    run(prepared_corpus, causal, recipe="recipes/tiny_gpt.yaml")
+    masked = tmp_path / "masked"
+    lr = ("optimizer.lr=1e-12", "optimizer.warmup_steps=0")  # one step that changes nothing measurable
+    run(prepared_corpus, masked, f"init={causal}", *lr, recipe="recipes/tiny_gpt_then_mlm.yaml", steps=1)
+    gpt, bert = weights(causal / "model"), weights(masked / "model")
+    assert type(load_model(masked / "model")).__name__ == "Bert"
+    for name, tensor in gpt.items():
+        torch.testing.assert_close(bert[name.replace("stack.", "encoder.", 1)], tensor, rtol=0, atol=1e-6)
+    with pytest.raises(
+        DenoiseError, match="holds a gpt model but model.family is .t5.; set model.family=gpt or bert"
+    ):
+        run(prepared_corpus, tmp_path / "out", f"init={causal}", recipe="recipes/tiny_t5.yaml")
