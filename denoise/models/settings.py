@@ -29,8 +29,9 @@ STACK_KEYS = (
 
 @dataclass(frozen=True)
 class ModelSettings:
-    family: str = "bert"  # a registered family (denoise/models/families.py): bert, bart, t5
-    size: str = "tiny"  # one of the family's named sizes (its sizes.py): bert tiny..large, bart tiny..large, t5 tiny..base
+    family: str = "bert"  # a registered family (denoise/models/families.py): bert, bart, t5, gpt
+    # one of the family's named sizes (its sizes.py): bert tiny..large, bart tiny..large, t5 tiny..base, gpt tiny..xl
+    size: str = "tiny"
     # Each of these, when set, replaces the named size's value (in both stacks of an encoder-decoder).
     num_layers: int | None = None  # layers of each stack
     decoder_layers: int | None = None  # encoder-decoder only; num_layers when unset
