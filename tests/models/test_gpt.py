@@ -219,3 +219,15 @@ def test_a_gpt_continues_as_a_masked_lm_bert_with_its_weights():
         bidirectional = model.states(ids, None, torch.tensor([8, 8]))
         torch.testing.assert_close(bert.encoder(ids), bidirectional)
     assert bert.mlm is not None and bert.pooler is None
+
+
+def test_a_recipe_chooses_the_prefix_attention():
+    from denoise.models.settings import Ids, ModelSettings
+
+    ids = Ids(VOCAB, 0, 2, 3)
+    record = family_named("gpt")
+    assert record.from_settings(ModelSettings(family="gpt"), ids).prefix_attention == "bidirectional"
+    causal = ModelSettings(family="gpt", prefix_attention="causal")
+    assert record.from_settings(causal, ids).prefix_attention == "causal"
+    with pytest.raises(DenoiseError, match="prefix_attention 'causl' is not one of .*did you mean 'causal'"):
+        record.from_settings(ModelSettings(family="gpt", prefix_attention="causl"), ids)

@@ -17,7 +17,7 @@ from denoise.models.settings import Ids, ModelSettings, stack_changes
 
 def from_settings(settings: ModelSettings, ids: Ids) -> GPTConfig:
     stack = with_changes(gpt_stack(settings.size), stack_changes(settings, ids))
-    return GPTConfig(stack=stack, eos_id=ids.eos_id)
+    return GPTConfig(stack=stack, eos_id=ids.eos_id, prefix_attention=settings.prefix_attention)
 
 
 def frame(sample: Sample, vocab: Vocab, pad_to_multiple_of: int | None = None) -> ModelBatch:
