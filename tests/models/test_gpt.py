@@ -3,6 +3,7 @@ GPT-2 (logits, round trip, greedy and beam search token for token)."""
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
@@ -231,3 +232,22 @@ def test_a_recipe_chooses_the_prefix_attention():
     assert record.from_settings(causal, ids).prefix_attention == "causal"
     with pytest.raises(DenoiseError, match="prefix_attention 'causl' is not one of .*did you mean 'causal'"):
         record.from_settings(ModelSettings(family="gpt", prefix_attention="causl"), ids)
+
+
+@pytest.mark.parametrize("multiple", [None, 8, 130])
+def test_framing_pads_the_sequence_read_not_the_source(multiple):
+    """A clm source stays one token wide whatever the padding multiple (its padding would lengthen every
+    row); the sequence the model reads, source and target less one token, is what meets the multiple."""
+    from benchmarks.flops import random_rows, small_vocab
+    from denoise.corruption.corpus import blocks_from_rows
+    from denoise.corruption.recipe import Recipe
+
+    vocab = small_vocab()
+    sample = blocks_from_rows(random_rows(vocab, 6, 128, seed=0)).sample(vocab.pad_id)
+    corrupter = Recipe.load("clm").build(vocab, "decoder")
+    corrupted = corrupter(sample, 0, 0, np.arange(6))
+    batch = family_named("gpt").frame(corrupted, vocab, multiple)
+    read = batch.input_ids.shape[1] + batch.labels.shape[1] - 1
+    assert batch.input_ids.shape[1] == 1
+    assert read == (129 if multiple is None else -(-129 // multiple) * multiple)
+    assert family_named("gpt").longest_input(128, corrupter.ops) == 130

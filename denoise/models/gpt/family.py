@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from denoise.corruption.base import Vocab
 from denoise.corruption.sample import Sample
+from denoise.labels import IGNORE
 from denoise.models.family import Family, Transformers
 from denoise.models.flops import TRAINING, attention_flops, linear_weights
 from denoise.models.framing import ModelBatch, encoder_decoder_arrays, to_model_batch
@@ -22,8 +25,15 @@ def from_settings(settings: ModelSettings, ids: Ids) -> GPTConfig:
 
 def frame(sample: Sample, vocab: Vocab, pad_to_multiple_of: int | None = None) -> ModelBatch:
     """``input_ids`` = [mode token] source ``[SEP]``, ``labels`` = target ``[SEP]``: an encoder-decoder's
-    batch without the decoder inputs, which a GPT makes itself by reading the two as one sequence."""
-    arrays = encoder_decoder_arrays(sample, vocab, pad_to_multiple_of=pad_to_multiple_of)
+    batch without the decoder inputs, which a GPT makes itself by reading the two as one sequence. The
+    multiple applies to that sequence: the source is not padded (its padding would lengthen every row), the
+    labels are, with ignored columns (under ``compile`` the multiple is the longest sequence, so every
+    batch reads that many positions)."""
+    arrays = encoder_decoder_arrays(sample, vocab)
+    labels = arrays["labels"]
+    width = arrays["input_ids"].shape[1] + labels.shape[1] - 1
+    extra = -(-width // pad_to_multiple_of) * pad_to_multiple_of - width if pad_to_multiple_of else 0
+    arrays["labels"] = np.pad(labels, ((0, 0), (0, extra)), constant_values=IGNORE)
     return to_model_batch({k: v for k, v in arrays.items() if not k.startswith("decoder_")})
 
 
