@@ -86,6 +86,14 @@ CASES = (
         batch_size=6,
     ),
     Case("t5", "ul2", dict(d_model=64, num_heads=4, d_ff=256, decoder_layers=1), block_size=96, batch_size=8),
+    Case("gpt", "clm", dict(d_model=112, num_heads=2, d_ff=400), block_size=119, batch_size=5),
+    Case(
+        "gpt",
+        "ul2",
+        dict(d_model=96, num_heads=3, d_ff=288, num_layers=3, positions="relative"),
+        block_size=93,
+        batch_size=7,
+    ),
 )
 
 

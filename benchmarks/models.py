@@ -2,12 +2,12 @@
 
     python benchmarks/models.py [--steps 20] [--threads 2] [--device cpu|cuda]
 
-For small BERT, BART and T5 configurations, a transformers model is built, its weights are copied into the
-denoise model (``denoise.models.hf.from_hf``) and both losses are checked equal on the same batch first. Then
-training steps (forward, backward, AdamW) alternate between the two, in fp32 and under bf16 autocast, and the
-medians give tokens/s. Peak memory is measured in a fresh process per model (resident set on CPU, allocated
-memory on CUDA). Greedy generation with the key/value cache is timed against transformers' ``generate``.
-The same script runs on a GPU with ``--device cuda``.
+For small BERT, BART, T5 and GPT-2 configurations, a transformers model is built, its weights are copied into
+the denoise model (``denoise.models.hf.from_hf``) and both losses are checked equal on the same batch first.
+Then training steps (forward, backward, AdamW) alternate between the two, in fp32 and under bf16 autocast,
+and the medians give tokens/s. Peak memory is measured in a fresh process per model (resident set on CPU,
+allocated memory on CUDA). Greedy generation with the key/value cache is timed against transformers'
+``generate``. The same script runs on a GPU with ``--device cuda``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ MASKED = 0.15
 
 
 def hf_models(only: str | None = None) -> dict:
-    """Transformers models of small configurations with the published vocabularies, by name."""
+    """Transformers models of small configurations, by name (with the published vocabularies but GPT's)."""
     import transformers as tf
 
     builders = {
@@ -61,16 +61,39 @@ def hf_models(only: str | None = None) -> dict:
         "t5": lambda: tf.T5ForConditionalGeneration(
             tf.T5Config(vocab_size=32128, d_model=256, d_kv=64, d_ff=1024, num_layers=4, num_heads=4)
         ),
+        # tiny_gpt's shape at the 8,000 tokens of the tiny recipes' tokenizer, its end token last as GPT-2's:
+        # at GPT-2's 50,257 the LM head alone makes a step several times slower on CPUs
+        "gpt": lambda: tf.GPT2LMHeadModel(
+            tf.GPT2Config(
+                vocab_size=8000,
+                n_embd=128,
+                n_layer=2,
+                n_head=2,
+                n_inner=512,
+                n_positions=256,
+                bos_token_id=7999,
+                eos_token_id=7999,
+            )
+        ),
     }
     return {name: build() for name, build in builders.items() if only in (None, name)}
 
 
 def batch_for(ours, device: str, generator: torch.Generator) -> dict:
     """A batch as denoise's trainer gives the model: aligned labels and a pair label for an encoder-only
-    model, a target to write for one that generates."""
+    model, a target to write for one that generates, and for a decoder-only one the ``clm`` framing (a
+    source of one end token, the block and its end token as the target: ``LENGTH`` tokens read, each one
+    predicted)."""
     vocab = ours.config.vocab_size
     ids = torch.randint(10, vocab, (BATCH, LENGTH), generator=generator)
-    if not family_of(ours).generates:
+    if family_of(ours).kind == "decoder":
+        end = torch.full((BATCH, 1), ours.config.eos_id)
+        batch = {
+            "input_ids": end,
+            "attention_mask": torch.ones_like(end),
+            "labels": torch.cat([ids[:, 1:], end], dim=1),
+        }
+    elif not family_of(ours).generates:
         labels = torch.full_like(ids, -100)
         chosen = torch.rand(ids.shape, generator=generator) < MASKED
         labels[chosen] = ids[chosen]
@@ -94,10 +117,21 @@ def batch_for(ours, device: str, generator: torch.Generator) -> dict:
 
 
 def hf_kwargs(batch: dict) -> dict:
-    """The same batch under transformers' names (BERT's pair labels are its next-sentence labels)."""
+    """The same batch under transformers' names (BERT's pair labels are its next-sentence labels; a
+    decoder-only model reads the source and the target less its last token as one sequence, every position
+    predicting the next target token: transformers' ``shift_labels``, which it does not shift again)."""
     if "pair_labels" in batch:
         kwargs = {k: v for k, v in batch.items() if k != "pair_labels"}
         return dict(kwargs, next_sentence_label=batch["pair_labels"])
+    if "decoder_input_ids" not in batch:
+        labels = batch["labels"]
+        ids = torch.cat([batch["input_ids"], labels[:, :-1]], dim=1)
+        return {
+            "input_ids": ids,
+            "attention_mask": torch.ones_like(ids),
+            "labels": labels,
+            "shift_labels": labels,
+        }
     return batch
 
 
@@ -163,7 +197,8 @@ def compare_generation(name: str, hf, ours, device: str, repeats: int) -> dict:
     ids = torch.randint(10, 1000, (8, 64)).to(device)
     mask = torch.ones_like(ids)
     new = 32
-    hf.generation_config.decoder_start_token_id = ours.config.decoder_start_id
+    if hf.config.is_encoder_decoder:
+        hf.generation_config.decoder_start_token_id = ours.config.decoder_start_id
     hf.generation_config.update(
         min_length=0,
         forced_bos_token_id=None,
@@ -259,7 +294,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--only", choices=["bert", "bart", "t5"], help="measure one model")
+    parser.add_argument("--only", choices=["bert", "bart", "t5", "gpt"], help="measure one model")
     parser.add_argument("--memory-worker", nargs=2, metavar=("MODEL", "IMPLEMENTATION"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
