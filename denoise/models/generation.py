@@ -52,7 +52,7 @@ def resolve_eos(model, eos_id: int | str | None) -> int | None:
 
 
 def check_generation(
-    model, input_ids: torch.Tensor, max_new_tokens: int, num_beams: int, no_repeat_ngram_size: int = 0
+    input_ids: torch.Tensor, max_new_tokens: int, num_beams: int, no_repeat_ngram_size: int = 0
 ) -> None:
     if input_ids.dim() != 2:
         raise DenoiseError(f"input_ids must be [batch, length], got shape {tuple(input_ids.shape)}")
@@ -111,7 +111,7 @@ def greedy_search(
     no_repeat_ngram_size: int = 0,
 ) -> torch.Tensor:
     """The most likely next token at every step until every row has produced ``eos_id``."""
-    check_generation(model, input_ids, max_new_tokens, 1, no_repeat_ngram_size)
+    check_generation(input_ids, max_new_tokens, 1, no_repeat_ngram_size)
     eos_id = resolve_eos(model, eos_id)
     decoding = model.start_decoding(input_ids, attention_mask, 1, max_new_tokens)
     decoded = decoding.context
@@ -182,7 +182,7 @@ def beam_search(
     no_repeat_ngram_size: int = 0,
 ) -> torch.Tensor:
     """The best hypothesis of a beam search of ``num_beams`` beams per example (see the module docstring)."""
-    check_generation(model, input_ids, max_new_tokens, num_beams, no_repeat_ngram_size)
+    check_generation(input_ids, max_new_tokens, num_beams, no_repeat_ngram_size)
     eos_id = resolve_eos(model, eos_id)
     batch, beams, device = input_ids.shape[0], num_beams, input_ids.device
     pad_id = model.config.pad_id
