@@ -16,6 +16,7 @@ from denoise.models.layers import (
     make_norm,
     padding_bias,
     position_bias,
+    unmask_unattended,
 )
 
 
@@ -137,6 +138,8 @@ class Encoder(nn.Module):
         if causal and length > 1 and (bias is not None or past or prefix_lengths is not None):
             # SDPA's own causal mask serves only a plain square of scores; otherwise the mask joins the bias
             bias = add_biases(causal_bias(length, past, x.dtype, x.device, prefix_lengths), bias)
+            if attention_mask is not None:
+                bias = unmask_unattended(bias)
         for index, layer in enumerate(self.layers):
             x = layer(x, bias, causal, cache.self_attention[index] if cache is not None else None)
         if cache is not None:

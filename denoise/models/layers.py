@@ -353,6 +353,14 @@ def causal_bias(
     return bias.masked_fill(hidden, torch.finfo(dtype).min)[None, None]
 
 
+def unmask_unattended(bias: torch.Tensor) -> torch.Tensor:
+    """``bias`` with each row that hides every key (a left-padded query under a causal mask sees only padding)
+    opened to every key. Such a row's output is never read, but a row of -inf alone gives NaN in some kernels,
+    which would reach the real tokens through their zero weights on it."""
+    hidden = (bias <= torch.finfo(bias.dtype).min / 2).all(-1, keepdim=True)
+    return bias.masked_fill(hidden, 0.0)
+
+
 def add_biases(*biases: torch.Tensor | None) -> torch.Tensor | None:
     present = [b for b in biases if b is not None]
     if not present:

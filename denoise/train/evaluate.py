@@ -130,7 +130,8 @@ def reconstructions(model, batch, tokenizer, count: int, device) -> dict:
     inputs, mask = batch.input_ids[:count], batch.attention_mask[:count]
     targets = batch.labels[:count]
     eos_id = model.config.eos_id
-    output = family_of(model).generate(model, inputs, mask, max_new_tokens=targets.shape[1], eos_id=eos_id)
+    longest = int((targets != IGNORE).sum(1).max())  # the padded width may reach past the model's positions
+    output = family_of(model).generate(model, inputs, mask, max_new_tokens=longest, eos_id=eos_id)
     if was_training:
         model.train()
     predicted = [tokenizer.decode(cut_at(row, eos_id)) for row in output.tolist()]

@@ -251,3 +251,25 @@ def test_framing_pads_the_sequence_read_not_the_source(multiple):
     assert batch.input_ids.shape[1] == 1
     assert read == (129 if multiple is None else -(-129 // multiple) * multiple)
     assert family_named("gpt").longest_input(128, corrupter.ops) == 130
+
+
+def test_generation_fills_the_positions_exactly():
+    """The last new token is never read back: a one-token prompt may generate as many tokens as positions."""
+    model = small_gpt()
+    prompt = torch.full((2, 1), 3)
+    assert generate(model, prompt, None, max_new_tokens=64, eos_id=None).shape == (2, 64)
+    with pytest.raises(DenoiseError, match="exceed the model's 64 positions"):
+        generate(model, prompt, None, max_new_tokens=65, eos_id=None)
+
+
+def test_a_left_padded_causal_prompt_has_no_row_without_keys():
+    from denoise.models.layers import unmask_unattended
+
+    low = torch.finfo(torch.float32).min
+    bias = torch.tensor([[[[low, low], [0.0, low]]]])
+    assert unmask_unattended(bias).tolist() == [[[[0.0, 0.0], [0.0, low]]]]
+    model = small_gpt("causal")
+    ids, mask = left_padded(*right_padded(9))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        states = model.stack(ids, mask, causal=True)
+    assert torch.isfinite(states.float()).all()

@@ -28,7 +28,12 @@ class PromptDecoding:
         self.mask = mask.gather(1, order).repeat_interleave(beams, dim=0)
         lengths = self.mask.sum(1)
         stack = model.config.stack
-        if stack.positions == "learned" and ids.numel() and int(lengths.max()) + new > stack.max_positions:
+        # the last new token is never read back, so a prompt and new tokens take one position fewer
+        if (
+            stack.positions == "learned"
+            and ids.numel()
+            and int(lengths.max()) + new - 1 > stack.max_positions
+        ):
             raise DenoiseError(
                 f"a prompt of {int(lengths.max())} tokens and {new} new tokens exceed the model's "
                 f"{stack.max_positions} positions; shorten the prompt or lower max_new_tokens"

@@ -57,16 +57,15 @@ class GPTConfig:
 
 def packed(
     input_ids: torch.Tensor, attention_mask: torch.Tensor | None, labels: torch.Tensor, pad_id: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The sequence ``source target[:-1]`` of each row (``[B, S + T - 1]``, right-padded), its mask, the
-    source lengths, and for each label the position whose state predicts it (``[B, T]``)."""
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The sequence ``source target[:-1]`` of each row (``[B, S + T - 1]``, right-padded), the source
+    lengths, and for each label the position whose state predicts it (``[B, T]``)."""
     batch, source_width = input_ids.shape
     target_width = labels.shape[1]
     if attention_mask is None:
         source = torch.full((batch,), source_width, device=input_ids.device)
     else:
         source = attention_mask.sum(1)
-    target = (labels != IGNORE).sum(1)
     width = source_width + target_width - 1
     positions = torch.arange(width, device=input_ids.device)[None, :]
     from_source = positions < source[:, None]
@@ -76,11 +75,10 @@ def packed(
         input_ids.gather(1, positions.clamp(max=source_width - 1).expand(batch, -1)),
         written.gather(1, (positions - source[:, None]).clamp(0, max(target_width - 1, 0)).expand(batch, -1)),
     )
-    mask = positions < (source + target - 1)[:, None]
     predicting = (source[:, None] - 1 + torch.arange(target_width, device=input_ids.device)[None, :]).clamp(
         max=width - 1
     )
-    return ids, mask, source, predicting
+    return ids, source, predicting
 
 
 class GPT(nn.Module):
@@ -146,10 +144,12 @@ class GPT(nn.Module):
         if labels is None:
             hidden = self.states(input_ids, attention_mask)
             return ModelOutput(logits=self.logits(hidden), hidden_states=hidden)
-        ids, mask, source, predicting = packed(input_ids, attention_mask, labels, self.config.pad_id)
+        ids, source, predicting = packed(input_ids, attention_mask, labels, self.config.pad_id)
         # a one-token source (clm) needs no prefix: the plain causal mask serves, fused kernels apply
         bidirectional = self.config.prefix_attention == "bidirectional" and input_ids.shape[1] > 1
-        hidden = self.states(ids, mask, source if bidirectional else None)
+        # the padding trails every row, so the causal mask already hides it from the real positions: no
+        # padding mask (none to build, and the fused causal kernels apply)
+        hidden = self.states(ids, None, source if bidirectional else None)
         hidden = hidden.gather(1, predicting[..., None].expand(-1, -1, hidden.shape[-1]))
         if not return_logits:
             total = linear_cross_entropy_sum(hidden, self.token_embeddings, labels)

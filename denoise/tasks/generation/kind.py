@@ -55,7 +55,7 @@ class Generation(Kind):
         if not backbone.family.generates:
             writers = ", ".join(name for name, family in FAMILIES.items() if family.generates)
             raise DenoiseError(
-                f"generation needs a model that writes text (an encoder-decoder: {writers}); a "
+                f"generation needs a model that writes text ({writers}); a "
                 f"{backbone.family.name} model cannot; start from a run of one of those families"
             )
         return None
