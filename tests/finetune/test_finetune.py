@@ -229,7 +229,7 @@ def test_bad_input_names_the_value(pretrained, tmp_path):
         finetune(
             load_finetune_config(None, [*TASKS["sentiment"], f"task.test={empty}", init]), tmp_path / "c"
         )
-    with pytest.raises(DenoiseError, match="encoder-decoder"):
+    with pytest.raises(DenoiseError, match="needs a model that writes text"):
         finetune(load_finetune_config(None, settings_for("translation", init)), tmp_path / "d")
     with pytest.raises(DenoiseError, match="not one of a bert model's modes"):
         finetune(

@@ -83,13 +83,13 @@ def test_save_is_atomic_and_load_names_bad_files(tmp_path):
 
 
 def test_convert_refuses_an_unsupported_architecture(tmp_path, capsys):
-    gpt2 = transformers.GPT2LMHeadModel(
-        transformers.GPT2Config(n_layer=1, n_embd=16, n_head=2, vocab_size=50)
+    distilbert = transformers.DistilBertForMaskedLM(
+        transformers.DistilBertConfig(n_layers=1, dim=16, n_heads=2, hidden_dim=32, vocab_size=50)
     )
-    gpt2.save_pretrained(tmp_path / "gpt2")
+    distilbert.save_pretrained(tmp_path / "distilbert")
     with pytest.raises(SystemExit) as exit_info:
-        main(["convert", "--from-hf", str(tmp_path / "gpt2"), "--out", str(tmp_path / "x")])
-    assert exit_info.value.code == 2 and "'gpt2'" in capsys.readouterr().err
+        main(["convert", "--from-hf", str(tmp_path / "distilbert"), "--out", str(tmp_path / "x")])
+    assert exit_info.value.code == 2 and "'distilbert'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
 
 
@@ -117,6 +117,6 @@ def test_an_unknown_family_in_model_json_is_named(tmp_path):
     saved = json.loads((tmp_path / "m" / CONFIG_FILE).read_text())
     (tmp_path / "m" / CONFIG_FILE).write_text(json.dumps({**saved, "family": "brt"}))
     with pytest.raises(
-        DenoiseError, match="family 'brt' is not one of bert, bart, t5 \\(did you mean 'bert'\\?\\)"
+        DenoiseError, match="family 'brt' is not one of bert, bart, t5, gpt \\(did you mean 'bert'\\?\\)"
     ):
         load_model(tmp_path / "m")

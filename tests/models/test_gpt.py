@@ -273,3 +273,15 @@ def test_a_left_padded_causal_prompt_has_no_row_without_keys():
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
         states = model.stack(ids, mask, causal=True)
     assert torch.isfinite(states.float()).all()
+
+
+def test_convert_reads_a_gpt2_checkpoint_into_a_model_folder(hf_gpt2, tmp_path):
+    from denoise.cli import main
+    from denoise.models.checkpoint import load_model
+
+    hf, ours = hf_gpt2
+    hf.save_pretrained(tmp_path / "gpt2")
+    main(["convert", "--from-hf", str(tmp_path / "gpt2"), "--out", str(tmp_path / "converted")])
+    converted = load_model(tmp_path / "converted")
+    for name, tensor in ours.state_dict().items():
+        assert torch.equal(converted.state_dict()[name], tensor), name

@@ -128,7 +128,7 @@ def from_hf(model_or_dir) -> GPT:
             tensor = tensor.t()
         if third(ours) is not None:
             tensor = tensor.chunk(3, dim=0)[third(ours)]
-        state[ours] = tensor.contiguous()
+        state[ours] = tensor.clone()  # a third of c_attn would share its storage (refused by safetensors)
     misshapen = [
         f"{names[name]} {tuple(state[name].shape)} (expected {tuple(expected.shape)})"
         for name, expected in model.state_dict().items()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -34,9 +35,10 @@ PREFIX_ATTENTION = ("bidirectional", "causal")
 class GPTConfig:
     stack: TransformerConfig
     eos_id: int  # the end token: after a source, and after the target it writes
-    prefix_attention: str = (
-        "bidirectional"  # bidirectional | causal: how the source's positions see each other
-    )
+    # bidirectional | causal: how the source's positions see each other
+    prefix_attention: str = "bidirectional"
+
+    RANGES: ClassVar[dict[str, str]] = {"eos_id": ">= 0"}
 
     def __post_init__(self):
         check_choice("prefix_attention", self.prefix_attention, PREFIX_ATTENTION)
