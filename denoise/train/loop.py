@@ -374,7 +374,9 @@ class Pretraining:
         first_loss = None
         for step in range(self.start_step, self.total_steps):
             micro_batches = [next(batches) for _ in range(self.layout.accumulation)]
-            window["tokens"] += sum(int(b.attention_mask.sum()) for b in micro_batches)
+            # block tokens of the global batch, the unit of token budgets (not the tokens a model reads: a
+            # GPT's source is one token, an encoder-decoder's is shorter than the block after infilling)
+            window["tokens"] += self.layout.global_batch * self.config.data.block_size
             counts = [Counts.of(b) for b in micro_batches]
             step_flops = sum(self._flops(b, c.tokens) for b, c in zip(micro_batches, counts))
             window["flops"] += step_flops
@@ -422,11 +424,8 @@ class Pretraining:
         return self.objective.flops(self.family, self.unwrapped, batch, predicted)
 
     def _log_record(self, step: int, result: dict, grad_norm, window: dict, peak: float | None) -> dict:
-        acc = self.accelerator
         elapsed = max(time.perf_counter() - window["start"], 1e-9)
         tokens = window["tokens"]
-        if acc.num_processes > 1:
-            tokens = int(acc.reduce(torch.tensor(tokens, device=acc.device), "sum"))
         record = {
             "step": step,
             "loss": float(result["loss"]),
