@@ -171,9 +171,11 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> None:
+    from denoise.hf_tokenizer import save_hf_tokenizer
     from denoise.models.checkpoint import load_model, save_model
     from denoise.models.hf import copy_tokenizer_files, from_hf, to_hf
     from denoise.outputs import output_folder
+    from denoise.tokenizer import is_tokenizer_dir
 
     source = args.from_hf or args.to_hf
     run = f"{'from' if args.from_hf else 'to'} transformers: {source.resolve()}"
@@ -185,8 +187,14 @@ def cmd_convert(args: argparse.Namespace) -> None:
             done = f"denoise {type(model).__name__}; tokenizer files: {', '.join(copied) or 'none'}"
         else:
             to_hf(load_model(source), folder)
-            copy_tokenizer_files(source, folder)
-            done = "transformers checkpoint"
+            beside = next(
+                (d for d in (source / "tokenizer", source.parent / "tokenizer") if is_tokenizer_dir(d)), None
+            )
+            if beside is not None:  # denoise's tokenizer, as transformers' fast tokenizer files
+                written = save_hf_tokenizer(beside, folder)
+            else:  # a model converted from transformers keeps its checkpoint's tokenizer files
+                written = copy_tokenizer_files(source, folder)
+            done = f"transformers checkpoint; tokenizer files: {', '.join(written) or 'none'}"
     print(f"{source} -> {args.out} ({done})")
 
 
@@ -446,9 +454,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--from-hf",
         type=Path,
         metavar="DIR",
-        help="a transformers checkpoint directory (BERT, RoBERTa, BART, T5)",
+        help="a transformers checkpoint directory (BERT, RoBERTa, ELECTRA, BART, T5, GPT-2)",
     )
-    direction.add_argument("--to-hf", type=Path, metavar="DIR", help="a denoise model directory")
+    direction.add_argument(
+        "--to-hf",
+        type=Path,
+        metavar="DIR",
+        help="a denoise model directory (its tokenizer, in DIR/tokenizer or beside DIR, is written too)",
+    )
     convert.add_argument("--out", type=Path, required=True, help="output directory")
     add_overwrite(convert, "a model")
     convert.set_defaults(run=cmd_convert)
