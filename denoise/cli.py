@@ -173,6 +173,7 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
 def cmd_convert(args: argparse.Namespace) -> None:
     from denoise.hf_tokenizer import save_hf_tokenizer
     from denoise.models.checkpoint import load_model, save_model
+    from denoise.models.families import family_of
     from denoise.models.hf import copy_tokenizer_files, from_hf, to_hf
     from denoise.outputs import output_folder
     from denoise.tokenizer import is_tokenizer_dir
@@ -186,12 +187,13 @@ def cmd_convert(args: argparse.Namespace) -> None:
             copied = copy_tokenizer_files(source, folder)
             done = f"denoise {type(model).__name__}; tokenizer files: {', '.join(copied) or 'none'}"
         else:
-            to_hf(load_model(source), folder)
+            model = load_model(source)
+            to_hf(model, folder)
             beside = next(
                 (d for d in (source / "tokenizer", source.parent / "tokenizer") if is_tokenizer_dir(d)), None
             )
             if beside is not None:  # denoise's tokenizer, as transformers' fast tokenizer files
-                written = save_hf_tokenizer(beside, folder)
+                written = save_hf_tokenizer(beside, folder, family_of(model).starts_with_cls)
             else:  # a model converted from transformers keeps its checkpoint's tokenizer files
                 written = copy_tokenizer_files(source, folder)
             done = f"transformers checkpoint; tokenizer files: {', '.join(written) or 'none'}"

@@ -23,10 +23,11 @@ from denoise.tokenizer import MODE_PIECES, MODEL_FILE, Tokenizer, sentinel_piece
 UNIGRAM = 1  # SentencePiece's ModelProto.TrainerSpec.model_type
 
 
-def fast_tokenizer(tokenizer: Tokenizer, model_file: Path):
+def fast_tokenizer(tokenizer: Tokenizer, model_file: Path, starts_with_cls: bool = True):
     """The ``tokenizers.Tokenizer`` that encodes as ``tokenizer`` does (its SentencePiece model in
-    ``model_file``)."""
-    from tokenizers import decoders, models, pre_tokenizers
+    ``model_file``), and frames a text or a pair as the model's tasks do: ``<cls> A <sep> (B <sep>)`` for a
+    model that reads a start token (BERT), ``A <sep> (B <sep>)`` otherwise."""
+    from tokenizers import decoders, models, pre_tokenizers, processors
     from transformers.convert_slow_tokenizer import SpmConverter
 
     class SentencePieceFile:
@@ -49,21 +50,31 @@ def fast_tokenizer(tokenizer: Tokenizer, model_file: Path):
     fast.decoder = decoders.Sequence(
         [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse(), decoders.Strip(" ", 1, 0)]
     )
+    start = "<cls> " if starts_with_cls else ""
+    fast.post_processor = processors.TemplateProcessing(
+        single=f"{start}$A <sep>",
+        pair=f"{start}$A <sep> $B:1 <sep>:1",
+        special_tokens=[("<cls>", tokenizer.cls_id), ("<sep>", tokenizer.sep_id)],
+    )
     return fast
 
 
 def save_hf_tokenizer(
-    tokenizer_dir: str | Path, out_dir: str | Path, model_max_length: int | None = None
+    tokenizer_dir: str | Path,
+    out_dir: str | Path,
+    starts_with_cls: bool = True,
+    model_max_length: int | None = None,
 ) -> list[str]:
     """Write the denoise tokenizer of ``tokenizer_dir`` into ``out_dir`` as transformers' fast tokenizer files
-    (``tokenizer.json``, ``tokenizer_config.json``, ``special_tokens_map.json``); returns their names."""
+    (``tokenizer.json``, ``tokenizer_config.json``, ``special_tokens_map.json`` where the version writes it),
+    framing texts with a start token or not (``starts_with_cls``, the model family's); returns their names."""
     from transformers import PreTrainedTokenizerFast
 
     tokenizer_dir = Path(tokenizer_dir)
     tokenizer = Tokenizer.load(tokenizer_dir)
     specials = [*(sentinel_piece(i) for i in range(tokenizer.num_sentinels)), *MODE_PIECES]
     wrapped = PreTrainedTokenizerFast(
-        tokenizer_object=fast_tokenizer(tokenizer, tokenizer_dir / MODEL_FILE),
+        tokenizer_object=fast_tokenizer(tokenizer, tokenizer_dir / MODEL_FILE, starts_with_cls),
         pad_token="<pad>",
         unk_token="<unk>",
         cls_token="<cls>",

@@ -96,3 +96,63 @@ def test_convert_to_hf_writes_the_tokenizer_beside_the_model(tokenizer, tmp_path
     exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
     assert exported.mask_token_id == tokenizer.mask_id
     assert exported("A king.", add_special_tokens=False)["input_ids"] == tokenizer.encode("A king.")
+
+
+def test_fill_mask_on_the_exported_folder_gives_denoise_s_top_tokens(tokenizer, tmp_path):
+    import torch
+
+    from denoise.cli import main
+    from denoise.models.checkpoint import save_model
+    from denoise.models.families import build_model
+    from denoise.models.settings import Ids, ModelSettings
+
+    torch.manual_seed(0)
+    settings = ModelSettings(family="bert", num_layers=2, d_model=64, num_heads=2, d_ff=128)
+    model = build_model(settings, Ids.of(tokenizer)).eval()
+    save_model(model, tmp_path / "run" / "model")
+    tokenizer.save(tmp_path / "run" / "tokenizer")
+    main(["convert", "--to-hf", str(tmp_path / "run" / "model"), "--out", str(tmp_path / "hf")])
+    fill = transformers.pipeline("fill-mask", model=str(tmp_path / "hf"), top_k=3)
+    for before, after in [("The king of", "is dead."), ("And God said, Let there be", ".")]:
+        ids = [tokenizer.cls_id, *tokenizer.encode(before), tokenizer.mask_id, *tokenizer.encode(after)]
+        ids.append(tokenizer.sep_id)
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([ids])).logits[0, ids.index(tokenizer.mask_id)]
+        theirs = [guess["token"] for guess in fill(f"{before} <mask> {after}")]
+        assert theirs == logits.topk(3).indices.tolist()
+
+
+@pytest.mark.parametrize("family", ["bart", "t5"])
+def test_generate_on_the_exported_folder_writes_what_denoise_writes(family, tokenizer, tmp_path):
+    import torch
+
+    from denoise.cli import main
+    from denoise.models.checkpoint import save_model
+    from denoise.models.families import build_model, family_named
+    from denoise.models.settings import Ids, ModelSettings
+
+    torch.manual_seed(0)
+    settings = ModelSettings(family=family, num_layers=1, d_model=64, num_heads=2, d_ff=128, d_kv=32)
+    model = build_model(settings, Ids.of(tokenizer)).eval()
+    save_model(model, tmp_path / "run" / "model")
+    tokenizer.save(tmp_path / "run" / "tokenizer")
+    main(["convert", "--to-hf", str(tmp_path / "run" / "model"), "--out", str(tmp_path / "hf")])
+    exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+    hf = transformers.AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "hf").eval()
+    texts = ["Let there be light.", "To be, or not to be"]
+    batch = exported(texts, return_tensors="pt", padding=True)
+    first = batch["input_ids"][0][batch["attention_mask"][0].bool()]
+    assert first.tolist() == [*tokenizer.encode(texts[0]), tokenizer.sep_id]
+    ours = family_named(family).generate(
+        model, batch["input_ids"], batch["attention_mask"], max_new_tokens=6, eos_id=None
+    )
+    with torch.no_grad():
+        theirs = hf.generate(
+            **batch,
+            max_new_tokens=6,
+            min_new_tokens=6,
+            do_sample=False,
+            num_beams=1,
+            forced_eos_token_id=None,
+        )  # BART's config forces the end token at the last step
+    assert theirs[:, 1:].tolist() == ours.tolist()
