@@ -172,6 +172,7 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
 
 def cmd_convert(args: argparse.Namespace) -> None:
     from denoise.hf_tokenizer import save_hf_tokenizer
+    from denoise.model_card import write_model_card
     from denoise.models.checkpoint import load_model, save_model
     from denoise.models.families import family_of
     from denoise.models.hf import copy_tokenizer_files, from_hf, to_hf
@@ -189,6 +190,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
         else:
             model = load_model(source)
             to_hf(model, folder)
+            write_model_card(model, source, folder)
             beside = next(
                 (d for d in (source / "tokenizer", source.parent / "tokenizer") if is_tokenizer_dir(d)), None
             )
@@ -196,7 +198,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
                 written = save_hf_tokenizer(beside, folder, family_of(model).starts_with_cls)
             else:  # a model converted from transformers keeps its checkpoint's tokenizer files
                 written = copy_tokenizer_files(source, folder)
-            done = f"transformers checkpoint; tokenizer files: {', '.join(written) or 'none'}"
+            done = f"transformers checkpoint, model card; tokenizer files: {', '.join(written) or 'none'}"
     print(f"{source} -> {args.out} ({done})")
 
 
