@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import sys
 from pathlib import Path
 
@@ -180,6 +181,8 @@ def cmd_convert(args: argparse.Namespace) -> None:
     from denoise.tokenizer import is_tokenizer_dir
 
     source = args.from_hf or args.to_hf
+    if args.to_hf:
+        source = model_to_export(source, args.backbone_only)
     run = f"{'from' if args.from_hf else 'to'} transformers: {source.resolve()}"
     with output_folder(args.out, "convert", run, inputs=[source], overwrite=args.overwrite) as folder:
         if args.from_hf:
@@ -200,6 +203,27 @@ def cmd_convert(args: argparse.Namespace) -> None:
                 written = copy_tokenizer_files(source, folder)
             done = f"transformers checkpoint, model card; tokenizer files: {', '.join(written) or 'none'}"
     print(f"{source} -> {args.out} ({done})")
+
+
+def model_to_export(source: Path, backbone_only: bool) -> Path:
+    """The model folder ``--to-hf`` exports. A fine-tuned model (its run, its ``final/`` or the backbone in
+    it) is refused unless ``backbone_only``: its task head does not export, and the backbone alone would
+    drop what the head learnt."""
+    from denoise.models.init import TASK_FILE, fine_tuned_model_dir
+
+    fine_tuned = fine_tuned_model_dir(source) or (
+        source.parent if (source.parent / TASK_FILE).is_file() else None
+    )
+    if fine_tuned is None:
+        return source
+    if not backbone_only:
+        kind = json.loads((fine_tuned / TASK_FILE).read_text())["config"]["task"]["kind"]
+        raise DenoiseError(
+            f"{source} holds a model fine-tuned for {kind}; its task head does not export to transformers "
+            "yet, and the backbone alone would lose what the head learnt. Pass --backbone-only to export the "
+            "backbone without its head (nothing was written)"
+        )
+    return fine_tuned / "model"
 
 
 def cmd_stack(args: argparse.Namespace) -> None:
@@ -467,6 +491,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="a denoise model directory (its tokenizer, in DIR/tokenizer or beside DIR, is written too)",
     )
     convert.add_argument("--out", type=Path, required=True, help="output directory")
+    convert.add_argument(
+        "--backbone-only",
+        action="store_true",
+        help="with --to-hf: export a fine-tuned model's backbone without its task head",
+    )
     add_overwrite(convert, "a model")
     convert.set_defaults(run=cmd_convert)
 

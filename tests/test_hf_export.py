@@ -1,5 +1,5 @@
-"""denoise's tokenizer written as transformers' fast tokenizer files: ``AutoTokenizer`` encodes any text to
-the same ids, names the special tokens, and ``denoise convert --to-hf`` writes it beside the model."""
+"""What `denoise convert --to-hf` writes beside the weights: denoise's tokenizer as transformers' fast tokenizer
+files (the same ids, the family's framing), and the refusal of a fine-tuned model whose head would be lost."""
 
 import random
 
@@ -156,3 +156,33 @@ def test_generate_on_the_exported_folder_writes_what_denoise_writes(family, toke
             forced_eos_token_id=None,
         )  # BART's config forces the end token at the last step
     assert theirs[:, 1:].tolist() == ours.tolist()
+
+
+def test_a_fine_tuned_model_is_refused_unless_its_backbone_alone_is_asked_for(tokenizer, tmp_path, capsys):
+    from denoise.cli import main
+    from denoise.finetune.config import load_finetune_config
+    from denoise.finetune.loop import finetune
+    from denoise.models.checkpoint import save_model
+    from denoise.models.families import build_model
+    from denoise.models.settings import Ids, ModelSettings
+    from tests.paths import SAMPLES
+
+    settings = ModelSettings(family="bert", num_layers=1, d_model=32, num_heads=2, d_ff=64)
+    save_model(build_model(settings, Ids.of(tokenizer)), tmp_path / "run" / "model")
+    tokenizer.save(tmp_path / "run" / "tokenizer")
+    sample = str(SAMPLES / "sentiment.tsv")
+    task = [
+        "task.kind=classification",
+        f"task.train={sample}",
+        f"task.test={sample}",
+        "task.text_column=sentence",
+    ]
+    config = load_finetune_config(None, [*task, f"init={tmp_path / 'run'}", "max_steps=1", "batch_size=4"])
+    finetune(config, tmp_path / "tuned")
+    for given in (tmp_path / "tuned", tmp_path / "tuned" / "final", tmp_path / "tuned" / "final" / "model"):
+        with pytest.raises(SystemExit):
+            main(["convert", "--to-hf", str(given), "--out", str(tmp_path / "hf")])
+        assert "fine-tuned for classification" in capsys.readouterr().err
+        assert not (tmp_path / "hf").exists()
+    main(["convert", "--to-hf", str(tmp_path / "tuned"), "--out", str(tmp_path / "hf"), "--backbone-only"])
+    assert transformers.AutoTokenizer.from_pretrained(tmp_path / "hf").mask_token_id == tokenizer.mask_id
