@@ -141,7 +141,6 @@ def fraction(text: str) -> float:
 
 
 def cmd_corrupt(args: argparse.Namespace) -> None:
-    import json
 
     from denoise.corruption.base import Vocab
     from denoise.corruption.preview import catalogue, corrupt_rows, default_kind, show
@@ -172,17 +171,12 @@ def cmd_corrupt(args: argparse.Namespace) -> None:
 
 
 def cmd_convert(args: argparse.Namespace) -> None:
-    from denoise.hf_tokenizer import save_hf_tokenizer
-    from denoise.model_card import write_model_card
-    from denoise.models.checkpoint import load_model, save_model
-    from denoise.models.families import family_of
-    from denoise.models.hf import copy_tokenizer_files, from_hf, to_hf
+    from denoise.export import model_to_export, write_hf_folder
+    from denoise.models.checkpoint import save_model
+    from denoise.models.hf import copy_tokenizer_files, from_hf
     from denoise.outputs import output_folder
-    from denoise.tokenizer import is_tokenizer_dir
 
-    source = args.from_hf or args.to_hf
-    if args.to_hf:
-        source = model_to_export(source, args.backbone_only)
+    source = args.from_hf or model_to_export(args.to_hf, args.backbone_only)
     run = f"{'from' if args.from_hf else 'to'} transformers: {source.resolve()}"
     with output_folder(args.out, "convert", run, inputs=[source], overwrite=args.overwrite) as folder:
         if args.from_hf:
@@ -191,39 +185,18 @@ def cmd_convert(args: argparse.Namespace) -> None:
             copied = copy_tokenizer_files(source, folder)
             done = f"denoise {type(model).__name__}; tokenizer files: {', '.join(copied) or 'none'}"
         else:
-            model = load_model(source)
-            to_hf(model, folder)
-            write_model_card(model, source, folder)
-            beside = next(
-                (d for d in (source / "tokenizer", source.parent / "tokenizer") if is_tokenizer_dir(d)), None
-            )
-            if beside is not None:  # denoise's tokenizer, as transformers' fast tokenizer files
-                written = save_hf_tokenizer(beside, folder, family_of(model).starts_with_cls)
-            else:  # a model converted from transformers keeps its checkpoint's tokenizer files
-                written = copy_tokenizer_files(source, folder)
+            written = write_hf_folder(source, folder)
             done = f"transformers checkpoint, model card; tokenizer files: {', '.join(written) or 'none'}"
     print(f"{source} -> {args.out} ({done})")
 
 
-def model_to_export(source: Path, backbone_only: bool) -> Path:
-    """The model folder ``--to-hf`` exports. A fine-tuned model (its run, its ``final/`` or the backbone in
-    it) is refused unless ``backbone_only``: its task head does not export, and the backbone alone would
-    drop what the head learnt."""
-    from denoise.models.init import TASK_FILE, fine_tuned_model_dir
+def cmd_publish(args: argparse.Namespace) -> None:
+    from denoise.export import publish
 
-    fine_tuned = fine_tuned_model_dir(source) or (
-        source.parent if (source.parent / TASK_FILE).is_file() else None
+    url = publish(
+        args.source, args.repo, private=args.private, token=args.token, backbone_only=args.backbone_only
     )
-    if fine_tuned is None:
-        return source
-    if not backbone_only:
-        kind = json.loads((fine_tuned / TASK_FILE).read_text())["config"]["task"]["kind"]
-        raise DenoiseError(
-            f"{source} holds a model fine-tuned for {kind}; its task head does not export to transformers "
-            "yet, and the backbone alone would lose what the head learnt. Pass --backbone-only to export the "
-            "backbone without its head (nothing was written)"
-        )
-    return fine_tuned / "model"
+    print(f"{args.source} -> https://huggingface.co/{args.repo} ({url})")
 
 
 def cmd_stack(args: argparse.Namespace) -> None:
@@ -294,7 +267,6 @@ def split_settings(settings: list[str]) -> tuple[str | None, list[str]]:
 
 
 def cmd_finetune(args: argparse.Namespace) -> None:
-    import json
 
     from denoise.finetune.config import load_finetune_config
     from denoise.finetune.loop import finetune
@@ -317,7 +289,6 @@ def cmd_finetune(args: argparse.Namespace) -> None:
 
 
 def cmd_baseline(args: argparse.Namespace) -> None:
-    import json
 
     from denoise.finetune.baseline import baseline_scores
     from denoise.finetune.config import load_finetune_config
@@ -340,7 +311,6 @@ def cmd_compare(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    import json
 
     from denoise.finetune.evaluate import evaluate_saved
 
@@ -348,7 +318,6 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_embed(args: argparse.Namespace) -> None:
-    import json
 
     from denoise.embed import contextual_vectors, cosine_matrix, sense_separation
     from denoise.finetune.backbone import Backbone, load_backbone_model
@@ -488,7 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--to-hf",
         type=Path,
         metavar="DIR",
-        help="a denoise model directory (its tokenizer, in DIR/tokenizer or beside DIR, is written too)",
+        help="a denoise run or model directory (its tokenizer, in DIR/tokenizer or beside DIR, and a model "
+        "card are written too)",
     )
     convert.add_argument("--out", type=Path, required=True, help="output directory")
     convert.add_argument(
@@ -498,6 +468,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_overwrite(convert, "a model")
     convert.set_defaults(run=cmd_convert)
+
+    publish = commands.add_parser(
+        "publish", help="export a model as `convert --to-hf` does and upload it to the Hugging Face Hub"
+    )
+    publish.add_argument("source", type=Path, help="a `denoise pretrain` run or a denoise model directory")
+    publish.add_argument("--repo", required=True, help="the Hub repository, NAME or OWNER/NAME")
+    publish.add_argument("--private", action="store_true", help="create the repository private")
+    publish.add_argument("--token", help="a Hub token (default: the one `huggingface-cli login` saved)")
+    publish.add_argument(
+        "--backbone-only",
+        action="store_true",
+        help="export a fine-tuned model's backbone without its task head",
+    )
+    publish.set_defaults(run=cmd_publish)
 
     stack = commands.add_parser(
         "stack",

@@ -186,3 +186,42 @@ def test_a_fine_tuned_model_is_refused_unless_its_backbone_alone_is_asked_for(to
         assert not (tmp_path / "hf").exists()
     main(["convert", "--to-hf", str(tmp_path / "tuned"), "--out", str(tmp_path / "hf"), "--backbone-only"])
     assert transformers.AutoTokenizer.from_pretrained(tmp_path / "hf").mask_token_id == tokenizer.mask_id
+
+
+class FakeHub:
+    """The two calls of ``huggingface_hub.HfApi`` that publishing makes, recorded instead of sent."""
+
+    def __init__(self, token=None):
+        self.token, self.created, self.uploaded = token, [], {}
+
+    def create_repo(self, repo_id, *, private=None, exist_ok=False, **_):
+        self.created.append((repo_id, private, exist_ok))
+
+    def upload_folder(self, *, repo_id, folder_path, commit_message=None, **_):
+        from pathlib import Path
+        from types import SimpleNamespace
+
+        self.uploaded[repo_id] = {p.name: p.read_bytes() for p in Path(folder_path).iterdir()}
+        return SimpleNamespace(
+            commit_url=f"https://huggingface.co/{repo_id}/commit/0123", message=commit_message
+        )
+
+
+def test_publish_uploads_the_exported_folder(prepared_corpus, tmp_path, monkeypatch, capsys):
+    import huggingface_hub
+
+    from denoise.cli import main
+    from denoise.train.config import load_config
+    from denoise.train.loop import pretrain
+    from tests.train_helpers import tiny
+
+    run = tmp_path / "run"
+    pretrain(load_config("recipes/tiny_gpt.yaml", tiny(prepared_corpus, steps=1)), run, progress=False)
+    hub = FakeHub()
+    monkeypatch.setattr(huggingface_hub, "HfApi", lambda token=None: setattr(hub, "token", token) or hub)
+    main(["publish", str(run), "--repo", "someone/tiny-gpt", "--private", "--token", "hf_x"])
+    assert hub.token == "hf_x" and hub.created == [("someone/tiny-gpt", True, True)]
+    files = hub.uploaded["someone/tiny-gpt"]
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= set(files)
+    assert b"pipeline_tag: text-generation" in files["README.md"]
+    assert "https://huggingface.co/someone/tiny-gpt/commit/0123" in capsys.readouterr().out
