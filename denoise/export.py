@@ -2,8 +2,9 @@
 the Hugging Face Hub.
 
 ``write_hf_folder`` is what ``denoise convert --to-hf`` writes; ``publish`` writes it to a temporary folder and
-uploads it with ``huggingface_hub`` (``denoise publish``). A fine-tuned model is refused unless its backbone
-alone is asked for: its task head does not export yet.
+uploads it with ``huggingface_hub`` (``denoise publish``). A fine-tuned model is written as transformers' class
+for its task, with its head and label names, where its family has one (``Transformers.save_task``), and is
+refused by name otherwise; ``backbone_only`` writes its backbone alone.
 """
 
 from __future__ import annotations
@@ -15,34 +16,61 @@ from pathlib import Path
 from denoise.errors import DenoiseError
 
 
-def model_to_export(source: Path, backbone_only: bool = False) -> Path:
-    """The model folder to export. A fine-tuned model (its run, its ``final/`` or the backbone in it) is
-    refused unless ``backbone_only``: its task head does not export, and the backbone alone would drop what
-    the head learnt."""
+def fine_tuned_folder(source: Path) -> Path | None:
+    """The fine-tuned model folder (``final/``) that ``source`` (its run, itself, or its backbone) names."""
     from denoise.models.init import TASK_FILE, fine_tuned_model_dir
 
+    return fine_tuned_model_dir(source) or (source.parent if (source.parent / TASK_FILE).is_file() else None)
+
+
+def model_to_export(source: Path, backbone_only: bool = False) -> Path:
+    """The folder to export: a pre-training run's model, a model folder, or a fine-tuned model's ``final/``
+    (its backbone, ``final/model``, with ``backbone_only``)."""
     source = Path(source)
-    if (source / "model" / "model.json").is_file() and not (source / TASK_FILE).is_file():
-        source = source / "model"  # a pre-training run
-    fine_tuned = fine_tuned_model_dir(source) or (
-        source.parent if (source.parent / TASK_FILE).is_file() else None
-    )
-    if fine_tuned is None:
-        return source
-    if not backbone_only:
-        kind = json.loads((fine_tuned / TASK_FILE).read_text())["config"]["task"]["kind"]
+    fine_tuned = fine_tuned_folder(source)
+    if fine_tuned is not None:
+        return fine_tuned / "model" if backbone_only else fine_tuned
+    if (source / "model" / "model.json").is_file():
+        return source / "model"  # a pre-training run
+    return source
+
+
+def write_task_model(fine_tuned: Path, folder: Path):
+    """A fine-tuned model as transformers' class for its task (its family's ``save_task``); returns the
+    backbone and what the fine-tuning recorded (kind, labels, test metrics), for the model card."""
+    from denoise.finetune.config import saved_finetune_config
+    from denoise.finetune.store import load_parts, read_task
+    from denoise.finetune.task_model import build_task_model
+    from denoise.models.families import family_of
+    from denoise.models.init import TASK_FILE
+    from denoise.tasks.kinds import kind_named
+
+    saved = read_task(fine_tuned)
+    config = saved_finetune_config(saved["config"], where=str(fine_tuned / TASK_FILE))
+    kind = kind_named(config.task.kind)(config)
+    kind.load_state(saved["state"])
+    model, _, head_state = load_parts(fine_tuned)
+    family = family_of(model)
+    save_task = family.transformers.save_task if family.transformers else None
+    if save_task is None or head_state is None:
         raise DenoiseError(
-            f"{source} holds a model fine-tuned for {kind}; its task head does not export to transformers "
-            "yet, and the backbone alone would lose what the head learnt. Pass --backbone-only to export the "
-            "backbone without its head (nothing was written)"
+            f"{fine_tuned} holds a {family.name} model fine-tuned for {config.task.kind}, whose head does not "
+            "export to transformers; pass --backbone-only to export the backbone without it"
         )
-    return fine_tuned / "model"
+    head = build_task_model(config, kind, model, head_state).head.eval()
+    labels = {"qa": ["start", "end"], "regression": ["score"]}.get(config.task.kind)
+    labels = labels or saved["state"].get("labels") or saved["state"].get("tags") or []
+    save_task(model, config.task.kind, head, labels, folder)
+    scores = fine_tuned.parent / "eval.json"  # the fine-tuning run's, beside its final/
+    test = json.loads(scores.read_text()).get("test") if scores.is_file() else None
+    return model, {"kind": config.task.kind, "labels": labels, "test": test}
 
 
 def write_hf_folder(model_dir: Path, folder: Path) -> list[str]:
-    """Write the model of ``model_dir`` into ``folder`` as a transformers checkpoint, with its model card and
-    its tokenizer files (denoise's tokenizer from ``model_dir/tokenizer`` or beside it, converted; a model
-    converted from transformers keeps its checkpoint's files); returns the tokenizer files written."""
+    """Write the model of ``model_dir`` (a model folder, or a fine-tuned ``final/``) into ``folder`` as a
+    transformers checkpoint, with its model card and its tokenizer files (denoise's tokenizer from
+    ``model_dir/tokenizer`` or beside it, converted; a model converted from transformers keeps its
+    checkpoint's files); returns the tokenizer files written."""
     from denoise.hf_tokenizer import save_hf_tokenizer
     from denoise.model_card import write_model_card
     from denoise.models.checkpoint import load_model
@@ -51,9 +79,13 @@ def write_hf_folder(model_dir: Path, folder: Path) -> list[str]:
     from denoise.tokenizer import is_tokenizer_dir
 
     model_dir = Path(model_dir)
-    model = load_model(model_dir)
-    to_hf(model, folder)
-    write_model_card(model, model_dir, folder)
+    if (model_dir / "model" / "model.json").is_file():  # a fine-tuned model, with its head
+        model, task = write_task_model(model_dir, folder)
+        write_model_card(model, model_dir / "model", folder, task)
+    else:
+        model = load_model(model_dir)
+        to_hf(model, folder)
+        write_model_card(model, model_dir, folder)
     beside = next(
         (d for d in (model_dir / "tokenizer", model_dir.parent / "tokenizer") if is_tokenizer_dir(d)), None
     )

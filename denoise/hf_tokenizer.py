@@ -84,6 +84,12 @@ def save_hf_tokenizer(
         mask_token="<mask>",
         additional_special_tokens=specials,
         **({"model_max_length": model_max_length} if model_max_length else {}),
+        # a BERT reads the second segment's token type
+        **(
+            {"model_input_names": ["input_ids", "token_type_ids", "attention_mask"]}
+            if starts_with_cls
+            else {}
+        ),
     )
     written = wrapped.save_pretrained(str(out_dir))
     return sorted({Path(name).name for name in written} & set(HF_TOKENIZER_FILES))

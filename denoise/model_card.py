@@ -20,8 +20,19 @@ from denoise.models.families import family_of
 
 CARD_FILE = "README.md"
 RUN_CONFIG = "config.yaml"  # what marks a `denoise pretrain` run folder
-# the transformers pipeline each family's exported model serves
+# the transformers pipeline and class each family's exported model serves, and a fine-tuned one's by task
 PIPELINES = {"encoder": "fill-mask", "encoder_decoder": "text2text-generation", "decoder": "text-generation"}
+CLASSES = {
+    "encoder": "AutoModelForMaskedLM",
+    "encoder_decoder": "AutoModelForSeq2SeqLM",
+    "decoder": "AutoModelForCausalLM",
+}
+TASK_PIPELINES = {
+    "classification": ("text-classification", "AutoModelForSequenceClassification"),
+    "regression": ("text-classification", "AutoModelForSequenceClassification"),
+    "tagging": ("token-classification", "AutoModelForTokenClassification"),
+    "qa": ("question-answering", "AutoModelForQuestionAnswering"),
+}
 
 
 def run_of(model_dir: Path) -> Path | None:
@@ -47,8 +58,11 @@ def run_record(run: Path) -> dict:
     return record
 
 
-def model_card(model: nn.Module, model_dir: str | Path, name: str | None = None) -> str:
-    """The card of ``model`` (saved in ``model_dir``, perhaps inside a run)."""
+def model_card(
+    model: nn.Module, model_dir: str | Path, name: str | None = None, task: dict | None = None
+) -> str:
+    """The card of ``model`` (saved in ``model_dir``, perhaps inside a run); ``task``: what a fine-tuning
+    recorded (``kind``, ``labels``, ``test`` metrics), for a model exported with its task head."""
     family = family_of(model)
     run = run_of(Path(model_dir))
     record = run_record(run) if run is not None else None
@@ -58,11 +72,16 @@ def model_card(model: nn.Module, model_dir: str | Path, name: str | None = None)
     corruption = config.get("corruption")
     if isinstance(corruption, str):
         tags.append(corruption)
-    meta = {"library_name": "transformers", "pipeline_tag": PIPELINES[family.kind], "tags": tags}
+    pipeline, model_class = PIPELINES[family.kind], CLASSES[family.kind]
+    if task:
+        pipeline, model_class = TASK_PIPELINES[task["kind"]]
+    meta = {"library_name": "transformers", "pipeline_tag": pipeline, "tags": tags}
     parts = [f"---\n{yaml.safe_dump(meta, sort_keys=False)}---", f"# {title}", model_section(model, family)]
     if record:
         parts.append(pretraining_section(record))
-    parts.append(usage_section(family.kind))
+    if task:
+        parts.append(fine_tuning_section(task))
+    parts.append(usage_section(model_class))
     parts.append(f"Written by denoise {denoise.__version__}.")
     return "\n\n".join(parts) + "\n"
 
@@ -138,22 +157,29 @@ def flow(value) -> str:
     )
 
 
-def usage_section(kind: str) -> str:
-    classes = {
-        "encoder": "AutoModelForMaskedLM",
-        "encoder_decoder": "AutoModelForSeq2SeqLM",
-        "decoder": "AutoModelForCausalLM",
-    }
+def fine_tuning_section(task: dict) -> str:
+    lines = [f"- task: {task['kind']}"]
+    if task.get("labels"):
+        lines.append(f"- labels: {', '.join(str(label) for label in task['labels'])}")
+    metrics = {k: v for k, v in (task.get("test") or {}).items() if isinstance(v, (int, float))}
+    if metrics:
+        lines.append("- test split: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+    return "## Fine-tuning\n\n" + "\n".join(lines)
+
+
+def usage_section(model_class: str) -> str:
     return (
         "## Use\n\n```python\n"
-        f"from transformers import AutoTokenizer, {classes[kind]}\n\n"
+        f"from transformers import AutoTokenizer, {model_class}\n\n"
         'tokenizer = AutoTokenizer.from_pretrained("PATH")\n'
-        f'model = {classes[kind]}.from_pretrained("PATH")\n```\n\n'
+        f'model = {model_class}.from_pretrained("PATH")\n```\n\n'
         "The tokenizer encodes text to the ids the model was trained on."
     )
 
 
-def write_model_card(model: nn.Module, model_dir: str | Path, out_dir: str | Path) -> Path:
+def write_model_card(
+    model: nn.Module, model_dir: str | Path, out_dir: str | Path, task: dict | None = None
+) -> Path:
     path = Path(out_dir) / CARD_FILE
-    path.write_text(model_card(model, model_dir), encoding="utf-8")
+    path.write_text(model_card(model, model_dir, task=task), encoding="utf-8")
     return path

@@ -158,8 +158,8 @@ def test_generate_on_the_exported_folder_writes_what_denoise_writes(family, toke
     assert theirs[:, 1:].tolist() == ours.tolist()
 
 
-def test_a_fine_tuned_model_is_refused_unless_its_backbone_alone_is_asked_for(tokenizer, tmp_path, capsys):
-    from denoise.cli import main
+def fine_tuned_bert(tokenizer, folder, *settings, task=None):
+    """A tiny BERT fine-tuned for two steps on a sample task (the sentiment file unless ``task``)."""
     from denoise.finetune.config import load_finetune_config
     from denoise.finetune.loop import finetune
     from denoise.models.checkpoint import save_model
@@ -167,25 +167,69 @@ def test_a_fine_tuned_model_is_refused_unless_its_backbone_alone_is_asked_for(to
     from denoise.models.settings import Ids, ModelSettings
     from tests.paths import SAMPLES
 
-    settings = ModelSettings(family="bert", num_layers=1, d_model=32, num_heads=2, d_ff=64)
-    save_model(build_model(settings, Ids.of(tokenizer)), tmp_path / "run" / "model")
-    tokenizer.save(tmp_path / "run" / "tokenizer")
+    bert = ModelSettings(family="bert", num_layers=1, d_model=32, num_heads=2, d_ff=64)
+    save_model(build_model(bert, Ids.of(tokenizer)), folder / "run" / "model")
+    tokenizer.save(folder / "run" / "tokenizer")
     sample = str(SAMPLES / "sentiment.tsv")
-    task = [
+    task = task or [
         "task.kind=classification",
         f"task.train={sample}",
         f"task.test={sample}",
         "task.text_column=sentence",
     ]
-    config = load_finetune_config(None, [*task, f"init={tmp_path / 'run'}", "max_steps=1", "batch_size=4"])
-    finetune(config, tmp_path / "tuned")
-    for given in (tmp_path / "tuned", tmp_path / "tuned" / "final", tmp_path / "tuned" / "final" / "model"):
+    recipe = [*task, f"init={folder / 'run'}", "max_steps=2", "batch_size=4", *settings]
+    finetune(load_finetune_config(None, recipe), folder / "tuned")
+    return folder / "tuned"
+
+
+def test_a_fine_tuned_classifier_exports_with_its_head_and_labels(tokenizer, tmp_path):
+    import torch
+
+    from denoise.cli import main
+    from denoise.finetune.config import saved_finetune_config
+    from denoise.finetune.store import load_parts, read_task
+    from denoise.finetune.task_model import build_task_model
+    from denoise.tasks.kinds import kind_named
+
+    tuned = fine_tuned_bert(tokenizer, tmp_path, "classification.pooling=first")
+    main(["convert", "--to-hf", str(tuned), "--out", str(tmp_path / "hf")])
+    hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
+    exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+    saved = read_task(tuned / "final")
+    config = saved_finetune_config(saved["config"], where="task.json")
+    kind = kind_named("classification")(config)
+    kind.load_state(saved["state"])
+    model, _, head = load_parts(tuned / "final")
+    ours = build_task_model(config, kind, model, head).eval()
+    assert list(hf.config.id2label.values()) == [str(label) for label in kind.labels]
+    texts = ["A gripping, beautiful film.", "Dull and far too long."]
+    batch = exported(texts, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        theirs = hf(**batch).logits
+        mine = ours(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+    torch.testing.assert_close(theirs, mine, rtol=0, atol=1e-4)
+    card = (tmp_path / "hf" / "README.md").read_text()
+    assert "pipeline_tag: text-classification" in card and "AutoModelForSequenceClassification" in card
+    assert "## Fine-tuning" in card and "- test split: accuracy" in card
+
+
+def test_a_head_transformers_cannot_hold_is_refused_unless_the_backbone_alone_is_asked_for(
+    tokenizer, tmp_path, capsys
+):
+    tuned = fine_tuned_bert(tokenizer, tmp_path)  # BERT without a pooler: mean pooling by default
+    for given in (tuned, tuned / "final"):
         with pytest.raises(SystemExit):
-            main(["convert", "--to-hf", str(given), "--out", str(tmp_path / "hf")])
-        assert "fine-tuned for classification" in capsys.readouterr().err
+            main_convert(given, tmp_path / "hf")
+        assert "mean pooling" in capsys.readouterr().err
         assert not (tmp_path / "hf").exists()
-    main(["convert", "--to-hf", str(tmp_path / "tuned"), "--out", str(tmp_path / "hf"), "--backbone-only"])
+    main_convert(tuned, tmp_path / "hf", "--backbone-only")
     assert transformers.AutoTokenizer.from_pretrained(tmp_path / "hf").mask_token_id == tokenizer.mask_id
+
+
+def main_convert(source, out, *extra):
+    from denoise.cli import main
+
+    main(["convert", "--to-hf", str(source), "--out", str(out), *extra])
 
 
 class FakeHub:
@@ -225,3 +269,25 @@ def test_publish_uploads_the_exported_folder(prepared_corpus, tmp_path, monkeypa
     assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= set(files)
     assert b"pipeline_tag: text-generation" in files["README.md"]
     assert "https://huggingface.co/someone/tiny-gpt/commit/0123" in capsys.readouterr().out
+
+
+def test_a_fine_tuned_tagger_exports_as_token_classification(tokenizer, tmp_path):
+    import torch
+
+    from denoise.finetune.store import load_parts
+    from tests.paths import SAMPLES
+
+    pos = str(SAMPLES / "pos.conll")
+    tuned = fine_tuned_bert(
+        tokenizer, tmp_path, task=["task.kind=tagging", f"task.train={pos}", f"task.test={pos}"]
+    )
+    main_convert(tuned, tmp_path / "hf")
+    hf = transformers.AutoModelForTokenClassification.from_pretrained(tmp_path / "hf").eval()
+    model, _, head = load_parts(tuned / "final")
+    ids = torch.tensor([[tokenizer.cls_id, *tokenizer.encode("The king sleeps ."), tokenizer.sep_id]])
+    with torch.no_grad():
+        states = model.encoder(ids)
+        mine = states @ head["output.weight"].T + head["output.bias"]
+        theirs = hf(input_ids=ids).logits
+    torch.testing.assert_close(theirs, mine, rtol=0, atol=1e-4)
+    assert len(hf.config.id2label) == head["output.weight"].shape[0]

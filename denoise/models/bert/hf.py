@@ -382,3 +382,71 @@ def state_to_hf(model: Bert, architecture: str) -> dict[str, torch.Tensor]:
     for alias, name in alias_names(layout, model.config.tie_embeddings).items():
         state[alias] = ours[name]
     return state
+
+
+# the transformers class of each task kind a fine-tuned BERT exports as, and where its head's weights go
+TASK_CLASSES = {
+    "classification": "BertForSequenceClassification",
+    "regression": "BertForSequenceClassification",
+    "tagging": "BertForTokenClassification",
+    "qa": "BertForQuestionAnswering",
+}
+TASK_HEADS = {  # denoise head weight -> transformers name
+    "BertForSequenceClassification": {
+        **weight_and_bias("dense", "bert.pooler.dense"),
+        **weight_and_bias("output", "classifier"),
+    },
+    "BertForTokenClassification": weight_and_bias("output", "classifier"),
+    "BertForQuestionAnswering": weight_and_bias("output", "qa_outputs"),
+}
+
+
+def task_to_hf(model: Bert, kind: str, head, labels: list, out_dir: str | Path) -> Path:
+    """Write a fine-tuned BERT (``model`` and its task ``head``) as transformers' class for the task, with
+    ``id2label`` from ``labels``. Refused by name: a RoBERTa- or ELECTRA-shaped model (only BERT's own
+    classes are written), a classifier that does not read [CLS] through a dense layer (mean pooling, a
+    linear probe: BertForSequenceClassification reads its pooler), a QA head over a window of tokens."""
+    transformers = import_transformers()
+    config = model.config
+    check_exportable(config.encoder)
+    if hf_architecture(config) not in ("BertForPreTraining", "BertForMaskedLM"):
+        raise DenoiseError(
+            f"a fine-tuned {hf_architecture(config).removesuffix('ForMaskedLM').removesuffix('ForPreTraining')} "
+            "exports its backbone only (--backbone-only); task heads export for BERT-shaped models"
+        )
+    if kind not in TASK_CLASSES:
+        raise DenoiseError(f"a {kind} head has no transformers class to export to; pass --backbone-only")
+    architecture = TASK_CLASSES[kind]
+    if architecture == "BertForSequenceClassification" and (head.pooling != "first" or head.dense is None):
+        how = "a linear probe" if head.dense is None else f"{head.pooling} pooling"
+        raise DenoiseError(
+            f"this classifier reads the states by {how}; transformers' BertForSequenceClassification reads "
+            "[CLS] through a dense layer: fine-tune with classification.pooling=first (and no probe) to export "
+            "it, or pass --backbone-only"
+        )
+    if kind == "qa" and head.window:
+        raise DenoiseError(
+            f"this QA head reads a window of {head.window} tokens each side; BertForQuestionAnswering "
+            "reads one: fine-tune with qa.window=0 to export it, or pass --backbone-only"
+        )
+    layout = LAYOUTS["BertForMaskedLM"]
+    ours = model.state_dict()
+    state = {hf_name(name, layout): value for name, value in ours.items() if name.startswith("encoder.")}
+    if not config.encoder.type_vocab_size:
+        state[hf_name("encoder.embeddings.token_types.weight", layout)] = torch.zeros(
+            1, config.encoder.embedding_width
+        )
+    state |= {theirs(name, TASK_HEADS[architecture]): value for name, value in head.state_dict().items()}
+    hf_config = hf_config_of(config, "BertForMaskedLM")
+    hf_config.architectures = [architecture]
+    hf_config.num_labels = len(labels)
+    hf_config.id2label = {i: str(label) for i, label in enumerate(labels)}
+    hf_config.label2id = {str(label): i for i, label in enumerate(labels)}
+    if kind == "regression":
+        hf_config.problem_type = "regression"
+    hf_model = getattr(transformers, architecture)(hf_config)
+    hf_model.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=True)
+    out = Path(out_dir)
+    with staged_folder(out) as staging:
+        hf_model.save_pretrained(staging)
+    return out
