@@ -291,3 +291,29 @@ def test_a_fine_tuned_tagger_exports_as_token_classification(tokenizer, tmp_path
         theirs = hf(input_ids=ids).logits
     torch.testing.assert_close(theirs, mine, rtol=0, atol=1e-4)
     assert len(hf.config.id2label) == head["output.weight"].shape[0]
+
+
+def test_a_fine_tuned_qa_model_exports_as_question_answering(tokenizer, tmp_path):
+    import torch
+
+    from denoise.finetune.store import load_parts
+    from tests.paths import SAMPLES
+
+    squad = str(SAMPLES / "squad_v2.json")
+    task = ["task.kind=qa", f"task.train={squad}", f"task.test={squad}", "max_length=40", "qa.doc_stride=8"]
+    tuned = fine_tuned_bert(tokenizer, tmp_path, task=task)
+    main_convert(tuned, tmp_path / "hf")
+    hf = transformers.AutoModelForQuestionAnswering.from_pretrained(tmp_path / "hf").eval()
+    model, _, head = load_parts(tuned / "final")
+    exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+    batch = exported("Who sleeps?", "The king sleeps in his tower.", return_tensors="pt")
+    question, context = tokenizer.encode("Who sleeps?"), tokenizer.encode("The king sleeps in his tower.")
+    framed = [tokenizer.cls_id, *question, tokenizer.sep_id, *context, tokenizer.sep_id]
+    assert batch["input_ids"][0].tolist() == framed  # as denoise frames a question and its context
+    assert batch["token_type_ids"][0].tolist() == [0] * (len(question) + 2) + [1] * (len(context) + 1)
+    with torch.no_grad():
+        states = model.encoder(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        start, end = (states @ head["output.weight"].T + head["output.bias"]).unbind(-1)
+        theirs = hf(**batch)
+    torch.testing.assert_close(theirs.start_logits, start, rtol=0, atol=1e-4)
+    torch.testing.assert_close(theirs.end_logits, end, rtol=0, atol=1e-4)
