@@ -158,8 +158,9 @@ def test_generate_on_the_exported_folder_writes_what_denoise_writes(family, toke
     assert theirs[:, 1:].tolist() == ours.tolist()
 
 
-def fine_tuned_bert(tokenizer, folder, *settings, task=None):
-    """A tiny BERT fine-tuned for two steps on a sample task (the sentiment file unless ``task``)."""
+def fine_tuned(tokenizer, folder, *settings, task=None, family="bert"):
+    """A tiny BERT (or ``family``) model fine-tuned for two steps on a sample task (the sentiment file unless
+    ``task``)."""
     from denoise.finetune.config import load_finetune_config
     from denoise.finetune.loop import finetune
     from denoise.models.checkpoint import save_model
@@ -167,7 +168,7 @@ def fine_tuned_bert(tokenizer, folder, *settings, task=None):
     from denoise.models.settings import Ids, ModelSettings
     from tests.paths import SAMPLES
 
-    bert = ModelSettings(family="bert", num_layers=1, d_model=32, num_heads=2, d_ff=64)
+    bert = ModelSettings(family=family, num_layers=1, d_model=32, num_heads=2, d_ff=64)
     save_model(build_model(bert, Ids.of(tokenizer)), folder / "run" / "model")
     tokenizer.save(folder / "run" / "tokenizer")
     sample = str(SAMPLES / "sentiment.tsv")
@@ -191,7 +192,7 @@ def test_a_fine_tuned_classifier_exports_with_its_head_and_labels(tokenizer, tmp
     from denoise.finetune.task_model import build_task_model
     from denoise.tasks.kinds import kind_named
 
-    tuned = fine_tuned_bert(tokenizer, tmp_path, "classification.pooling=first")
+    tuned = fine_tuned(tokenizer, tmp_path, "classification.pooling=first")
     main(["convert", "--to-hf", str(tuned), "--out", str(tmp_path / "hf")])
     hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
     exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
@@ -216,7 +217,7 @@ def test_a_fine_tuned_classifier_exports_with_its_head_and_labels(tokenizer, tmp
 def test_a_head_transformers_cannot_hold_is_refused_unless_the_backbone_alone_is_asked_for(
     tokenizer, tmp_path, capsys
 ):
-    tuned = fine_tuned_bert(tokenizer, tmp_path)  # BERT without a pooler: mean pooling by default
+    tuned = fine_tuned(tokenizer, tmp_path)  # BERT without a pooler: mean pooling by default
     for given in (tuned, tuned / "final"):
         with pytest.raises(SystemExit):
             main_convert(given, tmp_path / "hf")
@@ -278,7 +279,7 @@ def test_a_fine_tuned_tagger_exports_as_token_classification(tokenizer, tmp_path
     from tests.paths import SAMPLES
 
     pos = str(SAMPLES / "pos.conll")
-    tuned = fine_tuned_bert(
+    tuned = fine_tuned(
         tokenizer, tmp_path, task=["task.kind=tagging", f"task.train={pos}", f"task.test={pos}"]
     )
     main_convert(tuned, tmp_path / "hf")
@@ -301,7 +302,7 @@ def test_a_fine_tuned_qa_model_exports_as_question_answering(tokenizer, tmp_path
 
     squad = str(SAMPLES / "squad_v2.json")
     task = ["task.kind=qa", f"task.train={squad}", f"task.test={squad}", "max_length=40", "qa.doc_stride=8"]
-    tuned = fine_tuned_bert(tokenizer, tmp_path, task=task)
+    tuned = fine_tuned(tokenizer, tmp_path, task=task)
     main_convert(tuned, tmp_path / "hf")
     hf = transformers.AutoModelForQuestionAnswering.from_pretrained(tmp_path / "hf").eval()
     model, _, head = load_parts(tuned / "final")
@@ -317,3 +318,25 @@ def test_a_fine_tuned_qa_model_exports_as_question_answering(tokenizer, tmp_path
         theirs = hf(**batch)
     torch.testing.assert_close(theirs.start_logits, start, rtol=0, atol=1e-4)
     torch.testing.assert_close(theirs.end_logits, end, rtol=0, atol=1e-4)
+
+
+def test_a_fine_tuned_gpt_tagger_exports_and_its_classifier_is_refused(tokenizer, tmp_path, capsys):
+    import torch
+
+    from denoise.finetune.store import load_parts
+    from tests.paths import SAMPLES
+
+    pos = str(SAMPLES / "pos.conll")
+    task = ["task.kind=tagging", f"task.train={pos}", f"task.test={pos}"]
+    tuned = fine_tuned(tokenizer, tmp_path / "tagger", task=task, family="gpt")
+    main_convert(tuned, tmp_path / "hf")
+    hf = transformers.AutoModelForTokenClassification.from_pretrained(tmp_path / "hf").eval()
+    model, _, head = load_parts(tuned / "final")
+    ids = torch.tensor([[*tokenizer.encode("The king sleeps ."), tokenizer.sep_id]])
+    with torch.no_grad():
+        mine = model.states(ids) @ head["output.weight"].T + head["output.bias"]
+        torch.testing.assert_close(hf(input_ids=ids).logits, mine, rtol=0, atol=1e-4)
+    classifier = fine_tuned(tokenizer, tmp_path / "classifier", family="gpt")
+    with pytest.raises(SystemExit):
+        main_convert(classifier, tmp_path / "hf2")
+    assert "GPT2ForSequenceClassification" in capsys.readouterr().err and not (tmp_path / "hf2").exists()

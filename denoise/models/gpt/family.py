@@ -72,6 +72,6 @@ FAMILY = Family(
     stacks=("stack",),
     flops=gpt_flops,
     generate=generate,
-    transformers=Transformers(("gpt2",), hf.from_hf, hf.to_hf),
+    transformers=Transformers(("gpt2",), hf.from_hf, hf.to_hf, hf.task_to_hf),
     converts_to={"bert": as_bert},
 )

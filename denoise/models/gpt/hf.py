@@ -217,3 +217,43 @@ def to_hf(model: GPT, out_dir: str | Path) -> Path:
         transformers.GenerationConfig.from_model_config(hf_config).save_pretrained(staging)
         save_file(hf_state(model), str(staging / "model.safetensors"), metadata={"format": "pt"})
     return out
+
+
+# the transformers class of each task kind a fine-tuned GPT exports as, and where its head's weights go
+TASK_CLASSES = {"tagging": "GPT2ForTokenClassification", "qa": "GPT2ForQuestionAnswering"}
+TASK_HEADS = {"tagging": "classifier", "qa": "qa_outputs"}
+
+
+def task_to_hf(model: GPT, kind: str, head, labels: list, out_dir: str | Path) -> Path:
+    """Write a fine-tuned GPT (``model`` and its task ``head``) as transformers' GPT-2 class for the task:
+    ``GPT2ForTokenClassification`` (with ``id2label``) or ``GPT2ForQuestionAnswering``. A classifier is refused
+    by name: ``GPT2ForSequenceClassification`` scores the last token with one linear layer without a bias,
+    where denoise's head has a dense layer; so is a QA head over a window of tokens."""
+    if kind not in TASK_CLASSES:
+        raise DenoiseError(
+            f"a fine-tuned GPT's {kind} head has no GPT-2 class that holds it (GPT2ForSequenceClassification "
+            "scores the last token with one linear layer and no bias); pass --backbone-only"
+        )
+    if kind == "qa" and head.window:
+        raise DenoiseError(
+            f"this QA head reads a window of {head.window} tokens each side; GPT2ForQuestionAnswering reads one: "
+            "fine-tune with qa.window=0 to export it, or pass --backbone-only"
+        )
+    check_exportable(model.config)
+    transformers = import_transformers()
+    architecture = TASK_CLASSES[kind]
+    state = {name: tensor for name, tensor in hf_state(model).items() if name != "lm_head.weight"}
+    state |= {
+        f"{TASK_HEADS[kind]}.{name.removeprefix('output.')}": t for name, t in head.state_dict().items()
+    }
+    hf_config = config_to_hf(model.config)
+    hf_config.architectures = [architecture]
+    hf_config.num_labels = len(labels)
+    hf_config.id2label = {i: str(label) for i, label in enumerate(labels)}
+    hf_config.label2id = {str(label): i for i, label in enumerate(labels)}
+    hf_model = getattr(transformers, architecture)(hf_config)
+    hf_model.load_state_dict(state, strict=True)
+    out = Path(out_dir)
+    with staged_folder(out) as staging:
+        hf_model.save_pretrained(staging)
+    return out
