@@ -60,7 +60,7 @@ def write_task_model(fine_tuned: Path, folder: Path):
     head = build_task_model(config, kind, model, head_state).head.eval()
     labels = {"qa": ["start", "end"], "regression": ["score"]}.get(config.task.kind)
     labels = labels or saved["state"].get("labels") or saved["state"].get("tags") or []
-    save_task(model, config.task.kind, head, labels, folder)
+    save_task(model, config.task.kind, config.mode or family.modes[0], head, labels, folder)
     scores = fine_tuned.parent / "eval.json"  # the fine-tuning run's, beside its final/
     test = json.loads(scores.read_text()).get("test") if scores.is_file() else None
     return model, {"kind": config.task.kind, "labels": labels, "test": test}

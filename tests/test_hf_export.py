@@ -340,3 +340,32 @@ def test_a_fine_tuned_gpt_tagger_exports_and_its_classifier_is_refused(tokenizer
     with pytest.raises(SystemExit):
         main_convert(classifier, tmp_path / "hf2")
     assert "GPT2ForSequenceClassification" in capsys.readouterr().err and not (tmp_path / "hf2").exists()
+
+
+def test_a_bart_classifier_exports_the_bart_way_and_other_modes_are_refused(tokenizer, tmp_path, capsys):
+    import torch
+
+    from denoise.finetune.config import saved_finetune_config
+    from denoise.finetune.store import load_parts, read_task
+    from denoise.finetune.task_model import build_task_model
+    from denoise.tasks.kinds import kind_named
+
+    tuned = fine_tuned(tokenizer, tmp_path / "bart", "mode=encoder_decoder", family="bart")
+    main_convert(tuned, tmp_path / "hf")
+    hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
+    exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+    saved = read_task(tuned / "final")
+    config = saved_finetune_config(saved["config"], where="task.json")
+    kind = kind_named("classification")(config)
+    kind.load_state(saved["state"])
+    model, _, head = load_parts(tuned / "final")
+    ours = build_task_model(config, kind, model, head).eval()
+    batch = exported(["A gripping, beautiful film.", "Dull."], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            hf(**batch).logits, ours(batch["input_ids"], batch["attention_mask"]), rtol=0, atol=1e-4
+        )
+    encoder_mode = fine_tuned(tokenizer, tmp_path / "encoder", family="bart")  # mode encoder, mean pooling
+    with pytest.raises(SystemExit):
+        main_convert(encoder_mode, tmp_path / "hf2")
+    assert "BartForSequenceClassification" in capsys.readouterr().err and not (tmp_path / "hf2").exists()

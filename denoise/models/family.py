@@ -28,9 +28,9 @@ class Transformers:
     model_types: tuple[str, ...]  # the checkpoints' ``model_type`` values this family reads
     load: Callable[[Any], nn.Module]  # a checkpoint directory (or a transformers model) -> a denoise model
     save: Callable[[nn.Module, str | Path], Any]  # write a denoise model as a checkpoint directory
-    # (model, task kind name, head, label names, out_dir): a fine-tuned model as transformers' class for its
-    # task, refusing by name what that class cannot hold; None where the family exports no task head
-    save_task: Callable[[nn.Module, str, nn.Module, list, str | Path], Any] | None = None
+    # (model, task kind name, mode, head, label names, out_dir): a fine-tuned model as transformers' class for
+    # its task, refusing by name what that class cannot hold; None where the family exports no task head
+    save_task: Callable[[nn.Module, str, str, nn.Module, list, str | Path], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -16,5 +16,5 @@ def from_settings(settings: ModelSettings, ids: Ids) -> EncoderDecoderConfig:
 
 
 FAMILY = encoder_decoder_family(
-    "bart", Bart, SIZES, from_settings, Transformers(("bart",), hf.from_hf, hf.to_hf)
+    "bart", Bart, SIZES, from_settings, Transformers(("bart",), hf.from_hf, hf.to_hf, hf.task_to_hf)
 )

@@ -401,7 +401,7 @@ TASK_HEADS = {  # denoise head weight -> transformers name
 }
 
 
-def task_to_hf(model: Bert, kind: str, head, labels: list, out_dir: str | Path) -> Path:
+def task_to_hf(model: Bert, kind: str, mode: str, head, labels: list, out_dir: str | Path) -> Path:
     """Write a fine-tuned BERT (``model`` and its task ``head``) as transformers' class for the task, with
     ``id2label`` from ``labels``. Refused by name: a RoBERTa- or ELECTRA-shaped model (only BERT's own
     classes are written), a classifier that does not read [CLS] through a dense layer (mean pooling, a

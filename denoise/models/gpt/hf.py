@@ -224,7 +224,7 @@ TASK_CLASSES = {"tagging": "GPT2ForTokenClassification", "qa": "GPT2ForQuestionA
 TASK_HEADS = {"tagging": "classifier", "qa": "qa_outputs"}
 
 
-def task_to_hf(model: GPT, kind: str, head, labels: list, out_dir: str | Path) -> Path:
+def task_to_hf(model: GPT, kind: str, mode: str, head, labels: list, out_dir: str | Path) -> Path:
     """Write a fine-tuned GPT (``model`` and its task ``head``) as transformers' GPT-2 class for the task:
     ``GPT2ForTokenClassification`` (with ``id2label``) or ``GPT2ForQuestionAnswering``. A classifier is refused
     by name: ``GPT2ForSequenceClassification`` scores the last token with one linear layer without a bias,
