@@ -369,3 +369,38 @@ def test_a_bart_classifier_exports_the_bart_way_and_other_modes_are_refused(toke
     with pytest.raises(SystemExit):
         main_convert(encoder_mode, tmp_path / "hf2")
     assert "BartForSequenceClassification" in capsys.readouterr().err and not (tmp_path / "hf2").exists()
+
+
+def test_a_t5_classifier_and_tagger_export_to_their_t5_classes(tokenizer, tmp_path):
+    import torch
+
+    from denoise.finetune.store import load_parts
+    from denoise.models.encoder_decoder import decoder_states
+    from tests.paths import SAMPLES
+
+    classifier = fine_tuned(tokenizer, tmp_path / "cls", "mode=encoder_decoder", family="t5")
+    main_convert(classifier, tmp_path / "hf-cls")
+    hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf-cls").eval()
+    exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf-cls")
+    assert type(hf).__name__ == "T5ForSequenceClassification"
+    model, _, head = load_parts(classifier / "final")
+    batch = exported(["A gripping, beautiful film."], return_tensors="pt")
+    with torch.no_grad():
+        states = decoder_states(model, batch["input_ids"], batch["attention_mask"])[:, -1]
+        pooled = torch.tanh(states @ head["dense.weight"].T + head["dense.bias"])
+        mine = pooled @ head["output.weight"].T + head["output.bias"]
+        torch.testing.assert_close(hf(**batch).logits, mine, rtol=0, atol=1e-4)
+    pos = str(SAMPLES / "pos.conll")
+    tagger = fine_tuned(
+        tokenizer,
+        tmp_path / "tag",
+        task=["task.kind=tagging", f"task.train={pos}", f"task.test={pos}"],
+        family="t5",
+    )
+    main_convert(tagger, tmp_path / "hf-tag")
+    hf = transformers.AutoModelForTokenClassification.from_pretrained(tmp_path / "hf-tag").eval()
+    model, _, head = load_parts(tagger / "final")
+    ids = torch.tensor([[*tokenizer.encode("The king sleeps ."), tokenizer.sep_id]])
+    with torch.no_grad():
+        mine = model.encoder(ids) @ head["output.weight"].T + head["output.bias"]
+        torch.testing.assert_close(hf(input_ids=ids).logits, mine, rtol=0, atol=1e-4)

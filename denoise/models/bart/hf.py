@@ -6,18 +6,21 @@ import math
 from pathlib import Path
 
 from denoise.errors import DenoiseError
-from denoise.files import staged_folder
 from denoise.models.bart.model import Bart
 from denoise.models.encoder_decoder import EncoderDecoderConfig
 from denoise.models.encoder_decoder_hf import (
+    END_TOKEN_HEAD,
+    TOP_LEVEL,
     Seq2SeqLayout,
     activation_from_hf,
+    check_end_token_classifier,
     decoder_start,
     differing,
     hf_state,
     load,
     require,
     save,
+    save_task_class,
     shared_settings,
     single,
 )
@@ -174,41 +177,13 @@ def to_hf(model: Bart, out_dir) -> object:
 
 
 def task_to_hf(model: Bart, kind: str, mode: str, head, labels: list, out_dir: str | Path) -> Path:
-    """Write a BART fine-tuned for classification the BART way (``mode: encoder_decoder``: the decoder's state
-    at the end token, through a dense layer) as ``BartForSequenceClassification``, with ``id2label``. Refused
-    by name: other kinds and modes, and a classifier without its dense layer (a probe) or reading another
-    state."""
-    if kind not in ("classification", "regression") or mode != "encoder_decoder":
-        raise DenoiseError(
-            f"a BART fine-tuned for {kind} in mode {mode} has no transformers class denoise writes "
-            "(BartForSequenceClassification: classification in mode encoder_decoder); pass --backbone-only"
-        )
-    if head.pooling != "last" or head.dense is None:
-        how = "a linear probe" if head.dense is None else f"{head.pooling} pooling"
-        raise DenoiseError(
-            f"this classifier reads the decoder states by {how}; BartForSequenceClassification reads the end "
-            "token's through a dense layer: fine-tune with classification.pooling=last (and no probe) to "
-            "export it, or pass --backbone-only"
-        )
-    transformers = import_transformers()
+    """A BART fine-tuned for classification the BART way (``mode: encoder_decoder``: the decoder's state at
+    the end token, through a dense layer) as ``BartForSequenceClassification``; other kinds and modes are
+    refused by name."""
+    architecture = "BartForSequenceClassification"
+    check_end_token_classifier("BART", architecture, kind, mode, head)
     LAYOUT.check(model.config)
-    state = {
-        k: v for k, v in hf_state(LAYOUT, model).items() if k not in ("lm_head.weight", "final_logits_bias")
-    }
-    head_state = head.state_dict()
-    for ours, theirs in (("dense", "dense"), ("output", "out_proj")):
-        for part in ("weight", "bias"):
-            state[f"classification_head.{theirs}.{part}"] = head_state[f"{ours}.{part}"].detach().clone()
-    hf_config = config_to_hf(model.config)
-    hf_config.architectures = ["BartForSequenceClassification"]
-    hf_config.num_labels = len(labels)
-    hf_config.id2label = {i: str(label) for i, label in enumerate(labels)}
-    hf_config.label2id = {str(label): i for i, label in enumerate(labels)}
-    if kind == "regression":
-        hf_config.problem_type = "regression"
-    hf_model = transformers.BartForSequenceClassification(hf_config)
-    hf_model.load_state_dict(state, strict=True)
-    out = Path(out_dir)
-    with staged_folder(out) as staging:
-        hf_model.save_pretrained(staging)
-    return out
+    state = {k: v for k, v in hf_state(LAYOUT, model).items() if k not in TOP_LEVEL}
+    return save_task_class(
+        architecture, config_to_hf(model.config), state, head, END_TOKEN_HEAD, kind, labels, out_dir
+    )

@@ -18,4 +18,6 @@ def from_settings(settings: ModelSettings, ids: Ids) -> EncoderDecoderConfig:
     return config_from_settings(t5_config(settings.size), settings, changes, ids)
 
 
-FAMILY = encoder_decoder_family("t5", T5, SIZES, from_settings, Transformers(("t5",), hf.from_hf, hf.to_hf))
+FAMILY = encoder_decoder_family(
+    "t5", T5, SIZES, from_settings, Transformers(("t5",), hf.from_hf, hf.to_hf, hf.task_to_hf)
+)

@@ -3,15 +3,23 @@ LM head tied to the token table or not) to and from denoise's :class:`T5`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from denoise.errors import DenoiseError
 from denoise.models.encoder_decoder import EncoderDecoderConfig
 from denoise.models.encoder_decoder_hf import (
+    END_TOKEN_HEAD,
+    TOP_LEVEL,
     Seq2SeqLayout,
     activation_from_hf,
+    check_end_token_classifier,
     decoder_start,
     differing,
+    hf_state,
     load,
     require,
     save,
+    save_task_class,
     shared_settings,
     single,
 )
@@ -176,3 +184,29 @@ def from_hf(model_or_dir) -> T5:
 def to_hf(model: T5, out_dir) -> object:
     """Write ``model`` as a ``T5ForConditionalGeneration`` checkpoint directory."""
     return save(LAYOUT, model, out_dir)
+
+
+def task_to_hf(model: T5, kind: str, mode: str, head, labels: list, out_dir: str | Path) -> Path:
+    """A fine-tuned T5 as transformers' class for its task: a classifier fine-tuned on the decoder's end-token
+    state (``mode: encoder_decoder``) as ``T5ForSequenceClassification``, a tagger on the encoder's states as
+    ``T5ForTokenClassification``; other kinds and modes are refused by name."""
+    LAYOUT.check(model.config)
+    state = {f"transformer.{k}": v for k, v in hf_state(LAYOUT, model).items() if k not in TOP_LEVEL}
+    if kind == "tagging":
+        if mode != "encoder":
+            raise DenoiseError(
+                f"T5ForTokenClassification reads the encoder's states; this tagger read the {mode} mode's: "
+                "fine-tune with mode=encoder to export it, or pass --backbone-only"
+            )
+        encoder_side = {
+            k: v for k, v in state.items() if k.startswith(("transformer.shared.", "transformer.encoder."))
+        }
+        return save_task_class(
+            "T5ForTokenClassification", config_to_hf(model.config), encoder_side, head, {"output": "classifier"},
+            kind, labels, out_dir,
+        )  # fmt: skip
+    architecture = "T5ForSequenceClassification"
+    check_end_token_classifier("T5", architecture, kind, mode, head)
+    return save_task_class(
+        architecture, config_to_hf(model.config), state, head, END_TOKEN_HEAD, kind, labels, out_dir
+    )
