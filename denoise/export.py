@@ -39,6 +39,7 @@ def write_task_model(fine_tuned: Path, folder: Path):
     """A fine-tuned model as transformers' class for its task (its family's ``save_task``); returns the
     backbone and what the fine-tuning recorded (kind, labels, test metrics), for the model card."""
     from denoise.finetune.config import saved_finetune_config
+    from denoise.finetune.loop import EVAL_FILE
     from denoise.finetune.store import load_parts, read_task
     from denoise.finetune.task_model import build_task_model
     from denoise.models.families import family_of
@@ -61,7 +62,7 @@ def write_task_model(fine_tuned: Path, folder: Path):
     labels = {"qa": ["start", "end"], "regression": ["score"]}.get(config.task.kind)
     labels = labels or saved["state"].get("labels") or saved["state"].get("tags") or []
     save_task(model, config.task.kind, config.mode or family.modes[0], head, labels, folder)
-    scores = fine_tuned.parent / "eval.json"  # the fine-tuning run's, beside its final/
+    scores = fine_tuned.parent / EVAL_FILE  # the fine-tuning run's, beside its final/
     test = json.loads(scores.read_text()).get("test") if scores.is_file() else None
     return model, {"kind": config.task.kind, "labels": labels, "test": test}
 
@@ -91,7 +92,8 @@ def write_hf_folder(model_dir: Path, folder: Path) -> list[str]:
     )
     if beside is not None:
         return save_hf_tokenizer(beside, folder, family_of(model).starts_with_cls)
-    return copy_tokenizer_files(model_dir, folder)
+    own = model_dir / "tokenizer"  # a fine-tuned model from a transformers checkpoint keeps its files there
+    return copy_tokenizer_files(own if own.is_dir() else model_dir, folder)
 
 
 def publish(

@@ -6,10 +6,10 @@ normalisation (NFKC and whitespace, from the model's precompiled character map),
 ``▁`` before the text, and the same unigram model with byte fallback (a character outside the pieces becomes
 its UTF-8 bytes, never ``<unk>``). Where two segmentations of a word score exactly alike ("XCVIII": I + II
 or II + I) the two libraries' searches may choose differently; the text read back is the same. The special
-tokens are named for transformers: ``<pad>``, ``<unk>``,
-``<cls>`` (also the start), ``<sep>`` (also the end), ``<mask>``, the sentinels and UL2's mode tokens. One
-difference is deliberate: transformers finds special tokens written in a text (``"The <mask> sat."`` holds
-the mask id, as the fill-mask pipeline needs), where denoise encodes such text as ordinary characters.
+tokens are named for transformers: ``<pad>``, ``<unk>``, ``<cls>`` (also the start), ``<sep>`` (also the
+end), ``<mask>``, the sentinels and UL2's mode tokens. One difference is deliberate: transformers finds
+special tokens written in a text (``"The <mask> sat."`` holds the mask id, as the fill-mask pipeline needs),
+where denoise encodes such text as ordinary characters.
 """
 
 from __future__ import annotations
