@@ -35,7 +35,12 @@ def fast_tokenizer(tokenizer: Tokenizer, model_file: Path, starts_with_cls: bool
 
     with warnings.catch_warnings():  # it warns that it drops byte fallback, which is put back below
         warnings.simplefilter("ignore")
-        converter = SpmConverter(SentencePieceFile())
+        try:
+            converter = SpmConverter(SentencePieceFile())
+        except ImportError as err:
+            raise DenoiseError(
+                f"writing transformers tokenizer files needs protobuf ({err}): pip install protobuf"
+            ) from None
     if converter.proto.trainer_spec.model_type != UNIGRAM:
         raise DenoiseError(
             f"{model_file} is a BPE SentencePiece model; transformers tokenizer files are written for unigram "
