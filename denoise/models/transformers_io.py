@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from denoise.errors import DenoiseError
+from denoise.files import staged_folder
 from denoise.models.weights import read_safetensors, read_torch_weights
 
 TOKENIZER_FILES = (
@@ -84,3 +85,28 @@ def copy_tokenizer_files(source: str | Path, out_dir: str | Path) -> list[str]:
             shutil.copy2(Path(source) / name, Path(out_dir) / name)
             copied.append(name)
     return copied
+
+
+def save_task_class(
+    architecture: str, hf_config, state: dict, head, head_names: dict, kind: str, labels: list, out_dir
+) -> Path:
+    """Write transformers' ``architecture`` (a task class) from the base model's ``state`` under its names and
+    the task ``head``'s weights under ``head_names`` (denoise layer -> transformers layer), with ``id2label``
+    from ``labels``; the folder is replaced only once complete."""
+    state = dict(state)
+    head_state = head.state_dict()
+    for ours, named in head_names.items():
+        for part in ("weight", "bias"):
+            state[f"{named}.{part}"] = head_state[f"{ours}.{part}"].detach().clone()
+    hf_config.architectures = [architecture]
+    hf_config.num_labels = len(labels)
+    hf_config.id2label = {i: str(label) for i, label in enumerate(labels)}
+    hf_config.label2id = {str(label): i for i, label in enumerate(labels)}
+    if kind == "regression":
+        hf_config.problem_type = "regression"
+    hf_model = getattr(import_transformers(), architecture)(hf_config)
+    hf_model.load_state_dict(state, strict=True)
+    out = Path(out_dir)
+    with staged_folder(out) as staging:
+        hf_model.save_pretrained(staging)
+    return out

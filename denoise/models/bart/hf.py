@@ -20,13 +20,12 @@ from denoise.models.encoder_decoder_hf import (
     load,
     require,
     save,
-    save_task_class,
     shared_settings,
     single,
 )
 from denoise.models.key_maps import attention, weight_and_bias
 from denoise.models.layers import TransformerConfig
-from denoise.models.transformers_io import import_transformers
+from denoise.models.transformers_io import import_transformers, save_task_class
 
 PROJECTIONS = {"query": "q_proj", "key": "k_proj", "value": "v_proj", "output": "out_proj"}
 ACTIVATIONS_TO_HF = {"gelu": "gelu", "gelu_tanh": "gelu_new", "relu": "relu"}

@@ -22,7 +22,7 @@ from denoise.files import staged_folder
 from denoise.models.bert.model import Bert, BertConfig
 from denoise.models.key_maps import attention, prefixed, theirs, weight_and_bias
 from denoise.models.layers import TransformerConfig
-from denoise.models.transformers_io import import_transformers
+from denoise.models.transformers_io import import_transformers, save_task_class
 from denoise.models.weights import check_checkpoint_weights
 
 
@@ -391,13 +391,10 @@ TASK_CLASSES = {
     "tagging": "BertForTokenClassification",
     "qa": "BertForQuestionAnswering",
 }
-TASK_HEADS = {  # denoise head weight -> transformers name
-    "BertForSequenceClassification": {
-        **weight_and_bias("dense", "bert.pooler.dense"),
-        **weight_and_bias("output", "classifier"),
-    },
-    "BertForTokenClassification": weight_and_bias("output", "classifier"),
-    "BertForQuestionAnswering": weight_and_bias("output", "qa_outputs"),
+TASK_HEADS = {  # denoise head layer -> transformers layer
+    "BertForSequenceClassification": {"dense": "bert.pooler.dense", "output": "classifier"},
+    "BertForTokenClassification": {"output": "classifier"},
+    "BertForQuestionAnswering": {"output": "qa_outputs"},
 }
 
 
@@ -406,7 +403,6 @@ def task_to_hf(model: Bert, kind: str, mode: str, head, labels: list, out_dir: s
     ``id2label`` from ``labels``. Refused by name: a RoBERTa- or ELECTRA-shaped model (only BERT's own
     classes are written), a classifier that does not read [CLS] through a dense layer (mean pooling, a
     linear probe: BertForSequenceClassification reads its pooler), a QA head over a window of tokens."""
-    transformers = import_transformers()
     config = model.config
     check_exportable(config.encoder)
     if hf_architecture(config) not in ("BertForPreTraining", "BertForMaskedLM"):
@@ -436,17 +432,7 @@ def task_to_hf(model: Bert, kind: str, mode: str, head, labels: list, out_dir: s
         state[hf_name("encoder.embeddings.token_types.weight", layout)] = torch.zeros(
             1, config.encoder.embedding_width
         )
-    state |= {theirs(name, TASK_HEADS[architecture]): value for name, value in head.state_dict().items()}
     hf_config = hf_config_of(config, "BertForMaskedLM")
-    hf_config.architectures = [architecture]
-    hf_config.num_labels = len(labels)
-    hf_config.id2label = {i: str(label) for i, label in enumerate(labels)}
-    hf_config.label2id = {str(label): i for i, label in enumerate(labels)}
-    if kind == "regression":
-        hf_config.problem_type = "regression"
-    hf_model = getattr(transformers, architecture)(hf_config)
-    hf_model.load_state_dict({k: v.detach().clone() for k, v in state.items()}, strict=True)
-    out = Path(out_dir)
-    with staged_folder(out) as staging:
-        hf_model.save_pretrained(staging)
-    return out
+    return save_task_class(
+        architecture, hf_config, state, head, TASK_HEADS[architecture], kind, labels, out_dir
+    )

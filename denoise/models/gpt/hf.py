@@ -19,7 +19,13 @@ from denoise.files import staged_folder
 from denoise.models.gpt.model import GPT, GPTConfig
 from denoise.models.key_maps import theirs, weight_and_bias
 from denoise.models.layers import TransformerConfig
-from denoise.models.transformers_io import describe, import_transformers, load_hf_config, read_weights
+from denoise.models.transformers_io import (
+    describe,
+    import_transformers,
+    load_hf_config,
+    read_weights,
+    save_task_class,
+)
 
 ARCHITECTURE = "GPT2LMHeadModel"
 PREFIX = "transformer."  # before the stack's names in GPT2LMHeadModel (a headless GPT2Model has none)
@@ -240,20 +246,8 @@ def task_to_hf(model: GPT, kind: str, mode: str, head, labels: list, out_dir: st
             "fine-tune with qa.window=0 to export it, or pass --backbone-only"
         )
     check_exportable(model.config)
-    transformers = import_transformers()
-    architecture = TASK_CLASSES[kind]
     state = {name: tensor for name, tensor in hf_state(model).items() if name != "lm_head.weight"}
-    state |= {
-        f"{TASK_HEADS[kind]}.{name.removeprefix('output.')}": t for name, t in head.state_dict().items()
-    }
-    hf_config = config_to_hf(model.config)
-    hf_config.architectures = [architecture]
-    hf_config.num_labels = len(labels)
-    hf_config.id2label = {i: str(label) for i, label in enumerate(labels)}
-    hf_config.label2id = {str(label): i for i, label in enumerate(labels)}
-    hf_model = getattr(transformers, architecture)(hf_config)
-    hf_model.load_state_dict(state, strict=True)
-    out = Path(out_dir)
-    with staged_folder(out) as staging:
-        hf_model.save_pretrained(staging)
-    return out
+    head_names = {"output": TASK_HEADS[kind]}
+    return save_task_class(
+        TASK_CLASSES[kind], config_to_hf(model.config), state, head, head_names, kind, labels, out_dir
+    )

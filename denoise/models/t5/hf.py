@@ -19,14 +19,13 @@ from denoise.models.encoder_decoder_hf import (
     load,
     require,
     save,
-    save_task_class,
     shared_settings,
     single,
 )
 from denoise.models.key_maps import attention
 from denoise.models.layers import TransformerConfig
 from denoise.models.t5.model import T5
-from denoise.models.transformers_io import import_transformers
+from denoise.models.transformers_io import import_transformers, save_task_class
 
 PROJECTIONS = {"query": "q", "key": "k", "value": "v", "output": "o"}
 DECODER_CROSS_BIAS = "decoder.block.0.layer.1.EncDecAttention.relative_attention_bias.weight"
