@@ -158,18 +158,23 @@ def test_generate_on_the_exported_folder_writes_what_denoise_writes(family, toke
     assert theirs[:, 1:].tolist() == ours.tolist()
 
 
-def fine_tuned(tokenizer, folder, *settings, task=None, family="bert"):
-    """A tiny BERT (or ``family``) model fine-tuned for two steps on a sample task (the sentiment file unless
-    ``task``)."""
+def tiny_model(tokenizer, family="bert"):
+    from denoise.models.families import build_model
+    from denoise.models.settings import Ids, ModelSettings
+
+    settings = ModelSettings(family=family, num_layers=1, d_model=32, num_heads=2, d_ff=64)
+    return build_model(settings, Ids.of(tokenizer))
+
+
+def fine_tuned(tokenizer, folder, *settings, task=None, family="bert", model=None):
+    """A tiny BERT (or ``family``, or ``model``) fine-tuned for two steps on a sample task (the sentiment file
+    unless ``task``)."""
     from denoise.finetune.config import load_finetune_config
     from denoise.finetune.loop import finetune
     from denoise.models.checkpoint import save_model
-    from denoise.models.families import build_model
-    from denoise.models.settings import Ids, ModelSettings
     from tests.paths import SAMPLES
 
-    bert = ModelSettings(family=family, num_layers=1, d_model=32, num_heads=2, d_ff=64)
-    save_model(build_model(bert, Ids.of(tokenizer)), folder / "run" / "model")
+    save_model(model or tiny_model(tokenizer, family), folder / "run" / "model")
     tokenizer.save(folder / "run" / "tokenizer")
     sample = str(SAMPLES / "sentiment.tsv")
     task = task or [
@@ -390,6 +395,92 @@ def test_a_t5_classifier_and_tagger_export_to_their_t5_classes(tokenizer, tmp_pa
     with torch.no_grad():
         mine = model.encoder(ids) @ head["output.weight"].T + head["output.bias"]
         torch.testing.assert_close(hf(input_ids=ids).logits, mine, rtol=0, atol=1e-4)
+
+
+def reshaped_bert(tokenizer, shape: str):
+    """A tiny BERT shaped as RoBERTa (positions numbered after the pad id, no pair head) or as ELECTRA's
+    discriminator (the replaced-token head)."""
+    from dataclasses import replace
+
+    from denoise.models.bert.model import Bert
+
+    config = tiny_model(tokenizer).config
+    if shape == "roberta":
+        encoder = replace(config.encoder, position_offset=tokenizer.pad_id + 1)
+        return Bert(replace(config, encoder=encoder, pair_head=False))
+    return Bert(replace(config, token_head="replaced", pair_head=False))
+
+
+def test_a_roberta_shaped_classifier_exports_to_roberta_s_class(tokenizer, tmp_path):
+    import torch
+
+    from denoise.finetune.store import load_task_model
+
+    model = reshaped_bert(tokenizer, "roberta")
+    tuned = fine_tuned(tokenizer, tmp_path, "classification.pooling=first", model=model)
+    main_convert(tuned, tmp_path / "hf")
+    hf = transformers.AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
+    assert type(hf).__name__ == "RobertaForSequenceClassification"
+    exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+    _, _, _, ours = load_task_model(tuned / "final")
+    ours.eval()
+    batch = exported(["A gripping, beautiful film.", "Dull."], return_tensors="pt", padding=True)
+    with torch.no_grad():
+        mine = ours(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+        torch.testing.assert_close(hf(**batch).logits, mine, rtol=0, atol=1e-4)
+
+
+def test_an_electra_tagger_exports_and_its_classifier_is_refused(tokenizer, tmp_path, capsys):
+    import torch
+
+    from denoise.finetune.store import load_parts
+    from tests.paths import SAMPLES
+
+    pos = str(SAMPLES / "pos.conll")
+    task = ["task.kind=tagging", f"task.train={pos}", f"task.test={pos}"]
+    tagger = fine_tuned(tokenizer, tmp_path / "tag", task=task, model=reshaped_bert(tokenizer, "electra"))
+    main_convert(tagger, tmp_path / "hf")
+    hf = transformers.AutoModelForTokenClassification.from_pretrained(tmp_path / "hf").eval()
+    assert type(hf).__name__ == "ElectraForTokenClassification"
+    model, _, head = load_parts(tagger / "final")
+    ids = torch.tensor([[tokenizer.cls_id, *tokenizer.encode("The king sleeps ."), tokenizer.sep_id]])
+    with torch.no_grad():
+        mine = model.encoder(ids) @ head["output.weight"].T + head["output.bias"]
+        torch.testing.assert_close(hf(input_ids=ids).logits, mine, rtol=0, atol=1e-4)
+    classifier = fine_tuned(
+        tokenizer, tmp_path / "cls", "classification.pooling=first", model=reshaped_bert(tokenizer, "electra")
+    )
+    with pytest.raises(SystemExit):
+        main_convert(classifier, tmp_path / "hf2")
+    assert "gelu" in capsys.readouterr().err and not (tmp_path / "hf2").exists()
+
+
+@pytest.mark.parametrize("family", ["bart", "t5"])
+def test_an_encoder_decoder_qa_model_exports_as_question_answering(family, tokenizer, tmp_path, capsys):
+    import torch
+
+    from denoise.finetune.store import load_task_model
+    from tests.paths import SAMPLES
+
+    squad = str(SAMPLES / "squad_v2.json")
+    task = ["task.kind=qa", f"task.train={squad}", f"task.test={squad}", "max_length=40", "qa.doc_stride=8"]
+    tuned = fine_tuned(tokenizer, tmp_path / "qa", "mode=encoder_decoder", task=task, family=family)
+    main_convert(tuned, tmp_path / "hf")
+    hf = transformers.AutoModelForQuestionAnswering.from_pretrained(tmp_path / "hf").eval()
+    assert type(hf).__name__ == f"{family.upper() if family == 't5' else 'Bart'}ForQuestionAnswering"
+    exported = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+    _, _, _, ours = load_task_model(tuned / "final")
+    ours.eval()
+    batch = exported("Who sleeps?", "The king sleeps in his tower.", return_tensors="pt")
+    with torch.no_grad():
+        start, end = ours(batch["input_ids"], batch["attention_mask"]).unbind(-1)
+        theirs = hf(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    torch.testing.assert_close(theirs.start_logits, start, rtol=0, atol=1e-4)
+    torch.testing.assert_close(theirs.end_logits, end, rtol=0, atol=1e-4)
+    encoder_mode = fine_tuned(tokenizer, tmp_path / "encoder", task=task, family=family)
+    with pytest.raises(SystemExit):
+        main_convert(encoder_mode, tmp_path / "hf2")
+    assert "ForQuestionAnswering: qa in mode encoder_decoder" in capsys.readouterr().err
 
 
 def test_a_real_checkpoint_fine_tuned_and_exported_predicts_as_denoise_does(tmp_path):

@@ -260,14 +260,27 @@ def save(layout: Seq2SeqLayout, model: EncoderDecoder, out_dir: str | Path) -> P
 # Fine-tuned models
 
 
-def check_end_token_classifier(family: str, architecture: str, kind: str, mode: str, head) -> None:
-    """Refuse by name a classifier that transformers' ``architecture`` (the decoder's end-token state through
-    a dense layer, fed the input shifted right) cannot hold."""
-    if kind not in ("classification", "regression") or mode != "encoder_decoder":
+def decoder_task_class(family: str, classes: dict[str, str], kind: str, mode: str, head) -> tuple[str, dict]:
+    """The transformers class (``classes``: task kind -> class) that a fine-tuned encoder-decoder exports as
+    when its head reads the decoder over the input shifted right (mode ``encoder_decoder``, as transformers'
+    classes read it), with where the head's weights go; refuses by name what that class cannot hold: another
+    kind or mode, a classifier other than the end token's state through a dense layer, a QA head over a
+    window of tokens."""
+    task = "classification" if kind == "regression" else kind
+    if task not in classes or mode != "encoder_decoder":
+        writes = "; ".join(f"{name}: {task} in mode encoder_decoder" for task, name in classes.items())
         raise DenoiseError(
             f"a {family} fine-tuned for {kind} in mode {mode} has no transformers class denoise writes "
-            f"({architecture}: classification in mode encoder_decoder); pass --backbone-only"
+            f"({writes}); pass --backbone-only"
         )
+    architecture = classes[task]
+    if task == "qa":
+        if head.window:
+            raise DenoiseError(
+                f"this QA head reads a window of {head.window} tokens each side; {architecture} reads one: "
+                "fine-tune with qa.window=0 to export it, or pass --backbone-only"
+            )
+        return architecture, {"output": "qa_outputs"}
     if head.pooling != "last" or head.dense is None:
         how = "a linear probe" if head.dense is None else f"{head.pooling} pooling"
         raise DenoiseError(
@@ -275,6 +288,4 @@ def check_end_token_classifier(family: str, architecture: str, kind: str, mode: 
             "dense layer: fine-tune with classification.pooling=last (and no probe) to export it, or pass "
             "--backbone-only"
         )
-
-
-END_TOKEN_HEAD = {"dense": "classification_head.dense", "output": "classification_head.out_proj"}
+    return architecture, {"dense": "classification_head.dense", "output": "classification_head.out_proj"}

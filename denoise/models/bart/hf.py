@@ -9,12 +9,11 @@ from denoise.errors import DenoiseError
 from denoise.models.bart.model import Bart
 from denoise.models.encoder_decoder import EncoderDecoderConfig
 from denoise.models.encoder_decoder_hf import (
-    END_TOKEN_HEAD,
     TOP_LEVEL,
     Seq2SeqLayout,
     activation_from_hf,
-    check_end_token_classifier,
     decoder_start,
+    decoder_task_class,
     differing,
     hf_state,
     load,
@@ -176,13 +175,13 @@ def to_hf(model: Bart, out_dir) -> object:
 
 
 def task_to_hf(model: Bart, kind: str, mode: str, head, labels: list, out_dir: str | Path) -> Path:
-    """A BART fine-tuned for classification the BART way (``mode: encoder_decoder``: the decoder's state at
-    the end token, through a dense layer) as ``BartForSequenceClassification``; other kinds and modes are
-    refused by name."""
-    architecture = "BartForSequenceClassification"
-    check_end_token_classifier("BART", architecture, kind, mode, head)
+    """A BART fine-tuned the BART way (``mode: encoder_decoder``: heads read the decoder over the input) as
+    ``BartForSequenceClassification`` (the end token's state through a dense layer) or
+    ``BartForQuestionAnswering``; other kinds and modes are refused by name."""
+    classes = {"classification": "BartForSequenceClassification", "qa": "BartForQuestionAnswering"}
+    architecture, head_names = decoder_task_class("BART", classes, kind, mode, head)
     LAYOUT.check(model.config)
     state = {k: v for k, v in hf_state(LAYOUT, model).items() if k not in TOP_LEVEL}
     return save_task_class(
-        architecture, config_to_hf(model.config), state, head, END_TOKEN_HEAD, kind, labels, out_dir
+        architecture, config_to_hf(model.config), state, head, head_names, kind, labels, out_dir
     )

@@ -370,69 +370,94 @@ def hf_config_of(config: BertConfig, architecture: str):
 def state_to_hf(model: Bert, architecture: str) -> dict[str, torch.Tensor]:
     """``model``'s weights under transformers names, aliases included, for ``load_state_dict(strict=True)``."""
     layout = LAYOUTS[architecture]
-    encoder = model.config.encoder
     ours = model.state_dict()
-    state = {hf_name(name, layout): value for name, value in ours.items()}
+    state = {hf_name(name, layout): value for name, value in ours.items() if not name.startswith("encoder.")}
+    state |= encoder_state(model, layout)
+    for alias, name in alias_names(layout, model.config.tie_embeddings).items():
+        state[alias] = ours[name]
+    return state
+
+
+def encoder_state(model: Bert, layout: Layout) -> dict[str, torch.Tensor]:
+    """The encoder's weights (embeddings and layers; no pooler, no head) under ``layout``'s names."""
+    encoder = model.config.encoder
+    state = {
+        hf_name(name, layout): value
+        for name, value in model.state_dict().items()
+        if name.startswith("encoder.")
+    }
     if not layout.positions_after_pad and encoder.position_offset:
         positions = hf_name("encoder.embeddings.positions.weight", layout)
         state[positions] = state[positions][encoder.position_offset :]
     if not encoder.type_vocab_size:
         type_table = hf_name("encoder.embeddings.token_types.weight", layout)
         state[type_table] = torch.zeros(1, encoder.embedding_width)
-    for alias, name in alias_names(layout, model.config.tie_embeddings).items():
-        state[alias] = ours[name]
     return state
 
 
-# the transformers class of each task kind a fine-tuned BERT exports as, and where its head's weights go
+# by the architecture a model exports as (its first word: Bert, Roberta, Electra), the transformers class of
+# each task kind a fine-tuned model exports as and where its head's weights go (denoise layer -> transformers)
 TASK_CLASSES = {
-    "classification": "BertForSequenceClassification",
-    "regression": "BertForSequenceClassification",
-    "tagging": "BertForTokenClassification",
-    "qa": "BertForQuestionAnswering",
+    "Bert": {
+        "classification": (
+            "BertForSequenceClassification",
+            {"dense": "bert.pooler.dense", "output": "classifier"},
+        ),
+        "tagging": ("BertForTokenClassification", {"output": "classifier"}),
+        "qa": ("BertForQuestionAnswering", {"output": "qa_outputs"}),
+    },
+    "Roberta": {
+        "classification": (
+            "RobertaForSequenceClassification",
+            {"dense": "classifier.dense", "output": "classifier.out_proj"},
+        ),
+        "tagging": ("RobertaForTokenClassification", {"output": "classifier"}),
+        "qa": ("RobertaForQuestionAnswering", {"output": "qa_outputs"}),
+    },
+    "Electra": {  # no classification: ElectraForSequenceClassification's head uses gelu, denoise's tanh
+        "tagging": ("ElectraForTokenClassification", {"output": "classifier"}),
+        "qa": ("ElectraForQuestionAnswering", {"output": "qa_outputs"}),
+    },
 }
-TASK_HEADS = {  # denoise head layer -> transformers layer
-    "BertForSequenceClassification": {"dense": "bert.pooler.dense", "output": "classifier"},
-    "BertForTokenClassification": {"output": "classifier"},
-    "BertForQuestionAnswering": {"output": "qa_outputs"},
-}
+MASKED_LM = {"Bert": "BertForMaskedLM", "Roberta": "RobertaForMaskedLM", "Electra": "ElectraForMaskedLM"}
 
 
 def task_to_hf(model: Bert, kind: str, mode: str, head, labels: list, out_dir: str | Path) -> Path:
-    """Write a fine-tuned BERT (``model`` and its task ``head``) as transformers' class for the task, with
-    ``id2label`` from ``labels``. Refused by name: a RoBERTa- or ELECTRA-shaped model (only BERT's own
-    classes are written), a classifier that does not read [CLS] through a dense layer (mean pooling, a
-    linear probe: BertForSequenceClassification reads its pooler), a QA head over a window of tokens."""
+    """Write a fine-tuned BERT, RoBERTa or ELECTRA (``model`` and its task ``head``) as transformers' class for
+    the task, with ``id2label`` from ``labels``. Refused by name: a classifier that does not read the first
+    token through a dense layer (mean pooling, a linear probe: transformers' classes read [CLS] or <s>), an
+    ELECTRA classifier (transformers' head uses gelu where denoise's uses tanh), a QA head over a window of
+    tokens."""
     config = model.config
     check_exportable(config.encoder)
-    if hf_architecture(config) not in ("BertForPreTraining", "BertForMaskedLM"):
-        raise DenoiseError(
-            f"a fine-tuned {hf_architecture(config).removesuffix('ForMaskedLM').removesuffix('ForPreTraining')} "
-            "exports its backbone only (--backbone-only); task heads export for BERT-shaped models"
+    architecture = hf_architecture(config)
+    base = next(name for name in MASKED_LM if architecture.startswith(name))
+    task = "classification" if kind == "regression" else kind
+    if task not in TASK_CLASSES[base]:
+        why = (
+            "ElectraForSequenceClassification's head applies gelu where denoise's applies tanh"
+            if base == "Electra" and task == "classification"
+            else f"denoise writes {', '.join(name for name, _ in TASK_CLASSES[base].values())}"
         )
-    if kind not in TASK_CLASSES:
-        raise DenoiseError(f"a {kind} head has no transformers class to export to; pass --backbone-only")
-    architecture = TASK_CLASSES[kind]
-    if architecture == "BertForSequenceClassification" and (head.pooling != "first" or head.dense is None):
+        raise DenoiseError(
+            f"a {kind} head on a model that exports as {architecture} has no transformers class to export to "
+            f"({why}); pass --backbone-only"
+        )
+    task_class, head_names = TASK_CLASSES[base][task]
+    if task == "classification" and (head.pooling != "first" or head.dense is None):
         how = "a linear probe" if head.dense is None else f"{head.pooling} pooling"
         raise DenoiseError(
-            f"this classifier reads the states by {how}; transformers' BertForSequenceClassification reads "
-            "[CLS] through a dense layer: fine-tune with classification.pooling=first (and no probe) to export "
-            "it, or pass --backbone-only"
+            f"this classifier reads the states by {how}; transformers' {task_class} reads the first token "
+            "through a dense layer: fine-tune with classification.pooling=first (and no probe) to export it, "
+            "or pass --backbone-only"
         )
     if kind == "qa" and head.window:
         raise DenoiseError(
-            f"this QA head reads a window of {head.window} tokens each side; BertForQuestionAnswering "
-            "reads one: fine-tune with qa.window=0 to export it, or pass --backbone-only"
+            f"this QA head reads a window of {head.window} tokens each side; {task_class} reads one: "
+            "fine-tune with qa.window=0 to export it, or pass --backbone-only"
         )
-    layout = LAYOUTS["BertForMaskedLM"]
-    ours = model.state_dict()
-    state = {hf_name(name, layout): value for name, value in ours.items() if name.startswith("encoder.")}
-    if not config.encoder.type_vocab_size:
-        state[hf_name("encoder.embeddings.token_types.weight", layout)] = torch.zeros(
-            1, config.encoder.embedding_width
-        )
-    hf_config = hf_config_of(config, "BertForMaskedLM")
+    masked_lm = MASKED_LM[base]
+    state = encoder_state(model, LAYOUTS[masked_lm])
     return save_task_class(
-        architecture, hf_config, state, head, TASK_HEADS[architecture], kind, labels, out_dir
+        task_class, hf_config_of(config, masked_lm), state, head, head_names, kind, labels, out_dir
     )

@@ -8,12 +8,11 @@ from pathlib import Path
 from denoise.errors import DenoiseError
 from denoise.models.encoder_decoder import EncoderDecoderConfig
 from denoise.models.encoder_decoder_hf import (
-    END_TOKEN_HEAD,
     TOP_LEVEL,
     Seq2SeqLayout,
     activation_from_hf,
-    check_end_token_classifier,
     decoder_start,
+    decoder_task_class,
     differing,
     hf_state,
     load,
@@ -186,9 +185,10 @@ def to_hf(model: T5, out_dir) -> object:
 
 
 def task_to_hf(model: T5, kind: str, mode: str, head, labels: list, out_dir: str | Path) -> Path:
-    """A fine-tuned T5 as transformers' class for its task: a classifier fine-tuned on the decoder's end-token
-    state (``mode: encoder_decoder``) as ``T5ForSequenceClassification``, a tagger on the encoder's states as
-    ``T5ForTokenClassification``; other kinds and modes are refused by name."""
+    """A fine-tuned T5 as transformers' class for its task: a tagger on the encoder's states as
+    ``T5ForTokenClassification``; a classifier on the decoder's end-token state or span QA on the decoder's
+    states (``mode: encoder_decoder``) as ``T5ForSequenceClassification`` or ``T5ForQuestionAnswering``;
+    other kinds and modes are refused by name."""
     LAYOUT.check(model.config)
     state = {f"transformer.{k}": v for k, v in hf_state(LAYOUT, model).items() if k not in TOP_LEVEL}
     if kind == "tagging":
@@ -204,8 +204,10 @@ def task_to_hf(model: T5, kind: str, mode: str, head, labels: list, out_dir: str
             "T5ForTokenClassification", config_to_hf(model.config), encoder_side, head, {"output": "classifier"},
             kind, labels, out_dir,
         )  # fmt: skip
-    architecture = "T5ForSequenceClassification"
-    check_end_token_classifier("T5", architecture, kind, mode, head)
+    classes = {"classification": "T5ForSequenceClassification", "qa": "T5ForQuestionAnswering"}
+    architecture, head_names = decoder_task_class("T5", classes, kind, mode, head)
+    if architecture == "T5ForQuestionAnswering":  # its weights sit at the top level, not under transformer.
+        state = {k.removeprefix("transformer."): v for k, v in state.items()}
     return save_task_class(
-        architecture, config_to_hf(model.config), state, head, END_TOKEN_HEAD, kind, labels, out_dir
+        architecture, config_to_hf(model.config), state, head, head_names, kind, labels, out_dir
     )
