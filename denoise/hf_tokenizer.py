@@ -2,14 +2,15 @@
 exported model folder encodes text to denoise's ids.
 
 The SentencePiece model becomes a ``tokenizers`` pipeline with the same pieces, ids and scores: its own
-normalisation (NFKC and whitespace, from the model's precompiled character map), the word-boundary marker
-``▁`` before the text, and the same unigram model with byte fallback (a character outside the pieces becomes
-its UTF-8 bytes, never ``<unk>``). Where two segmentations of a word score exactly alike ("XCVIII": I + II
-or II + I) the two libraries' searches may choose differently; the text read back is the same. The special
-tokens are named for transformers: ``<pad>``, ``<unk>``, ``<cls>`` (also the start), ``<sep>`` (also the
-end), ``<mask>``, the sentinels and UL2's mode tokens. One difference is deliberate: transformers finds
-special tokens written in a text (``"The <mask> sat."`` holds the mask id, as the fill-mask pipeline needs),
-where denoise encodes such text as ordinary characters.
+normalisation (NFKC and whitespace, from the model's precompiled character map, after a plain NFKC pass that
+keeps the accents of decomposed text), the word-boundary marker ``▁`` before the text, and the same unigram
+model with byte fallback (a character outside the pieces becomes its UTF-8 bytes, never ``<unk>``). Where two
+segmentations of a word score exactly alike ("XCVIII": I + II or II + I) the two libraries' searches may
+choose differently; the text read back is the same. The special tokens are named for transformers: ``<pad>``,
+``<unk>``, ``<cls>`` (also the start), ``<sep>`` (also the end), ``<mask>``, the sentinels and UL2's mode
+tokens. One difference is deliberate: transformers finds special tokens written in a text (``"The <mask>
+sat."`` holds the mask id, as the fill-mask pipeline needs), where denoise encodes such text as ordinary
+characters.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def fast_tokenizer(tokenizer: Tokenizer, model_file: Path, starts_with_cls: bool
     """The ``tokenizers.Tokenizer`` that encodes as ``tokenizer`` does (its SentencePiece model in
     ``model_file``), and frames a text or a pair as the model's tasks do: ``<cls> A <sep> (B <sep>)`` for a
     model that reads a start token (BERT), ``A <sep> (B <sep>)`` otherwise."""
-    from tokenizers import decoders, models, pre_tokenizers, processors
+    from tokenizers import decoders, models, normalizers, pre_tokenizers, processors
     from transformers.convert_slow_tokenizer import SpmConverter
 
     class SentencePieceFile:
@@ -47,6 +48,10 @@ def fast_tokenizer(tokenizer: Tokenizer, model_file: Path, starts_with_cls: bool
             "models only (`denoise tokenizer train --model-type unigram`, the default)"
         )
     fast = converter.converted()  # its normaliser and special tokens
+    if fast.normalizer is not None and converter.proto.normalizer_spec.name.startswith(("nmt_nfkc", "nfkc")):
+        # tokenizers' precompiled map replaces a whole grapheme by the rule of its first character, which
+        # drops the marks of decomposed (NFD) text; composing the text first gives SentencePiece's result
+        fast.normalizer = normalizers.Sequence([normalizers.NFKC(), fast.normalizer])
     pieces = [
         (tokenizer.id_to_piece(i), tokenizer.processor.get_score(i)) for i in range(tokenizer.vocab_size)
     ]

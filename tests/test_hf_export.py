@@ -50,11 +50,30 @@ def test_the_exported_tokenizer_encodes_every_line_to_denoise_s_ids(tokenizer, e
     ours = tokenizer.encode(lines)
     theirs = exported(lines, add_special_tokens=False)["input_ids"]
     differing = [(a, b) for a, b in zip(ours, theirs) if a != b]
-    assert len(differing) <= 5, f"{len(differing)} of 2,000 lines differ"
+    assert len(differing) <= 2, f"{len(differing)} of 2,000 lines differ"
     for a, b in differing:
         assert tokenizer.decode(a) == tokenizer.decode(b)
         assert score(tokenizer, a) == pytest.approx(score(tokenizer, b), abs=1e-4)
     assert any(tokenizer.id_to_piece(i).startswith("<0x") for row in ours for i in row)  # byte fallback ran
+
+
+@pytest.mark.parametrize("form", ["NFD", "NFKD"])
+def test_decomposed_text_keeps_its_accents(tokenizer, exported, form):
+    """Words of accented Latin, Greek, Cyrillic and Hangul letters written decomposed (a base letter and its
+    combining marks, as macOS file names and some corpora are) get denoise's ids, every line."""
+    import unicodedata
+
+    ranges = [(0xC0, 0x250), (0x1E00, 0x2000), (0x386, 0x3CF), (0x400, 0x480), (0xAC00, 0xAC00 + 400)]
+    letters = [
+        chr(c) for start, end in ranges for c in range(start, end) if unicodedata.category(chr(c))[0] == "L"
+    ]
+    rng = random.Random(0)
+    words = lambda: " ".join(
+        "".join(rng.choices(letters, k=rng.randint(1, 8))) for _ in range(rng.randint(1, 8))
+    )
+    lines = [unicodedata.normalize(form, words()) for _ in range(500)]
+    assert sum(line != unicodedata.normalize("NFC", line) for line in lines) > 450
+    assert tokenizer.encode(lines) == exported(lines, add_special_tokens=False)["input_ids"]
 
 
 def test_it_decodes_as_denoise_does(tokenizer, exported, corpus_documents):
