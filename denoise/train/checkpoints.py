@@ -74,10 +74,10 @@ def staging_dir(out: Path, step: int) -> Path:
 
 
 def write_shared(staging: Path, model, states: dict) -> None:
-    """What the main process writes: the model and ``states`` (name -> object with a state dict)."""
+    """What the main process writes: the model and ``states`` (name -> state dict)."""
     save_model(model, staging / "model")
-    for name, owner in states.items():
-        save_state(owner.state_dict(), staging / f"{name}.pt")
+    for name, state in states.items():
+        save_state(state, staging / f"{name}.pt")
 
 
 def save_state(state, path: Path) -> None:

@@ -21,6 +21,7 @@ from denoise.optim.optimizers import OPTIMIZERS
 from denoise.optim.schedules import SCHEDULES
 from denoise.optim.step import PRECISIONS
 from denoise.train.objectives import build_objective, objective_mapping
+from denoise.train.sharding import SHARDINGS
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ class TrainingSettings:
     max_tokens: int | None = None  # a token budget (block tokens); sets the steps when max_steps is None
     precision: str = "fp32"  # fp32 | bf16 | fp16
     compile: bool = False  # torch.compile the model (fixed shapes: batches are padded to the block size)
+    # how several processes hold the model: none (each a whole copy, gradients averaged: data parallel) or
+    # fsdp (each a slice of every weight, gradient and optimizer state: fully sharded, for larger models)
+    sharding: str = "none"
     seed: int = 0  # fresh weights, dropout, data order and corruption all follow from it
     log_interval: int = 10  # steps between lines of metrics.jsonl
     eval_interval: int = 300  # steps between evaluations on the held-out blocks
@@ -131,12 +135,18 @@ class PretrainConfig:
         family_named(self.model.family)
         build_objective(self.objective)
         check_choice("training.precision", self.training.precision, PRECISIONS)
+        check_choice("training.sharding", self.training.sharding, SHARDINGS)
         check_choice("data.encoding_errors", self.data.encoding_errors, ENCODING_ERRORS)
         check_choice("optimizer.schedule", self.optimizer.schedule, SCHEDULES)
         check_choice("optimizer.name", self.optimizer.name, OPTIMIZERS)
         t = self.training
         if t.max_steps is None and t.max_tokens is None:
             raise DenoiseError("set a budget: training.max_steps or training.max_tokens")
+        if t.sharding == "fsdp" and t.precision == "fp16":
+            raise DenoiseError(
+                "training.sharding=fsdp trains in fp32 or bf16, not fp16 (whose loss scaling does not see the "
+                "shards); set training.precision=bf16"
+            )
 
     def to_mapping(self) -> dict:
         return {**dataclasses.asdict(self), "objective": objective_mapping(self.objective)}

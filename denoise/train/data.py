@@ -154,13 +154,22 @@ class StepSampler(torch.utils.data.Sampler):
 class EvalSampler(torch.utils.data.Sampler):
     """This process's share of the first ``batches`` micro-batches of the held-out blocks (always epoch 0,
     so every evaluation sees the same corruption), for the evaluation after ``step`` steps (which schedules
-    without an eval value read)."""
+    without an eval value read); with ``equal_shares`` every process gets as many."""
 
     def __init__(
-        self, validation: np.ndarray, micro_batch: int, batches: int, rank: int, processes: int, step: int = 0
+        self,
+        validation: np.ndarray,
+        micro_batch: int,
+        batches: int,
+        rank: int,
+        processes: int,
+        step: int = 0,
+        equal_shares: bool = False,
     ):
         chunks = [validation[i : i + micro_batch] for i in range(0, len(validation), micro_batch)]
         chunks = chunks[: batches * processes]
+        if equal_shares:  # as many micro-batches for every process, the few left over unread
+            chunks = chunks[: len(chunks) // processes * processes]
         self.mine, self.step = chunks[rank::processes], step
 
     def __len__(self) -> int:

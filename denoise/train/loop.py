@@ -39,6 +39,7 @@ from denoise.optim.schedules import make_scheduler
 from denoise.optim.step import Precision, Stepper
 from denoise.outputs import NEW, Marker, check_output, write_marker
 from denoise.train import checkpoints as ckpt
+from denoise.train import sharding
 from denoise.train.config import PretrainConfig, normalised_config
 from denoise.train.data import (
     EvalSampler,
@@ -132,9 +133,12 @@ class Pretraining:
         self.precision = Precision(t.precision, self.accelerator.device.type)
         if self.accelerator.distributed_type.value == "FSDP":
             raise DenoiseError(
-                "FSDP runs cannot be checkpointed by denoise yet (their weights and optimizer state are "
-                "sharded); launch with DDP (accelerate launch --multi_gpu) instead"
+                "denoise shards a model itself: launch with plain data parallelism (accelerate launch "
+                "--multi_gpu, or torchrun) and set training.sharding=fsdp, rather than accelerate's FSDP plugin"
             )
+        self.sharded = t.sharding == "fsdp" and self.accelerator.num_processes > 1
+        if t.sharding == "fsdp" and not self.sharded:
+            self.accelerator.print("training.sharding=fsdp on one process: the model is not sharded")
         self.resume_from = self._checkpoint_to_resume(resume)
         self.layout = Layout.of(t.global_batch, t.micro_batch, self.accelerator.num_processes)
         self.total_steps = total_steps(config)
@@ -193,11 +197,17 @@ class Pretraining:
         pairs = any(op.pairs for op in corrupter.ops)
         module = self._setup_model(init, pairs, corrupter.recipe.name)
         model = self.objective.kept(module)
+        if self.config.training.sharding == "fsdp" and self.objective.companions(module):
+            raise DenoiseError(
+                f"training.sharding=fsdp does not train the {self.config.objective!r} objective yet (its "
+                "models share weights across shards); train it with training.sharding=none"
+            )
         longest = self.family.longest_input(self.config.data.block_size, corrupter.ops)
         check_positions(model, longest)
         self._setup_optimizer(module)
         self.start_step, self.tokens = 0, 0
         self.flops = TrainingFlops(self.accelerator)
+        self._cpu_copy = None  # a sharded run's whole model, built once for checkpoints and the export
         if self.resume_from is not None:
             self._restore(self.resume_from)
         t = self.config.training
@@ -264,30 +274,40 @@ class Pretraining:
         return module
 
     def _setup_optimizer(self, model) -> None:
-        """The optimizer and schedule, the model and optimizer prepared by accelerate, and the step."""
+        """The optimizer and schedule, the model and optimizer prepared by accelerate (or the model sharded),
+        and the step."""
         acc, o = self.accelerator, self.config.optimizer
         fused = o.fused if o.fused is not None else acc.device.type == "cuda"
+        if self.sharded:  # before the optimizer, which then holds the shards
+            model = sharding.shard(model, acc.device)
         optimizer = make_optimizer(
             parameter_groups(model, o.weight_decay), o.name, o.lr, o.betas, o.eps, fused=fused
         )
         self.scheduler = make_scheduler(
             optimizer, o.schedule, o.warmup_steps, self.total_steps, o.min_lr_ratio
         )
-        self.model, self.optimizer = acc.prepare(model, optimizer)
+        if self.sharded:
+            self.model = model
+        else:
+            self.model, prepared = acc.prepare(model, optimizer)
+            optimizer = prepared.optimizer
         if self.config.training.compile:
             self.model = torch.compile(self.model)
         self.stepper = Stepper(
-            self.optimizer.optimizer,
+            optimizer,
             self.scheduler,
             self.precision,
             o.clip_norm,
             parameters=lambda: self.model.parameters(),
-            clip=acc.clip_grad_norm_,
+            clip=sharding.clip_grad_norm if self.sharded else acc.clip_grad_norm_,
         )
+        self.states = self.stepper.state()  # what a checkpoint keeps of the step
+        if self.config.training.sharding == "fsdp":  # kept whole, by parameter name, on any processes
+            self.states["optimizer"] = sharding.OptimizerState(model, optimizer)
 
     def _restore(self, checkpoint: Path) -> None:
         state = ckpt.read_trainer_state(checkpoint)
-        ckpt.read_states(checkpoint, self.stepper.state())
+        ckpt.read_states(checkpoint, self.states)
         self.start_step, self.tokens = state["step"], state["tokens"]
         self.flops.done = state.get("flops", 0.0)  # absent from checkpoints written before it was counted
         same_world = state.get("processes") == self.accelerator.num_processes
@@ -328,7 +348,7 @@ class Pretraining:
         for j, batch in enumerate(micro_batches):
             inputs = model_inputs(batch, acc.device)
             last = j == len(micro_batches) - 1
-            with nullcontext() if last else acc.no_sync(self.model):
+            with self._gradient_sync(last):
                 with self.precision.autocast():
                     loss, parts = self.objective.loss(self.model, inputs, counts[j], total)
                 self.stepper.backward(loss * world)
@@ -339,6 +359,27 @@ class Pretraining:
         if world > 1:  # every process has the same parts: the objective's, for every micro-batch
             summed = acc.reduce(summed, "sum")
         return {**dict(zip(names, summed)), "counts": total}
+
+    def _gradient_sync(self, enabled: bool):
+        """Inside, backward passes average the gradients over processes (``enabled``: the last micro-batch of
+        a step) or keep them local."""
+        if self.sharded:
+            return sharding.gradient_sync(self.model, enabled)
+        return nullcontext() if enabled else self.accelerator.no_sync(self.model)
+
+    def _whole(self):
+        """The kept model with whole weights on the main process (None elsewhere): itself, or under sharding a
+        copy on the CPU gathered from the shards, which every process must call for."""
+        if not self.sharded:
+            return self.kept if self.accelerator.is_main_process else None
+        weights = sharding.full_weights(self.unwrapped)
+        if not self.accelerator.is_main_process:
+            return None
+        if self._cpu_copy is None:
+            with rng.isolated():  # its fresh weights, overwritten at once, take no draws from the run's
+                self._cpu_copy = self.family.model(self.kept.config)
+        self._cpu_copy.load_state_dict(weights)
+        return self._cpu_copy
 
     # -- the run -------------------------------------------------------------------------------------------
 
@@ -465,6 +506,7 @@ class Pretraining:
             acc.process_index,
             acc.num_processes,
             step,
+            equal_shares=self.sharded,  # every process runs each forward: the shards gather together
         )
         loader = make_loader(self.blocks, sampler, self.eval_collator, 0, t.seed)
         with rng.isolated(t.seed + acc.process_index):  # the same draws at every evaluation (ELECTRA's
@@ -473,15 +515,23 @@ class Pretraining:
                 "step": step,
                 **evaluate(self.model, loader, acc, self.precision.autocast, self.vocab.size),
             }
-        if t.reconstructions and acc.is_main_process and len(sampler):
-            first = next(iter(loader))
-            if self.family.generates:
-                shown = reconstructions(self.kept, first, self.tokenizer, t.reconstructions, acc.device)
-            else:
-                with rng.isolated(t.seed):
-                    shown = masked_fills(self.unwrapped, first, self.tokenizer, t.reconstructions, acc.device)
-            metrics.update(shown)
+        if t.reconstructions and (acc.is_main_process or self.sharded) and len(sampler):
+            shown = self._examples(step)
+            if acc.is_main_process:
+                metrics.update(shown)
         return metrics
+
+    def _examples(self, step: int) -> dict:
+        """Held-out blocks beside what the model makes of them (the main process's first evaluation batch);
+        under sharding every process runs them, on the same blocks."""
+        t, device = self.config.training, self.accelerator.device
+        first_batch = EvalSampler(self.split.validation, self.layout.micro_batch, 1, 0, 1, step)
+        first = next(iter(make_loader(self.blocks, first_batch, self.eval_collator, 0, t.seed)))
+        with sharding.gathered(self.unwrapped) if self.sharded else nullcontext():
+            if self.family.generates:
+                return reconstructions(self.kept, first, self.tokenizer, t.reconstructions, device)
+            with rng.isolated(t.seed):
+                return masked_fills(self.unwrapped, first, self.tokenizer, t.reconstructions, device)
 
     def _stop_non_finite(self, step: int, loss: float) -> None:
         latest = ckpt.latest_checkpoint(self.out)
@@ -505,8 +555,14 @@ class Pretraining:
             staging.mkdir(parents=True)
         acc.wait_for_everyone()
         ckpt.write_rng(staging, acc.process_index)
+        model = self._whole()
+        states = {
+            name: owner.state_dict()
+            for name, owner in self.states.items()
+            if acc.is_main_process or self.sharded  # gathering a sharded state takes every process
+        }
         if acc.is_main_process:
-            ckpt.write_shared(staging, self.kept, self.stepper.state())
+            ckpt.write_shared(staging, model, states)
             self._save_companions(staging)
         acc.wait_for_everyone()
         if acc.is_main_process:
@@ -525,6 +581,7 @@ class Pretraining:
     def _snapshot(self, step: int) -> None:
         """The model and tokenizer as they are at ``step``, in ``OUT/snapshots/step-N/`` with what it cost."""
         flops = self.flops.total()  # every process takes part
+        model = self._whole()
         if self.accelerator.is_main_process:
             record = {
                 "step": step,
@@ -533,7 +590,7 @@ class Pretraining:
                 "flops": flops,
             }
             with staged_folder(snapshot_dir(self.out, step)) as staging:
-                save_model(self.kept, staging / "model")
+                save_model(model, staging / "model")
                 self._save_companions(staging)
                 self.tokenizer.save(staging / "tokenizer")
                 write_json(staging / SNAPSHOT_FILE, record)
@@ -541,8 +598,9 @@ class Pretraining:
 
     def _export(self) -> None:
         """The final model and its tokenizer, ready for fine-tuning: ``OUT/model`` and ``OUT/tokenizer``."""
+        model = self._whole()
         if self.accelerator.is_main_process:
-            save_model(self.kept, self.out / "model")
+            save_model(model, self.out / "model")
             self._save_companions(self.out)
             self.tokenizer.save(self.out / "tokenizer")
         self.accelerator.wait_for_everyone()

@@ -1,0 +1,95 @@
+"""Fully sharded data parallel training (``training.sharding: fsdp``), through torch's ``fully_shard``.
+
+Each process keeps a slice of every weight, of its gradient and of its optimizer state; a Transformer block
+gathers its full weights just before it runs and frees them after, and so does the rest of the model (the
+embeddings, final norms and heads: the root). A model, its gradients and an Adam state that do not fit one
+device's memory under plain data parallelism then fit across several; the data and the losses are those of
+a data-parallel run on as many processes.
+
+Checkpoints gather the full weights and optimizer state onto the main process and keep denoise's format: a
+sharded run resumes on any number of processes, and its model folders are those of any run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from denoise.models.decoder import DecoderBlock
+from denoise.models.layers import EncoderBlock
+
+SHARDINGS = ("none", "fsdp")
+BLOCKS = (EncoderBlock, DecoderBlock)  # the units whose weights are gathered together
+
+
+def shard(module: nn.Module, device: torch.device) -> nn.Module:
+    """``module`` sharded over every process of the default group, each block a unit and then the root with
+    what is left, its shards moved to ``device``."""
+    import torch.distributed as dist
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+
+    mesh = init_device_mesh(device.type, (dist.get_world_size(),))
+    for block in [m for m in module.modules() if isinstance(m, BLOCKS)]:
+        fully_shard(block, mesh=mesh)
+    fully_shard(module, mesh=mesh)
+    return module
+
+
+@contextmanager
+def gradient_sync(model: nn.Module, enabled: bool) -> Iterator[None]:
+    """Backward passes inside keep their gradients local (``enabled=False``: a micro-batch before the last)
+    or reduce-scatter them."""
+    model.set_requires_gradient_sync(enabled)
+    try:
+        yield
+    finally:
+        model.set_requires_gradient_sync(True)
+
+
+@contextmanager
+def gathered(model: nn.Module) -> Iterator[None]:
+    """The root's own weights whole inside, for what calls the model's parts rather than its ``forward``
+    (generation); every process must enter, with the same inputs, as each block gathers across them."""
+    model.unshard()
+    try:
+        yield
+    finally:
+        model.reshard()
+
+
+def full_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``model``'s state dict with whole tensors on the CPU of the main process (empty elsewhere); every
+    process must call it."""
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+    return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+
+def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
+    """Clip the sharded gradients to a total norm of ``max_norm``; returns the norm before clipping."""
+    norm = torch.nn.utils.clip_grad_norm_(list(parameters), max_norm)
+    return norm.full_tensor() if hasattr(norm, "full_tensor") else norm
+
+
+class OptimizerState:
+    """The optimizer's state as a checkpoint keeps it: whole tensors keyed by parameter name on the main
+    process, which a run on any number of processes loads back into its shards."""
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer):
+        self.model, self.optimizer = model, optimizer
+
+    def state_dict(self) -> dict:
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+        options = StateDictOptions(full_state_dict=True, cpu_offload=True)
+        return get_optimizer_state_dict(self.model, self.optimizer, options=options)
+
+    def load_state_dict(self, state: dict) -> None:
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+        options = StateDictOptions(full_state_dict=True)
+        set_optimizer_state_dict(self.model, self.optimizer, optim_state_dict=state, options=options)
