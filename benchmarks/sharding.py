@@ -1,13 +1,14 @@
-"""Memory and step time of fully sharded training (``training.sharding=fsdp``) beside data parallelism (torch's
-DistributedDataParallel, what an unsharded run uses), in one run.
+"""Memory and step time of fully sharded training (``training.sharding=fsdp``, also with
+``training.activation_checkpointing``) beside data parallelism (torch's DistributedDataParallel, what an
+unsharded run uses), in one run.
 
     python benchmarks/sharding.py [--processes 2] [--steps 6] [--device cpu|cuda]
 
 Each mode trains the same denoise BERT (8 layers, 512 wide, a 32,000-token vocabulary: 41M parameters) with
 AdamW on the same random batches, in a fresh set of processes (torchrun; gloo on CPUs, NCCL on GPUs). Each
 process reports what it holds after the steps: the bytes of its weights, gradients and optimizer state
-(local shards under FSDP), its peak resident set (CPU) or peak allocated memory (CUDA), and the median step
-time. On CPU processes the step times mostly measure gloo; the held bytes are what carries to GPUs.
+(local shards under FSDP), of the activations autograd keeps for the backward pass, its peak resident set
+(CPU) or peak allocated memory (CUDA), and the median step time. On CPU processes the step times mostly measure gloo; the held bytes are what carries to GPUs.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 import torch
 
 BATCH, LENGTH = 8, 128
+MODES = ("ddp", "fsdp", "fsdp+recompute")
 SHAPE = dict(num_layers=8, d_model=512, num_heads=8, d_ff=2048)
 
 
@@ -44,10 +46,21 @@ def held_bytes(model, optimizer) -> dict[str, int]:
     }
 
 
+def keeping(sizes: list):
+    """Autograd's saved-tensor hooks, adding the bytes of each tensor kept for the backward pass to ``sizes``."""
+
+    def pack(tensor):
+        sizes.append(tensor.numel() * tensor.element_size())
+        return tensor
+
+    return torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor)
+
+
 def worker(mode: str, steps: int, device_type: str) -> None:
     import torch.distributed as dist
 
     from denoise.models.families import build_model
+    from denoise.models.recompute import recompute_activations
     from denoise.models.settings import Ids, ModelSettings
     from denoise.train import sharding
 
@@ -59,7 +72,9 @@ def worker(mode: str, steps: int, device_type: str) -> None:
     torch.manual_seed(0)
     ids = Ids(32000, pad_id=0, start_id=2, eos_id=3)
     model = build_model(ModelSettings(family="bert", pair_head=False, **SHAPE), ids)
-    if mode == "fsdp":
+    if mode == "fsdp+recompute":
+        recompute_activations(model)
+    if mode.startswith("fsdp"):
         model = sharding.shard(model, device)
     else:
         model = torch.nn.parallel.DistributedDataParallel(model.to(device))
@@ -70,13 +85,15 @@ def worker(mode: str, steps: int, device_type: str) -> None:
         tokens = torch.randint(5, 32000, (BATCH, LENGTH), generator=generator)
         labels = torch.where(torch.rand(BATCH, LENGTH, generator=generator) < 0.15, tokens, -100)
         start = time.perf_counter()
-        loss = model(input_ids=tokens.to(device), labels=labels.to(device)).loss
+        kept = []
+        with keeping(kept):
+            loss = model(input_ids=tokens.to(device), labels=labels.to(device)).loss
         loss.backward()
         optimizer.step()
         if device_type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
-        held = held_bytes(model, optimizer)  # before the gradients are cleared
+        held = {**held_bytes(model, optimizer), "activations": sum(kept)}  # before the gradients are cleared
         optimizer.zero_grad(set_to_none=True)
     if device_type == "cuda":
         peak = torch.cuda.max_memory_allocated()
@@ -109,23 +126,22 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    parser.add_argument("--worker", choices=["ddp", "fsdp"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         return worker(args.worker, args.steps, args.device)
-    results = {mode: launch(mode, args.processes, args.steps, args.device, 29561 + i) for i, mode in
-               enumerate(["ddp", "fsdp"])}  # fmt: skip
-    mib = 2**20
+    results = {
+        mode: launch(mode, args.processes, args.steps, args.device, 29561 + i) for i, mode in enumerate(MODES)
+    }
     print(f"{args.processes} processes on {args.device}, BERT {SHAPE}, batch {BATCH}x{LENGTH} per process")
-    print("| per process | DDP | FSDP | DDP / FSDP |")
-    print("|---|---:|---:|---:|")
-    for key in ("weights", "gradients", "optimizer", "peak"):
-        ddp = max(r[key] for r in results["ddp"])
-        fsdp = max(r[key] for r in results["fsdp"])
-        print(f"| {key} (MiB) | {ddp / mib:.1f} | {fsdp / mib:.1f} | {ddp / fsdp:.2f}x |")
-    ddp = statistics.median(r["step_s"] for r in results["ddp"])
-    fsdp = statistics.median(r["step_s"] for r in results["fsdp"])
-    print(f"| step (s) | {ddp:.3f} | {fsdp:.3f} | {ddp / fsdp:.2f}x |")
+    print("| per process | " + " | ".join(MODES) + " | DDP / " + " | DDP / ".join(MODES[1:]) + " |")
+    print("|---|" + "---:|" * (2 * len(MODES) - 1))
+    for key in ("weights", "gradients", "optimizer", "activations", "peak", "step_s"):
+        values = [max(r[key] for r in results[mode]) for mode in MODES]
+        unit, scale = ("s", 1) if key == "step_s" else ("MiB", 2**20)
+        shown = [f"{v / scale:.3f}" if key == "step_s" else f"{v / scale:.1f}" for v in values]
+        ratios = [f"{values[0] / v:.2f}x" for v in values[1:]]
+        print(f"| {key.removesuffix('_s')} ({unit}) | " + " | ".join(shown + ratios) + " |")
 
 
 if __name__ == "__main__":

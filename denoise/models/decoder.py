@@ -23,6 +23,7 @@ from denoise.models.layers import (
     padding_bias,
     position_bias,
 )
+from denoise.models.recompute import BlockStack
 
 
 class DecoderBlock(nn.Module):
@@ -64,7 +65,7 @@ class DecoderBlock(nn.Module):
         return self.residual(x, self.feed_forward_norm, self.feed_forward)
 
 
-class Decoder(nn.Module):
+class Decoder(BlockStack):
     """Embeddings (the token table shared with the encoder), ``num_layers`` decoder blocks and, for T5, a
     final norm. Returns the hidden states."""
 
@@ -114,7 +115,8 @@ class Decoder(nn.Module):
         self_bias = self.self_attention_bias(input_ids.shape[1], past, attention_mask, x.dtype, x.device)
         cross_bias = padding_bias(encoder_mask, x.dtype)
         for index, layer in enumerate(self.layers):
-            x = layer(
+            x = self.run_block(
+                layer,
                 x,
                 self_bias,
                 encoder_states,

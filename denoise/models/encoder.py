@@ -18,6 +18,7 @@ from denoise.models.layers import (
     position_bias,
     unmask_unattended,
 )
+from denoise.models.recompute import BlockStack
 
 
 class Embeddings(nn.Module):
@@ -91,7 +92,7 @@ def check_inputs(
             )
 
 
-class Encoder(nn.Module):
+class Encoder(BlockStack):
     """Embeddings (projected to ``d_model`` when factorised), ``num_layers`` encoder blocks and, for T5 and
     GPT-2, a final norm. Returns the hidden states.
 
@@ -141,7 +142,9 @@ class Encoder(nn.Module):
             if attention_mask is not None:
                 bias = unmask_unattended(bias)
         for index, layer in enumerate(self.layers):
-            x = layer(x, bias, causal, cache.self_attention[index] if cache is not None else None)
+            x = self.run_block(
+                layer, x, bias, causal, cache.self_attention[index] if cache is not None else None
+            )
         if cache is not None:
             cache.length = past + length
         if self.final_norm is not None:

@@ -45,6 +45,7 @@ RESUMABLE_CHANGES = {
     "training.trackers",
     "training.threads",
     "training.peak_tflops",
+    "training.activation_checkpointing",
     "data.num_workers",
     "data.num_proc",
 }

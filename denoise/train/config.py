@@ -82,6 +82,9 @@ class TrainingSettings:
     # how several processes hold the model: none (each a whole copy, gradients averaged: data parallel) or
     # fsdp (each a slice of every weight, gradient and optimizer state: fully sharded, for larger models)
     sharding: str = "none"
+    # keep only each Transformer block's input for the backward pass and run the block again there: about a
+    # third more compute for the memory of the activations inside the blocks (the same gradients)
+    activation_checkpointing: bool = False
     seed: int = 0  # fresh weights, dropout, data order and corruption all follow from it
     log_interval: int = 10  # steps between lines of metrics.jsonl
     eval_interval: int = 300  # steps between evaluations on the held-out blocks

@@ -33,6 +33,7 @@ from denoise.files import replace_folder, staged_folder, write_json
 from denoise.models.checkpoint import save_model
 from denoise.models.families import build_model, check_positions, family_named, learned_positions
 from denoise.models.init import Init
+from denoise.models.recompute import recompute_activations
 from denoise.models.settings import Ids
 from denoise.optim.optimizers import make_optimizer, parameter_groups
 from denoise.optim.schedules import make_scheduler
@@ -278,6 +279,8 @@ class Pretraining:
         and the step."""
         acc, o = self.accelerator, self.config.optimizer
         fused = o.fused if o.fused is not None else acc.device.type == "cuda"
+        if self.config.training.activation_checkpointing:
+            recompute_activations(model)
         if self.sharded:  # before the optimizer, which then holds the shards
             model = sharding.shard(model, acc.device)
         optimizer = make_optimizer(

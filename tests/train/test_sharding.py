@@ -53,6 +53,7 @@ def settings(prepared_corpus, *extra, steps=4):
 
 
 def test_a_sharded_run_trains_as_one_process_does_and_keeps_whole_models(prepared_corpus, tmp_path):
+    """The losses of one process, with activations kept or recomputed; the same models in every folder."""
     one = settings(prepared_corpus, "training.snapshots=[0.5]")
     run("pretrain", *one, "--out", str(tmp_path / "one"))
     output = run("pretrain", *one, "training.sharding=fsdp", "--out", str(tmp_path / "fsdp"), processes=2)
@@ -60,6 +61,10 @@ def test_a_sharded_run_trains_as_one_process_does_and_keeps_whole_models(prepare
     ones, sharded = losses(tmp_path / "one"), losses(tmp_path / "fsdp")
     assert sorted(sharded) == [1, 2, 3, 4]
     assert np.allclose([ones[s] for s in ones], [sharded[s] for s in ones], rtol=1e-5, atol=1e-6)
+    sharded_settings = [*one, "training.sharding=fsdp", "training.activation_checkpointing=true"]
+    run("pretrain", *sharded_settings, "--out", str(tmp_path / "recomputed"), processes=2)
+    recomputed = losses(tmp_path / "recomputed")
+    assert np.allclose([ones[s] for s in ones], [recomputed[s] for s in ones], rtol=1e-5, atol=1e-6)
     evals = [r for r in read_metrics(tmp_path / "fsdp") if "eval_loss" in r]
     assert "examples" in evals[-1] and "reconstruction_bleu" in evals[-1]  # generation across the shards
     for folder in ("model", "snapshots/step-00000002/model", "checkpoints/step-00000004/model"):
