@@ -317,6 +317,11 @@ CASES = [
     Case("warmup_steps -1", pretrain_with("optimizer.warmup_steps=-1"), r"optimizer\.warmup_steps.*-1"),
     Case("sharding zero3", pretrain_with("training.sharding=zero3"), r"training\.sharding.*zero3.*fsdp"),
     Case(
+        "shard_processes without sharding",
+        pretrain_with("training.shard_processes=2"),
+        r"training\.shard_processes=2.*training\.sharding=fsdp",
+    ),
+    Case(
         "fsdp in fp16",
         pretrain_with("training.sharding=fsdp", "training.precision=fp16"),
         r"training\.sharding=fsdp.*fp16.*training\.precision=bf16",

@@ -46,6 +46,7 @@ RESUMABLE_CHANGES = {
     "training.threads",
     "training.peak_tflops",
     "training.activation_checkpointing",
+    "training.shard_processes",
     "data.num_workers",
     "data.num_proc",
 }

@@ -82,6 +82,9 @@ class TrainingSettings:
     # how several processes hold the model: none (each a whole copy, gradients averaged: data parallel) or
     # fsdp (each a slice of every weight, gradient and optimizer state: fully sharded, for larger models)
     sharding: str = "none"
+    # under fsdp, the processes that share one sharded copy (those of a node), the groups replicating it;
+    # None: all processes share one copy
+    shard_processes: int | None = None
     # keep only each Transformer block's input for the backward pass and run the block again there: about a
     # third more compute for the memory of the activations inside the blocks (the same gradients)
     activation_checkpointing: bool = False
@@ -116,6 +119,7 @@ class TrainingSettings:
         "snapshots": "(0, 1]",
         "threads": ">= 1",
         "peak_tflops": "> 0",
+        "shard_processes": ">= 1",
     }
 
 
@@ -145,6 +149,11 @@ class PretrainConfig:
         t = self.training
         if t.max_steps is None and t.max_tokens is None:
             raise DenoiseError("set a budget: training.max_steps or training.max_tokens")
+        if t.shard_processes is not None and t.sharding != "fsdp":
+            raise DenoiseError(
+                f"training.shard_processes={t.shard_processes} groups the processes of a sharded run; set "
+                "training.sharding=fsdp with it, or drop it"
+            )
         if t.sharding == "fsdp" and t.precision == "fp16":
             raise DenoiseError(
                 "training.sharding=fsdp trains in fp32 or bf16, not fp16 (whose loss scaling does not see the "

@@ -282,7 +282,14 @@ class Pretraining:
         if self.config.training.activation_checkpointing:
             recompute_activations(model)
         if self.sharded:  # before the optimizer, which then holds the shards
-            model = sharding.shard(model, acc.device)
+            group = self.config.training.shard_processes or acc.num_processes
+            model = sharding.shard(model, acc.device, group)
+            replicas = (
+                f", in {acc.num_processes // group} groups that replicate it"
+                if group < acc.num_processes
+                else ""
+            )
+            acc.print(f"each process holds 1/{group} of the weights, gradients and optimizer state{replicas}")
         optimizer = make_optimizer(
             parameter_groups(model, o.weight_decay), o.name, o.lr, o.betas, o.eps, fused=fused
         )

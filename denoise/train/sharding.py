@@ -4,7 +4,8 @@ Each process keeps a slice of every weight, of its gradient and of its optimizer
 gathers its full weights just before it runs and frees them after, and so does the rest of the model (the
 embeddings, final norms and heads: the root). A model, its gradients and an Adam state that do not fit one
 device's memory under plain data parallelism then fit across several; the data and the losses are those of
-a data-parallel run on as many processes.
+a data-parallel run on as many processes. With ``training.shard_processes`` the processes shard in groups
+(one per node, say) and the groups replicate each other (hybrid sharding).
 
 Checkpoints gather the full weights and optimizer state onto the main process and keep denoise's format: a
 sharded run resumes on any number of processes, and its model folders are those of any run.
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from denoise.errors import DenoiseError
 from denoise.models.decoder import DecoderBlock
 from denoise.models.layers import EncoderBlock
 
@@ -25,14 +27,26 @@ SHARDINGS = ("none", "fsdp")
 BLOCKS = (EncoderBlock, DecoderBlock)  # the units whose weights are gathered together
 
 
-def shard(module: nn.Module, device: torch.device) -> nn.Module:
+def shard(module: nn.Module, device: torch.device, group: int | None = None) -> nn.Module:
     """``module`` sharded over every process of the default group, each block a unit and then the root with
-    what is left, its shards moved to ``device``."""
+    what is left, its shards moved to ``device``. With ``group`` (processes) each group of that many holds
+    one sharded copy and the groups replicate it, averaging gradients between them (hybrid sharding: a
+    group per node keeps the gathering of weights inside the node)."""
     import torch.distributed as dist
     from torch.distributed.device_mesh import init_device_mesh
     from torch.distributed.fsdp import fully_shard
 
-    mesh = init_device_mesh(device.type, (dist.get_world_size(),))
+    world = dist.get_world_size()
+    group = group or world
+    if world % group:
+        raise DenoiseError(
+            f"training.shard_processes={group} does not divide the {world} processes; set a divisor of "
+            f"{world} (the processes of one node), or null to shard over all of them"
+        )
+    if group == world:
+        mesh = init_device_mesh(device.type, (world,))
+    else:
+        mesh = init_device_mesh(device.type, (world // group, group), mesh_dim_names=("replicate", "shard"))
     for block in [m for m in module.modules() if isinstance(m, BLOCKS)]:
         fully_shard(block, mesh=mesh)
     fully_shard(module, mesh=mesh)

@@ -87,3 +87,17 @@ def test_a_sharded_run_resumes_exactly_on_any_number_of_processes(prepared_corpu
     assert "not sharded" in output
     on_one = losses(tmp_path / "one")
     assert np.allclose([on_one[s] for s in (3, 4)], [expected[s] for s in (3, 4)], rtol=1e-5, atol=1e-6)
+
+
+def test_hybrid_sharding_replicates_groups_of_shards(prepared_corpus, tmp_path):
+    """Two groups of one process each (the shape of one node each): each holds a whole copy, the groups
+    average their gradients; the losses of one process."""
+    one = settings(prepared_corpus)
+    run("pretrain", *one, "--out", str(tmp_path / "one"))
+    hybrid = [*one, "training.sharding=fsdp", "training.shard_processes=1"]
+    run("pretrain", *hybrid, "--out", str(tmp_path / "hybrid"), processes=2)
+    ones, hybrids = losses(tmp_path / "one"), losses(tmp_path / "hybrid")
+    assert np.allclose([ones[s] for s in ones], [hybrids[s] for s in ones], rtol=1e-5, atol=1e-6)
+    whole, copied = load_model(tmp_path / "one" / "model"), load_model(tmp_path / "hybrid" / "model")
+    for name, value in whole.state_dict().items():
+        np.testing.assert_allclose(copied.state_dict()[name], value, rtol=1e-4, atol=1e-5)
