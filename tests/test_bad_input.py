@@ -326,11 +326,6 @@ CASES = [
         pretrain_with("training.sharding=fsdp", "training.precision=fp16"),
         r"training\.sharding=fsdp.*fp16.*training\.precision=bf16",
     ),
-    Case(
-        "fsdp training ELECTRA",
-        pretrain_with("training.sharding=fsdp", "objective=electra", "corruption=electra"),
-        r"training\.sharding=fsdp.*electra.*training\.sharding=none",
-    ),
     Case("lr -1", pretrain_with("optimizer.lr=-1"), r"optimizer\.lr.*-1"),
     Case("lr 0", pretrain_with("optimizer.lr=0"), r"optimizer\.lr.*0"),
     Case("betas [2, 3]", pretrain_with("optimizer.betas=[2,3]"), r"optimizer\.betas.*2"),

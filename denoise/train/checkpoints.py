@@ -75,9 +75,11 @@ def staging_dir(out: Path, step: int) -> Path:
     return final.with_name(final.name + ".partial")
 
 
-def write_shared(staging: Path, model, states: dict) -> None:
-    """What the main process writes: the model and ``states`` (name -> state dict)."""
-    save_model(model, staging / "model")
+def write_shared(staging: Path, models: dict, states: dict) -> None:
+    """What the main process writes: ``models`` (folder name -> model: ``model`` and those its objective
+    keeps beside it) and ``states`` (name -> state dict)."""
+    for name, model in models.items():
+        save_model(model, staging / name)
     for name, state in states.items():
         save_state(state, staging / f"{name}.pt")
 

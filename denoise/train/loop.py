@@ -31,7 +31,13 @@ from denoise.data.prepare import load_blocks
 from denoise.errors import DenoiseError
 from denoise.files import replace_folder, staged_folder, write_json
 from denoise.models.checkpoint import save_model
-from denoise.models.families import build_model, check_positions, family_named, learned_positions
+from denoise.models.families import (
+    build_model,
+    check_positions,
+    family_named,
+    family_of,
+    learned_positions,
+)
 from denoise.models.init import Init
 from denoise.models.recompute import recompute_activations
 from denoise.models.settings import Ids
@@ -198,17 +204,12 @@ class Pretraining:
         pairs = any(op.pairs for op in corrupter.ops)
         module = self._setup_model(init, pairs, corrupter.recipe.name)
         model = self.objective.kept(module)
-        if self.config.training.sharding == "fsdp" and self.objective.companions(module):
-            raise DenoiseError(
-                f"training.sharding=fsdp does not train the {self.config.objective!r} objective yet (its "
-                "models share weights across shards); train it with training.sharding=none"
-            )
         longest = self.family.longest_input(self.config.data.block_size, corrupter.ops)
         check_positions(model, longest)
         self._setup_optimizer(module)
         self.start_step, self.tokens = 0, 0
         self.flops = TrainingFlops(self.accelerator)
-        self._cpu_copy = None  # a sharded run's whole model, built once for checkpoints and the export
+        self._cpu_copies = {}  # a sharded run's whole models, built once for checkpoints and the export
         if self.resume_from is not None:
             self._restore(self.resume_from)
         t = self.config.training
@@ -377,19 +378,22 @@ class Pretraining:
             return sharding.gradient_sync(self.model, enabled)
         return nullcontext() if enabled else self.accelerator.no_sync(self.model)
 
-    def _whole(self):
-        """The kept model with whole weights on the main process (None elsewhere): itself, or under sharding a
-        copy on the CPU gathered from the shards, which every process must call for."""
+    def _whole(self) -> dict[str, torch.nn.Module] | None:
+        """The models a run keeps, with whole weights, on the main process (None elsewhere): ``model`` and the
+        objective's companions (ELECTRA's generator) by folder name. Under sharding they are copies on the
+        CPU gathered from the shards, which every process must call for."""
+        parts = {"model": self.kept, **self.objective.companions(self.unwrapped)}
         if not self.sharded:
-            return self.kept if self.accelerator.is_main_process else None
+            return parts if self.accelerator.is_main_process else None
         weights = sharding.full_weights(self.unwrapped)
         if not self.accelerator.is_main_process:
             return None
-        if self._cpu_copy is None:
-            with rng.isolated():  # its fresh weights, overwritten at once, take no draws from the run's
-                self._cpu_copy = self.family.model(self.kept.config)
-        self._cpu_copy.load_state_dict(weights)
-        return self._cpu_copy
+        for name, part in parts.items():
+            if name not in self._cpu_copies:
+                with rng.isolated():  # fresh weights, overwritten at once, take no draws from the run's
+                    self._cpu_copies[name] = family_of(part).model(part.config)
+            self._cpu_copies[name].load_state_dict(sharding.weights_of(part, self.unwrapped, weights))
+        return self._cpu_copies
 
     # -- the run -------------------------------------------------------------------------------------------
 
@@ -565,15 +569,14 @@ class Pretraining:
             staging.mkdir(parents=True)
         acc.wait_for_everyone()
         ckpt.write_rng(staging, acc.process_index)
-        model = self._whole()
+        models = self._whole()
         states = {
             name: owner.state_dict()
             for name, owner in self.states.items()
             if acc.is_main_process or self.sharded  # gathering a sharded state takes every process
         }
         if acc.is_main_process:
-            ckpt.write_shared(staging, model, states)
-            self._save_companions(staging)
+            ckpt.write_shared(staging, models, states)
         acc.wait_for_everyone()
         if acc.is_main_process:
             state = {
@@ -591,7 +594,7 @@ class Pretraining:
     def _snapshot(self, step: int) -> None:
         """The model and tokenizer as they are at ``step``, in ``OUT/snapshots/step-N/`` with what it cost."""
         flops = self.flops.total()  # every process takes part
-        model = self._whole()
+        models = self._whole()
         if self.accelerator.is_main_process:
             record = {
                 "step": step,
@@ -600,25 +603,18 @@ class Pretraining:
                 "flops": flops,
             }
             with staged_folder(snapshot_dir(self.out, step)) as staging:
-                save_model(model, staging / "model")
-                self._save_companions(staging)
+                save_models(models, staging)
                 self.tokenizer.save(staging / "tokenizer")
                 write_json(staging / SNAPSHOT_FILE, record)
         self.accelerator.wait_for_everyone()
 
     def _export(self) -> None:
         """The final model and its tokenizer, ready for fine-tuning: ``OUT/model`` and ``OUT/tokenizer``."""
-        model = self._whole()
+        models = self._whole()
         if self.accelerator.is_main_process:
-            save_model(model, self.out / "model")
-            self._save_companions(self.out)
+            save_models(models, self.out)
             self.tokenizer.save(self.out / "tokenizer")
         self.accelerator.wait_for_everyone()
-
-    def _save_companions(self, folder: Path) -> None:
-        """The objective's other models (ELECTRA's generator), each in its own folder beside ``model/``."""
-        for name, model in self.objective.companions(self.unwrapped).items():
-            save_model(model, folder / name)
 
     def _take_place(self) -> None:
         """A run trained with ``overwrite`` beside ``out`` replaces it, now that it is complete."""
@@ -639,6 +635,12 @@ class Pretraining:
             unit="step",
             dynamic_ncols=True,
         )
+
+
+def save_models(models: dict, folder: Path) -> None:
+    """Each model in its own folder of ``folder``: ``model/``, and the objective's companions beside it."""
+    for name, model in models.items():
+        save_model(model, folder / name)
 
 
 def tracker_config(mapping: dict) -> dict:

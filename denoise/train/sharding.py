@@ -83,6 +83,13 @@ def full_weights(model: nn.Module) -> dict[str, torch.Tensor]:
     return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
 
 
+def weights_of(part: nn.Module, root: nn.Module, weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The entries of ``weights`` (``root``'s state dict) that belong to ``part``, a module inside ``root`` (or
+    ``root`` itself), under ``part``'s own names."""
+    prefix = next(f"{name}." if name else "" for name, module in root.named_modules() if module is part)
+    return {name.removeprefix(prefix): value for name, value in weights.items() if name.startswith(prefix)}
+
+
 def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
     """Clip the sharded gradients to a total norm of ``max_norm``; returns the norm before clipping."""
     norm = torch.nn.utils.clip_grad_norm_(list(parameters), max_norm)

@@ -101,3 +101,27 @@ def test_hybrid_sharding_replicates_groups_of_shards(prepared_corpus, tmp_path):
     whole, copied = load_model(tmp_path / "one" / "model"), load_model(tmp_path / "hybrid" / "model")
     for name, value in whole.state_dict().items():
         np.testing.assert_allclose(copied.state_dict()[name], value, rtol=1e-4, atol=1e-5)
+
+
+def test_electra_shards_its_generator_and_discriminator_as_data_parallelism_trains_them(
+    prepared_corpus, tmp_path
+):
+    """ELECTRA's generator shares the discriminator's embeddings; sharded, both train as under data
+    parallelism on as many processes (whose generators sample alike), and both are kept whole."""
+    electra = tiny(
+        prepared_corpus,
+        "objective=electra",
+        "corruption=electra",
+        "model.dropout=0.0",
+        "model.attention_dropout=0.0",
+        "training.global_batch=8",
+        steps=3,
+    )
+    run("pretrain", *electra, "--out", str(tmp_path / "ddp"), processes=2)
+    run("pretrain", *electra, "training.sharding=fsdp", "--out", str(tmp_path / "fsdp"), processes=2)
+    ddp, sharded = losses(tmp_path / "ddp"), losses(tmp_path / "fsdp")
+    assert np.allclose([ddp[s] for s in ddp], [sharded[s] for s in ddp], rtol=1e-5, atol=1e-6)
+    for folder in ("model", "generator", "checkpoints/step-00000003/generator"):
+        whole, copied = load_model(tmp_path / "ddp" / folder), load_model(tmp_path / "fsdp" / folder)
+        for name, value in whole.state_dict().items():
+            np.testing.assert_allclose(copied.state_dict()[name], value, rtol=1e-4, atol=1e-5)
