@@ -68,6 +68,7 @@ CASES = (
     Case("bert", "bert", dict(d_model=96, num_heads=3, d_ff=320), block_size=101, batch_size=6),
     Case("bert", "albert", dict(d_model=64, num_heads=4, d_ff=256), block_size=128, tied=False),
     Case("bert", "roberta", dict(d_model=128, num_heads=2, d_ff=512), block_size=125, batch_size=5),
+    Case("bert", "spanbert", dict(d_model=80, num_heads=2, d_ff=240), block_size=117, batch_size=5),
     Case(
         "bert",
         "electra",
@@ -102,6 +103,7 @@ def small_vocab() -> Vocab:
     modes = ("[NLU]", "[NLG]", "[S2S]")
     first_mode = 5 + SENTINELS
     return Vocab(
+        word_starts=np.arange(VOCAB_SIZE) % 3 == 0,  # a third of the ids begin a word, for whole-word ops
         size=VOCAB_SIZE,
         pad_id=0,
         mask_id=4,
@@ -146,7 +148,9 @@ def build(case: Case):
     recipe = Recipe.load(case.recipe)
     if case.family == "bert":
         config = dataclasses.replace(
-            config, pair_head=any(step.op in ("nsp", "sop") for step in recipe.steps)
+            config,
+            pair_head=any(step.op in ("nsp", "sop") for step in recipe.steps),
+            span_head=any(step.op == "span_mask" for step in recipe.steps),
         )
     torch.manual_seed(SEED)
     model = build_objective(case.objective).trained(family.model(config), family).train()

@@ -317,6 +317,11 @@ CASES = [
     Case("warmup_steps -1", pretrain_with("optimizer.warmup_steps=-1"), r"optimizer\.warmup_steps.*-1"),
     Case("sharding zero3", pretrain_with("training.sharding=zero3"), r"training\.sharding.*zero3.*fsdp"),
     Case(
+        "a span head on BART",
+        pretrain_with("model.family=bart", "model.span_head=true"),
+        r"model\.span_head.*'bart'",
+    ),
+    Case(
         "shard_processes without sharding",
         pretrain_with("training.shard_processes=2"),
         r"training\.shard_processes=2.*training\.sharding=fsdp",

@@ -11,6 +11,8 @@ An op class sets:
 - ``pairs``: True for sentence-pair constructions (NSP, SOP), which only encoder-only models take;
 - ``needs_corpus``: True when it draws other blocks of the corpus (NSP); it then takes ``corpus=``;
 - ``reorders``: True when it moves tokens without changing any (permute, rotate, SOP);
+- ``marks_spans``: True when it marks where each span it masked begins (``Sample.span_starts``: span_mask), so
+  a BERT trains SpanBERT's span boundary head on them;
 - ``composes``: True when it is made of other ops (a mixture); the registry builds those from its config's
   ``denoisers`` and hands them over as ``children=``;
 - ``draws``: False for an op that draws nothing at random (clm): every seed gives the same output;
@@ -82,6 +84,7 @@ class Corruption:
     pairs: ClassVar[bool] = False
     needs_corpus: ClassVar[bool] = False
     reorders: ClassVar[bool] = False
+    marks_spans: ClassVar[bool] = False
     composes: ClassVar[bool] = False
     draws: ClassVar[bool] = True
     partitions: ClassVar[bool] = False

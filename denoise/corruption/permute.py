@@ -64,6 +64,7 @@ class Permute(Corruption):
             document_ids=move(sample.document_ids, destination),
             labels=move(sample.labels, destination),
             segment_ids=move(sample.segment_ids, destination),
+            span_starts=move(sample.span_starts, destination),
         )
 
     def groups(self, valid: np.ndarray, documents: np.ndarray, sentences: Segments) -> np.ndarray:

@@ -57,6 +57,7 @@ class Rotate(Corruption):
             document_ids=move(sample.document_ids, destination),
             labels=move(sample.labels, destination),
             segment_ids=move(sample.segment_ids, destination),
+            span_starts=move(sample.span_starts, destination),
         )
 
 

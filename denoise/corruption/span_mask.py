@@ -18,7 +18,8 @@ budget is ``ceil(n * rate)``.
 
 Replacement is per span, as SpanBERT's: ``mask_fraction`` of the spans become ``<mask>`` throughout,
 ``random_fraction`` become random regular tokens (one drawn per token), the rest stay; every token of a span
-is a label. SpanBERT's span boundary objective is a loss of its model, not a corruption, and is not here.
+is a label. The first token of every span is marked (``Sample.span_starts``): SpanBERT's span boundary
+objective, a head of the model, predicts each span's tokens from the tokens around it.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class SpanMask(Corruption):
     name = "span_mask"
     Config = SpanMaskConfig
     aligned = True
+    marks_spans = True
 
     def __init__(self, config: SpanMaskConfig, vocab):
         super().__init__(config, vocab)
@@ -102,7 +104,8 @@ class SpanMask(Corruption):
         labels = np.where(code > 0, tokens, IGNORE).astype(np.int32)
         if sample.labels is not None:  # a mask op before keeps its labels
             labels = np.where(sample.labels != IGNORE, sample.labels, labels)
-        return sample.replace(tokens=corrupted, labels=labels)
+        span_starts = starts if sample.span_starts is None else starts | sample.span_starts
+        return sample.replace(tokens=corrupted, labels=labels, span_starts=span_starts)
 
     def budget(self, before: Sample, after: Sample) -> tuple[np.ndarray, np.ndarray]:
         """``round(n * rate)`` predicted tokens, realised as labels."""

@@ -12,7 +12,8 @@ The count follows the matrix products the model computes on that batch, as the t
   only; an encoder-decoder's LM head at every target position, padding included, since its loss projects
   every row;
 - BERT's sentence-pair head (pooler and classifier) on each example, with its backward when the batch has
-  pair labels.
+  pair labels; SpanBERT's span boundary head (its two layers and the token table) at every token inside a
+  masked span.
 
 Causal self-attention is counted in full, every query against every key, as if nothing were masked. This is
 what ``torch.utils.flop_counter.FlopCounterMode`` counts and what PaLM's utilisation formula (``6N + 12 L H Q
@@ -27,6 +28,9 @@ the model; the counter counts them for those kernels, not for the math kernel).
 from __future__ import annotations
 
 from torch import nn
+
+from denoise.labels import IGNORE
+from denoise.models.bert.model import span_boundaries
 
 TRAINING = 6  # FLOPs per weight per row in a training step: 2 forward, 4 backward
 ATTENTION = 12  # FLOPs per query, key and channel in a training step: 4 forward, 8 backward
@@ -90,6 +94,17 @@ def pair_head_flops(model: nn.Module, batch) -> int:
     return per_weight * weights * len(batch.input_ids)
 
 
+def span_head_flops(model: nn.Module, batch) -> int:
+    """SpanBERT's span boundary head at every token inside a masked span: its two layers and the projection
+    onto the token table (its position embeddings are look-ups)."""
+    head = getattr(model, "span_boundary", None)
+    if head is None or batch.span_starts is None:
+        return 0
+    inside = int(span_boundaries(batch.labels != IGNORE, batch.span_starts)[0].sum())
+    config = model.encoder.config
+    return TRAINING * inside * (linear_weights(head) + config.vocab_size * config.embedding_width)
+
+
 def lm_head_flops(model: nn.Module, batch_size: int, target: int) -> int:
     """An encoder-decoder's LM head at every target position (its loss projects the padded rows too)."""
     config = model.decoder.config
@@ -98,12 +113,13 @@ def lm_head_flops(model: nn.Module, batch_size: int, target: int) -> int:
 
 def encoder_flops(model: nn.Module, batch, predicted: int) -> float:
     """An encoder-only model (BERT): the encoder over the input, the masked-LM head at the ``predicted``
-    positions, the pair head when it has one."""
+    positions, the pair head and the span boundary head when it has them."""
     batch_size, length = batch.input_ids.shape
     return float(
         encoder_stack_flops(model.encoder, batch_size, length)
         + masked_lm_head_flops(model, predicted)
         + pair_head_flops(model, batch)
+        + span_head_flops(model, batch)
     )
 
 

@@ -47,6 +47,8 @@ class ModelSettings:
     gated: bool | None = None  # gated feed-forward (T5 v1.1)
     positions: str | None = None  # learned (BERT, BART) | relative (T5's buckets) | alibi
     pair_head: bool | None = None  # BERT's NSP/SOP head; None: when the corruption recipe builds pairs
+    # BERT's span boundary head (SpanBERT); None: when the corruption recipe masks spans (span_mask)
+    span_head: bool | None = None
     # gpt: how the source's positions see each other, bidirectional (a prefix LM, UL2) or causal (GPT-2)
     prefix_attention: str = "bidirectional"
 

@@ -139,7 +139,12 @@ class PretrainConfig:
     training: TrainingSettings = field(default_factory=TrainingSettings)
 
     def __post_init__(self):
-        family_named(self.model.family)
+        family = family_named(self.model.family)
+        if self.model.span_head and family.span_head is None:
+            raise DenoiseError(
+                f"model.span_head: model.family {self.model.family!r} has no span boundary head (SpanBERT's is "
+                "a BERT's); drop the setting"
+            )
         build_objective(self.objective)
         check_choice("training.precision", self.training.precision, PRECISIONS)
         check_choice("training.sharding", self.training.sharding, SHARDINGS)

@@ -29,6 +29,7 @@ def evaluate(model, loader, accelerator, autocast, vocab_size: int) -> dict:
         batch = batch.to(accelerator.device)
         inputs = batch.as_dict()
         pair_labels = inputs.pop("pair_labels", None)
+        inputs.pop("span_starts", None)  # held-out metrics score the token predictions
         with autocast():
             output = model(**inputs)
         labels = output.targets  # the labels of the logits' rows
@@ -84,7 +85,7 @@ def masked_fills(module, batch, tokenizer, count: int, device) -> dict:
     was_training = module.training
     module.eval()
     batch = batch.to(device)
-    rows = {key: value[:count] for key, value in batch.as_dict().items() if key != "pair_labels"}
+    rows = {k: v[:count] for k, v in batch.as_dict().items() if k not in ("pair_labels", "span_starts")}
     output = module(**rows)
     if was_training:
         module.train()

@@ -35,10 +35,10 @@ def check_tokenizer(init: Init, tokenizer: Tokenizer, where: str) -> None:
         )
 
 
-def init_model(init: Init, family: Family, pairs: bool, seed: int) -> nn.Module:
+def init_model(init: Init, family: Family, pairs: bool, seed: int, spans: bool = False) -> nn.Module:
     """The init's model (fresh weights from ``seed`` for ``scratch:RUN``), of ``family`` or converted to it
     where its own family converts to that one (``Family.converts_to``); with a sentence-pair head when
-    ``pairs``."""
+    ``pairs``, a span boundary head when ``spans``."""
     model = init.load_model(seed)
     found = family_of(model)
     if found is not family:
@@ -49,4 +49,5 @@ def init_model(init: Init, family: Family, pairs: bool, seed: int) -> nn.Module:
                 f"set model.family={found.name}{into}"
             )
         model = found.converts_to[family.name](model)
-    return family.pair_head(model) if pairs else model
+    model = family.pair_head(model) if pairs else model
+    return family.span_head(model) if spans else model

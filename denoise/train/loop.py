@@ -202,7 +202,8 @@ class Pretraining:
         corrupter = self._setup_data(init)
         self.objective.check(self.family, corrupter)
         pairs = any(op.pairs for op in corrupter.ops)
-        module = self._setup_model(init, pairs, corrupter.recipe.name)
+        spans = any(op.marks_spans for op in corrupter.ops) and self.family.span_head is not None
+        module = self._setup_model(init, pairs, spans, corrupter.recipe.name)
         model = self.objective.kept(module)
         longest = self.family.longest_input(self.config.data.block_size, corrupter.ops)
         check_positions(model, longest)
@@ -248,10 +249,13 @@ class Pretraining:
                 "settings); resume with the corpus the run was trained on, or start a new run in another --out"
             )
 
-    def _setup_model(self, init: Init | None, pairs: bool, recipe: str):
+    def _setup_model(self, init: Init | None, pairs: bool, spans: bool, recipe: str):
         """The module the objective trains around the init's model or a fresh one (with a pair head when the
-        recipe builds sentence pairs), with a resumed checkpoint's weights."""
+        recipe builds sentence pairs, a span boundary head when it marks masked spans, unless the settings say
+        otherwise), with a resumed checkpoint's weights."""
         settings = self.config.model
+        if settings.span_head is None:
+            settings = dataclasses.replace(settings, span_head=spans)
         if settings.pair_head is None:
             settings = dataclasses.replace(settings, pair_head=pairs)
         elif pairs and not settings.pair_head:
@@ -260,7 +264,7 @@ class Pretraining:
                 "pair step or enable the pair head"
             )
         if init is not None:
-            model = init_model(init, self.family, pairs, self.config.training.seed)
+            model = init_model(init, self.family, pairs, self.config.training.seed, settings.span_head)
         else:
             model = build_model(settings, Ids.of(self.tokenizer))
         module = self.objective.trained(model, self.family).train()

@@ -233,3 +233,14 @@ def test_bad_settings_are_named(vocab):
             from_mapping(SpanMaskConfig, params, where="span_mask")
     with pytest.raises(DenoiseError, match="word starts"):
         SpanMask(SpanMaskConfig(), dataclasses.replace(vocab, word_starts=None))
+
+
+def test_each_span_s_first_token_is_marked_for_the_boundary_objective(vocab, text):
+    """``span_starts`` marks exactly the spans' first tokens, so spans side by side stay apart."""
+    op = SpanMask(SpanMaskConfig(rate=0.4), vocab)  # dense enough that spans touch
+    rng = KeyedRandom(2, 0, np.arange(text.batch_size))
+    out, spans = op(text, rng), op.spans(text, rng)
+    assert np.array_equal(out.span_starts, spans > 0)
+    ends = {(row, start + spans[row, start]) for row, start in zip(*np.nonzero(spans))}
+    assert any((row, start) in ends for row, start in zip(*np.nonzero(spans)))  # some spans touch
+    assert (out.labels[out.span_starts] != IGNORE).all()

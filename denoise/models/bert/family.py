@@ -10,6 +10,7 @@ from denoise.models.bert.model import (
     encoder_states,
     pooler_state,
     with_pair_head,
+    with_span_head,
     with_token_head,
 )
 from denoise.models.bert.sizes import SIZES, bert_config
@@ -22,7 +23,7 @@ from denoise.models.settings import Ids, ModelSettings, stack_changes
 
 def from_settings(settings: ModelSettings, ids: Ids) -> BertConfig:
     encoder = with_changes(bert_config(settings.size).encoder, stack_changes(settings, ids))
-    return BertConfig(encoder=encoder, pair_head=bool(settings.pair_head))
+    return BertConfig(encoder=encoder, pair_head=bool(settings.pair_head), span_head=bool(settings.span_head))
 
 
 FAMILY = Family(
@@ -42,6 +43,7 @@ FAMILY = Family(
     flops=encoder_flops,
     transformers=Transformers(("bert", "roberta", "electra"), hf.from_hf, hf.to_hf, hf.task_to_hf),
     pair_head=with_pair_head,
+    span_head=with_span_head,
     pooler_state=pooler_state,
     electra=Electra.with_generator,
     for_denoising=lambda model: with_token_head(model, "mlm"),

@@ -281,6 +281,12 @@ def to_hf(model: Bert, out_dir: str | Path) -> Path:
     check_exportable(model.config.encoder)
     architecture = hf_architecture(model.config)
     check_layout_holds(model.config, architecture)
+    if model.config.span_head:
+        warnings.warn(
+            f"the span boundary head (SpanBERT's, a pre-training head) has no place in {architecture}; it is "
+            "left out",
+            stacklevel=2,
+        )
     hf_model = getattr(transformers, architecture)(hf_config_of(model.config, architecture))
     hf_model.load_state_dict(state_to_hf(model, architecture), strict=True)
     out = Path(out_dir)
@@ -371,7 +377,10 @@ def state_to_hf(model: Bert, architecture: str) -> dict[str, torch.Tensor]:
     """``model``'s weights under transformers names, aliases included, for ``load_state_dict(strict=True)``."""
     layout = LAYOUTS[architecture]
     ours = model.state_dict()
-    state = {hf_name(name, layout): value for name, value in ours.items() if not name.startswith("encoder.")}
+    heads = {
+        name: value for name, value in ours.items() if not name.startswith(("encoder.", "span_boundary."))
+    }
+    state = {hf_name(name, layout): value for name, value in heads.items()}
     state |= encoder_state(model, layout)
     for alias, name in alias_names(layout, model.config.tie_embeddings).items():
         state[alias] = ours[name]

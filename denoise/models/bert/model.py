@@ -33,6 +33,8 @@ class BertConfig:
     tie_embeddings: bool = True  # the masked-LM head projects with the input token embeddings
     # mlm: predict masked tokens (BERT); replaced: tell which tokens were replaced (ELECTRA's discriminator)
     token_head: str = "mlm"
+    # SpanBERT's span boundary head: each token of a masked span predicted from the two tokens around the span
+    span_head: bool = False
 
     def __post_init__(self):
         if self.token_head not in TOKEN_HEADS:
@@ -78,6 +80,52 @@ class ReplacedTokenHead(nn.Module):
         return self.prediction(self.activation(self.dense(hidden))).squeeze(-1)
 
 
+SPAN_POSITIONS = 32  # positions inside a span the boundary head tells apart; later ones share the last
+
+
+class SpanBoundaryHead(nn.Module):
+    """SpanBERT's span boundary objective (Joshi et al., 2020, section 3.2): a token inside a masked span is
+    predicted from the final states of the tokens just before and just after the span and the embedding of
+    its position inside it, through two layers (dense, activation, LayerNorm each), then the token table with
+    a bias of its own."""
+
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        d_model, width = config.d_model, config.embedding_width
+        self.positions = nn.Embedding(SPAN_POSITIONS, d_model)
+        self.hidden = nn.Linear(3 * d_model, d_model)
+        self.hidden_norm = nn.LayerNorm(d_model, config.norm_eps)
+        self.output = nn.Linear(d_model, width)
+        self.output_norm = nn.LayerNorm(width, config.norm_eps)
+        self.activation = ACTIVATIONS[config.activation]
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+
+    def forward(
+        self, left: torch.Tensor, right: torch.Tensor, offset: torch.Tensor, token_embeddings: torch.Tensor
+    ) -> torch.Tensor:
+        """Logits ``[N, V]`` for ``N`` tokens: the boundary states ``[N, d]`` and their offsets in their span."""
+        features = torch.cat([left, right, self.positions(offset.clamp(max=SPAN_POSITIONS - 1))], dim=-1)
+        hidden = self.hidden_norm(self.activation(self.hidden(features)))
+        hidden = self.output_norm(self.activation(self.output(hidden)))
+        return F.linear(hidden, token_embeddings, self.bias)
+
+
+def span_boundaries(labelled: torch.Tensor, span_starts: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """For every position ``[B, L]``: whether it lies in a masked span (labelled, in an unbroken labelled run
+    from a span start), the positions just before and just after its span, and its offset inside the span.
+    Two spans side by side stay apart: the second begins at its own start."""
+    length = labelled.shape[1]
+    index = torch.arange(length, device=labelled.device).expand_as(labelled)
+    starts = span_starts.bool() & labelled
+    start = torch.cummax(torch.where(starts, index, -1), dim=1).values  # the latest span start
+    last_gap = torch.cummax(torch.where(labelled, -1, index), dim=1).values  # the latest unlabelled position
+    inside = labelled & (start > last_gap)
+    stop = torch.where(~labelled | starts, index, length)  # where a span may end: outside or a new start
+    after = torch.cat([stop[:, 1:], torch.full_like(stop[:, :1], length)], dim=1)
+    end = torch.flip(torch.cummin(torch.flip(after, [1]), dim=1).values, [1])  # the first stop after each
+    return inside, (start - 1).clamp(min=0), end.clamp(max=length - 1), index - start
+
+
 class Bert(nn.Module):
     """Encoder-only model for masked-LM (and NSP/SOP) pre-training; takes the batch keys of
     :func:`denoise.models.framing.frame_encoder` as keyword arguments."""
@@ -92,6 +140,7 @@ class Bert(nn.Module):
         d_model = config.encoder.d_model
         self.pooler = nn.Linear(d_model, d_model) if config.pair_head else None
         self.pair_classifier = nn.Linear(d_model, 2) if config.pair_head else None
+        self.span_boundary = SpanBoundaryHead(config.encoder) if config.span_head else None
         self.apply(init_weights)
 
     @property
@@ -105,12 +154,16 @@ class Bert(nn.Module):
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         pair_labels: torch.Tensor | None = None,
+        span_starts: torch.Tensor | None = None,
         return_logits: bool = True,
     ) -> ModelOutput:
         """Without ``labels``: logits ``[B, L, V]`` (``[B, L]``, one per token, with the replaced-token head).
         With them: logits ``[num_labelled, V]`` at the positions whose label is not -100 (in row-major order,
         the order of ``targets``) and the mean cross-entropy there, plus the pair loss when ``pair_labels``
-        are given. The labelled positions' logits are the loss's own, so ``return_logits`` changes nothing."""
+        are given. With ``span_starts`` too (1 at the first token of each masked span) and a span boundary
+        head: its logits for the tokens inside spans, with those tokens, as ``span_logits`` and
+        ``span_targets`` (the objective adds their loss). The labelled positions' logits are the loss's own,
+        so ``return_logits`` changes nothing."""
         hidden = self.encoder(input_ids, attention_mask, token_type_ids)
         pair_logits = self.pair_logits(hidden) if self.pair_classifier is not None else None
         if labels is None:
@@ -134,9 +187,26 @@ class Bert(nn.Module):
                     "pair_labels were given but the model has no pair head (BertConfig.pair_head)"
                 )
             loss = loss + mean_cross_entropy(pair_logits, pair_labels)
-        return ModelOutput(
+        output = ModelOutput(
             logits=logits, loss=loss, targets=labels[labelled], pair_logits=pair_logits, hidden_states=hidden
         )
+        if span_starts is not None and self.span_boundary is not None:
+            output.span_logits, output.span_targets = self.span_logits(hidden, labels, span_starts)
+        return output
+
+    def span_logits(
+        self, hidden: torch.Tensor, labels: torch.Tensor, span_starts: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The span boundary head's logits for every token inside a masked span, and those tokens."""
+        inside, left, right, offset = span_boundaries(labels != IGNORE, span_starts)
+        rows = torch.arange(len(hidden), device=hidden.device)[:, None].expand_as(left)
+        logits = self.span_boundary(
+            hidden[rows[inside], left[inside]],
+            hidden[rows[inside], right[inside]],
+            offset[inside],
+            self.encoder.embeddings.tokens.weight,
+        )
+        return logits, labels[inside]
 
     def vocabulary_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         return self.mlm(hidden, self.encoder.embeddings.tokens.weight)
@@ -178,6 +248,17 @@ def with_pair_head(model: Bert) -> Bert:
     missing, unexpected = paired.load_state_dict(model.state_dict(), strict=False)
     assert not unexpected and all(k.startswith(("pooler.", "pair_classifier.")) for k in missing), missing
     return paired
+
+
+def with_span_head(model: Bert) -> Bert:
+    """``model`` with a span boundary head, freshly initialised when it has none, for span masking its
+    pre-training did not have."""
+    if model.config.span_head:
+        return model
+    spanned = Bert(replace(model.config, span_head=True)).train(model.training)
+    missing, unexpected = spanned.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("span_boundary.") for k in missing), missing
+    return spanned
 
 
 def with_token_head(model: Bert, head: str) -> Bert:

@@ -24,7 +24,8 @@ class Denoising(Objective):
         return family.for_denoising(model)
 
     def loss(self, module, inputs: dict, counts: Counts, total: Counts):
-        """The token loss over the global batch's predicted tokens, plus the pair loss over its pairs."""
+        """The token loss over the global batch's predicted tokens, plus the pair loss over its pairs and the
+        span boundary loss over its tokens inside masked spans (counted as predicted tokens)."""
         pair_labels = inputs.pop("pair_labels", None)
         output = module(**inputs)
         token_loss = output.loss * (counts.tokens / max(total.tokens, 1))
@@ -36,4 +37,9 @@ class Denoising(Objective):
             pair_loss = pair_sum / total.pairs
             loss = loss + pair_loss
             parts["pair_loss"] = pair_loss.detach()
+        if output.span_logits is not None:  # SpanBERT's boundary objective, over the same predicted tokens
+            span_sum = F.cross_entropy(output.span_logits.float(), output.span_targets, reduction="sum")
+            span_loss = span_sum / max(total.tokens, 1)
+            loss = loss + span_loss
+            parts["span_loss"] = span_loss.detach()
         return loss, parts

@@ -1,0 +1,102 @@
+"""SpanBERT's span boundary objective: each token inside a masked span predicted from the tokens around the
+span and its place in it; trained beside the masked LM by the denoising objective; left out of exports."""
+
+import numpy as np
+import pytest
+import torch
+
+from denoise.labels import IGNORE
+from denoise.models.bert.model import SPAN_POSITIONS, Bert, BertConfig, span_boundaries
+from denoise.models.layers import TransformerConfig
+
+
+def reference_boundaries(labelled: np.ndarray, starts: np.ndarray):
+    """A span runs from a marked start over labelled tokens up to the next start or unlabelled token."""
+    inside = np.zeros_like(labelled)
+    left, right, offset = (np.zeros(labelled.shape, int) for _ in range(3))
+    for row in range(labelled.shape[0]):
+        for start in np.flatnonzero(starts[row] & labelled[row]):
+            end = start + 1
+            while end < labelled.shape[1] and labelled[row, end] and not starts[row, end]:
+                end += 1
+            for i in range(start, end):
+                inside[row, i], left[row, i], offset[row, i] = True, max(start - 1, 0), i - start
+                right[row, i] = min(end, labelled.shape[1] - 1)
+    return inside, left, right, offset
+
+
+def test_span_boundaries_match_walking_each_span(seed=0):
+    rng = np.random.default_rng(seed)
+    labelled = rng.random((6, 40)) < 0.5
+    starts = labelled & (rng.random((6, 40)) < 0.4)
+    starts[:, 0] = False
+    inside, left, right, offset = span_boundaries(torch.from_numpy(labelled), torch.from_numpy(starts))
+    expected = reference_boundaries(labelled, starts)
+    assert np.array_equal(inside.numpy(), expected[0])
+    for got, want in zip((left, right, offset), expected[1:]):
+        assert np.array_equal(got.numpy()[expected[0]], want[expected[0]])
+
+
+def tiny_spanbert() -> Bert:
+    encoder = TransformerConfig(
+        vocab_size=120, d_model=32, num_layers=1, num_heads=2, d_ff=64, max_positions=64
+    )
+    return Bert(BertConfig(encoder=encoder, pair_head=False, span_head=True)).eval()
+
+
+def test_the_head_reads_the_two_boundary_states_and_the_position_in_the_span():
+    torch.manual_seed(0)
+    model = tiny_spanbert()
+    ids = torch.randint(5, 120, (1, 12))
+    labels = torch.full_like(ids, IGNORE)
+    labels[0, 4:8] = ids[0, 4:8]  # one span over positions 4..7: boundaries 3 and 8
+    starts = torch.zeros_like(ids)
+    starts[0, 4] = 1
+    output = model(ids, labels=labels, span_starts=starts)
+    assert output.span_targets.tolist() == ids[0, 4:8].tolist()
+    hidden = output.hidden_states[0]
+    head = model.span_boundary
+    features = torch.cat([hidden[3], hidden[8], head.positions.weight[2]])  # the third token, offset 2
+    state = head.hidden_norm(head.activation(head.hidden(features)))
+    state = head.output_norm(head.activation(head.output(state)))
+    expected = state @ model.encoder.embeddings.tokens.weight.T + head.bias
+    torch.testing.assert_close(output.span_logits[2], expected)
+    assert SPAN_POSITIONS >= 10  # SpanBERT's longest span, in words
+
+
+def test_without_span_starts_or_a_head_nothing_changes():
+    model = tiny_spanbert()
+    ids = torch.randint(5, 120, (2, 10))
+    labels = torch.where(torch.rand(ids.shape) < 0.3, ids, IGNORE)
+    plain = model(ids, labels=labels)
+    assert plain.span_logits is None
+    torch.testing.assert_close(plain.loss, model(ids, labels=labels, span_starts=torch.zeros_like(ids)).loss)
+
+
+@pytest.mark.slow
+def test_a_spanbert_run_trains_the_boundary_head_and_exports_without_it(prepared_corpus, tmp_path):
+    import transformers
+
+    from denoise.models.bert.hf import to_hf
+    from denoise.models.checkpoint import load_model
+    from denoise.train.config import load_config
+    from denoise.train.loop import pretrain
+    from denoise.train.metrics import read_metrics
+    from tests.train_helpers import tiny
+
+    config = load_config(None, tiny(prepared_corpus, "corruption=spanbert", steps=3))
+    pretrain(config, tmp_path / "run", progress=False)
+    records = [r for r in read_metrics(tmp_path / "run") if "loss" in r]
+    for record in records:
+        assert record["span_loss"] > 0
+        assert record["loss"] == pytest.approx(record["token_loss"] + record["span_loss"], rel=1e-5)
+    model = load_model(tmp_path / "run" / "model")
+    assert model.config.span_head
+    with pytest.warns(UserWarning, match="span boundary head"):
+        to_hf(model, tmp_path / "hf")
+    exported = transformers.AutoModelForMaskedLM.from_pretrained(tmp_path / "hf")
+    assert not any("span" in name for name in exported.state_dict())
+    masked = load_config(None, tiny(prepared_corpus, "corruption=spanbert", "model.span_head=false", steps=1))
+    pretrain(masked, tmp_path / "masked", progress=False)
+    assert not load_model(tmp_path / "masked" / "model").config.span_head
+    assert "span_loss" not in read_metrics(tmp_path / "masked")[0]
