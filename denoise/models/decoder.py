@@ -82,7 +82,8 @@ class Decoder(BlockStack):
         self.relative_bias = position_bias(config, bidirectional=False)
         self.layers = nn.ModuleList(DecoderBlock(config) for _ in range(config.num_layers))
         self.final_norm = make_norm(config) if config.final_norm else None
-        self.final_dropout = nn.Dropout(config.dropout) if config.final_norm else None
+        final_dropout = config.final_norm and config.final_dropout
+        self.final_dropout = nn.Dropout(config.dropout) if final_dropout else None
 
     def new_cache(self) -> KVCache:
         return KVCache(len(self.layers), cross_attention=True)
@@ -127,5 +128,7 @@ class Decoder(BlockStack):
         if cache is not None:
             cache.length = past + input_ids.shape[1]
         if self.final_norm is not None:
-            x = self.final_dropout(self.final_norm(x))
+            x = self.final_norm(x)
+        if self.final_dropout is not None:
+            x = self.final_dropout(x)
         return x

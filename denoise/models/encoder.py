@@ -111,7 +111,8 @@ class Encoder(BlockStack):
         self.relative_bias = position_bias(config, bidirectional=True)
         self.layers = nn.ModuleList(EncoderBlock(config) for _ in range(config.num_layers))
         self.final_norm = make_norm(config) if config.final_norm else None
-        self.final_dropout = nn.Dropout(config.dropout) if config.final_norm else None
+        final_dropout = config.final_norm and config.final_dropout
+        self.final_dropout = nn.Dropout(config.dropout) if final_dropout else None
 
     def new_cache(self) -> KVCache:
         return KVCache(len(self.layers))
@@ -148,5 +149,7 @@ class Encoder(BlockStack):
         if cache is not None:
             cache.length = past + length
         if self.final_norm is not None:
-            x = self.final_dropout(self.final_norm(x))
+            x = self.final_norm(x)
+        if self.final_dropout is not None:
+            x = self.final_dropout(x)
         return x

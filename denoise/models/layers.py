@@ -58,6 +58,7 @@ class TransformerConfig:
     embedding_norm: bool = True  # LayerNorm on the embeddings (BERT, BART)
     embedding_scale: float = 1.0  # multiply token embeddings (BART's scale_embedding: sqrt(d_model))
     final_norm: bool = False  # normalise the stack's output (T5)
+    final_dropout: bool = True  # dropout after that final norm (T5's); GPT-2 has none
     bias: bool = True
     scale_attention: bool = True  # divide scores by sqrt(d_kv) (T5 folds it into its initialisation)
     dropout: float = 0.1

@@ -285,3 +285,15 @@ def test_convert_reads_a_gpt2_checkpoint_into_a_model_folder(hf_gpt2, tmp_path):
     converted = load_model(tmp_path / "converted")
     for name, tensor in ours.state_dict().items():
         assert torch.equal(converted.state_dict()[name], tensor), name
+
+
+def test_no_dropout_after_the_final_norm_as_in_gpt2(hf_gpt2):
+    """GPT-2 drops out embeddings, attention and residual branches, never the final norm's output (T5 does)."""
+    from denoise.models.t5.model import T5
+    from denoise.models.t5.sizes import t5_config
+
+    model = GPT(GPTConfig(stack=gpt_stack("tiny", vocab_size=VOCAB, max_positions=64, pad_id=0), eos_id=3))
+    assert model.config.stack.dropout > 0 and model.stack.final_dropout is None
+    assert hf_gpt2[1].stack.final_dropout is None  # converted from transformers
+    t5 = T5(t5_config("small", vocab_size=VOCAB, d_model=32, d_kv=8, num_heads=4, d_ff=64, num_layers=1))
+    assert t5.encoder.final_dropout is not None and t5.decoder.final_dropout is not None

@@ -91,6 +91,7 @@ def config_from_hf(hf_config) -> GPTConfig:
         max_positions=hf_config.n_positions,
         embedding_norm=False,
         final_norm=True,
+        final_dropout=False,
         dropout=hf_config.resid_pdrop,
         attention_dropout=hf_config.attn_pdrop,
         pad_id=hf_config.pad_token_id if hf_config.pad_token_id is not None else eos,

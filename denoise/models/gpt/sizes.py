@@ -32,6 +32,7 @@ def gpt_stack(size: str, vocab_size: int = GPT2_VOCAB, max_positions: int = 1024
         max_positions=max_positions,
         embedding_norm=False,
         final_norm=True,
+        final_dropout=False,
         pad_id=pad_id,
     )
 
