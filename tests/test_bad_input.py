@@ -322,6 +322,11 @@ CASES = [
         r"model\.span_head.*'bart'",
     ),
     Case(
+        "sharded checkpoints without sharding",
+        pretrain_with("training.sharded_checkpoints=true"),
+        r"training\.sharded_checkpoints.*training\.sharding=fsdp",
+    ),
+    Case(
         "shard_processes without sharding",
         pretrain_with("training.shard_processes=2"),
         r"training\.shard_processes=2.*training\.sharding=fsdp",

@@ -1,6 +1,8 @@
 """Training checkpoints: ``OUT/checkpoints/step-NNNNNNNN/`` holds everything needed to continue exactly.
 
-- ``model/``: the model directory (``model.safetensors`` + ``model.json``, loadable by ``load_model``);
+- ``model/``: the model directory (``model.safetensors`` + ``model.json``, loadable by ``load_model``), or
+  ``shards/``: every process's shards of the weights and optimizer state (a sharded run's
+  ``training.sharded_checkpoints``, read by :mod:`denoise.train.sharding`);
 - ``optimizer.pt``, ``scheduler.pt``, ``scaler.pt`` (fp16): their state dicts;
 - ``rng-rank{R}.pt``: each process's torch RNG states (dropout);
 - ``trainer.json``: the step reached, tokens seen, the world size, the resolved config, the fingerprint of
@@ -31,6 +33,7 @@ from denoise.models.weights import weights_problem
 
 CHECKPOINTS = "checkpoints"
 TRAINER_FILE = "trainer.json"
+SHARDS = "shards"  # a checkpoint's folder of every process's shards
 NAME = re.compile(r"^step-(\d{8})$")
 # Settings that may change when a run resumes; any other difference is refused.
 RESUMABLE_CHANGES = {
@@ -47,6 +50,7 @@ RESUMABLE_CHANGES = {
     "training.peak_tflops",
     "training.activation_checkpointing",
     "training.shard_processes",
+    "training.sharded_checkpoints",
     "data.num_workers",
     "data.num_proc",
 }
@@ -109,7 +113,9 @@ def problem(checkpoint: Path) -> str | None:
             return f"{name} is missing"
         if path.stat().st_size != size:
             return f"{name} is cut short or damaged: {path.stat().st_size} bytes of the {size} written"
-    models = {checkpoint / "model" / WEIGHTS_FILE, *checkpoint.glob(f"*/{WEIGHTS_FILE}")}
+    models = set(checkpoint.glob(f"*/{WEIGHTS_FILE}"))
+    if not is_sharded(checkpoint):
+        models.add(checkpoint / "model" / WEIGHTS_FILE)
     for path in sorted(models):  # the model, and those its objective keeps beside it (ELECTRA's generator)
         weights = weights_problem(path)
         if weights:
@@ -171,6 +177,11 @@ def publish(staging: Path, out: Path, step: int, keep: int) -> Path:
 
 def read_trainer_state(checkpoint: Path) -> dict:
     return json.loads((checkpoint / TRAINER_FILE).read_text())
+
+
+def is_sharded(checkpoint: Path) -> bool:
+    """Whether ``checkpoint`` keeps the weights and optimizer state as every process's shards."""
+    return (checkpoint / SHARDS).is_dir()
 
 
 def load_weights_into(model, checkpoint: Path) -> None:

@@ -85,6 +85,9 @@ class TrainingSettings:
     # under fsdp, the processes that share one sharded copy (those of a node), the groups replicating it;
     # None: all processes share one copy
     shard_processes: int | None = None
+    # under fsdp, each process writes its own shards of the weights and optimizer state into checkpoints
+    # (shards/) rather than the main process all of them whole: for a state larger than its CPU memory
+    sharded_checkpoints: bool = False
     # keep only each Transformer block's input for the backward pass and run the block again there: about a
     # third more compute for the memory of the activations inside the blocks (the same gradients)
     activation_checkpointing: bool = False
@@ -158,6 +161,11 @@ class PretrainConfig:
             raise DenoiseError(
                 f"training.shard_processes={t.shard_processes} groups the processes of a sharded run; set "
                 "training.sharding=fsdp with it, or drop it"
+            )
+        if t.sharded_checkpoints and t.sharding != "fsdp":
+            raise DenoiseError(
+                "training.sharded_checkpoints writes the shards of a sharded run; set training.sharding=fsdp "
+                "with it, or drop it"
             )
         if t.sharding == "fsdp" and t.precision == "fp16":
             raise DenoiseError(

@@ -275,8 +275,9 @@ class Pretraining:
             ckpt.check_same_run(
                 normalised_config(saved["config"]), self.config.to_mapping(), self.resume_from
             )
-            ckpt.load_weights_into(self.objective.kept(module), self.resume_from)
-            self.objective.restore(module, self.resume_from)
+            if not ckpt.is_sharded(self.resume_from):  # shards are read into the model once it is sharded
+                ckpt.load_weights_into(self.objective.kept(module), self.resume_from)
+                self.objective.restore(module, self.resume_from)
         return module
 
     def _setup_optimizer(self, model) -> None:
@@ -322,7 +323,11 @@ class Pretraining:
 
     def _restore(self, checkpoint: Path) -> None:
         state = ckpt.read_trainer_state(checkpoint)
-        ckpt.read_states(checkpoint, self.states)
+        states = self.states
+        if ckpt.is_sharded(checkpoint):
+            sharding.load_shards(self.unwrapped, self.stepper.optimizer, checkpoint / ckpt.SHARDS)
+            states = {name: owner for name, owner in states.items() if name != "optimizer"}
+        ckpt.read_states(checkpoint, states)
         self.start_step, self.tokens = state["step"], state["tokens"]
         self.flops.done = state.get("flops", 0.0)  # absent from checkpoints written before it was counted
         same_world = state.get("processes") == self.accelerator.num_processes
@@ -573,10 +578,16 @@ class Pretraining:
             staging.mkdir(parents=True)
         acc.wait_for_everyone()
         ckpt.write_rng(staging, acc.process_index)
-        models = self._whole()
+        owners = self.states
+        if self.sharded and self.config.training.sharded_checkpoints:  # each process writes its own shards
+            sharding.save_shards(self.unwrapped, self.stepper.optimizer, staging / ckpt.SHARDS)
+            owners = {name: owner for name, owner in owners.items() if name != "optimizer"}
+            models = {}
+        else:
+            models = self._whole()
         states = {
             name: owner.state_dict()
-            for name, owner in self.states.items()
+            for name, owner in owners.items()
             if acc.is_main_process or self.sharded  # gathering a sharded state takes every process
         }
         if acc.is_main_process:

@@ -8,7 +8,10 @@ a data-parallel run on as many processes. With ``training.shard_processes`` the 
 (one per node, say) and the groups replicate each other (hybrid sharding).
 
 Checkpoints gather the full weights and optimizer state onto the main process and keep denoise's format: a
-sharded run resumes on any number of processes, and its model folders are those of any run.
+sharded run resumes on any number of processes, and its model folders are those of any run. With
+``training.sharded_checkpoints`` each process writes its own shards instead (``torch.distributed.checkpoint``,
+in ``shards/``), for a state larger than the main process's memory; those too resume on any number of
+processes.
 """
 
 from __future__ import annotations
@@ -94,6 +97,27 @@ def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
     """Clip the sharded gradients to a total norm of ``max_norm``; returns the norm before clipping."""
     norm = torch.nn.utils.clip_grad_norm_(list(parameters), max_norm)
     return norm.full_tensor() if hasattr(norm, "full_tensor") else norm
+
+
+def save_shards(model: nn.Module, optimizer: torch.optim.Optimizer, folder) -> None:
+    """Every process writes its shards of the weights and optimizer state into ``folder``."""
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import get_state_dict
+
+    weights, optimizer_state = get_state_dict(model, optimizer)
+    dcp.save({"model": weights, "optimizer": optimizer_state}, checkpoint_id=str(folder))
+
+
+def load_shards(model: nn.Module, optimizer: torch.optim.Optimizer, folder) -> None:
+    """The weights and optimizer state of ``folder`` (written by :func:`save_shards` on any number of
+    processes) into ``model`` and ``optimizer``, sharded or not."""
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
+
+    weights, optimizer_state = get_state_dict(model, optimizer)
+    state = {"model": weights, "optimizer": optimizer_state}
+    dcp.load(state, checkpoint_id=str(folder))
+    set_state_dict(model, optimizer, model_state_dict=state["model"], optim_state_dict=state["optimizer"])
 
 
 class OptimizerState:

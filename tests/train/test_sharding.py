@@ -125,3 +125,25 @@ def test_electra_shards_its_generator_and_discriminator_as_data_parallelism_trai
         whole, copied = load_model(tmp_path / "ddp" / folder), load_model(tmp_path / "fsdp" / folder)
         for name, value in whole.state_dict().items():
             np.testing.assert_allclose(copied.state_dict()[name], value, rtol=1e-4, atol=1e-5)
+
+
+def test_sharded_checkpoints_resume_exactly_on_any_number_of_processes(prepared_corpus, tmp_path):
+    """Each process writes its own shards (no whole model in the checkpoint); a run resumes from them with the
+    same losses, on two processes or on one; the run still ends with its whole model."""
+    sharded = ["training.sharding=fsdp", "training.sharded_checkpoints=true"]
+    whole = settings(prepared_corpus, *sharded, "training.checkpoint_interval=2")
+    run("pretrain", *whole, "--out", str(tmp_path / "whole"), processes=2)
+    checkpoint = tmp_path / "whole" / "checkpoints" / "step-00000002"
+    assert list((checkpoint / "shards").glob("*.distcp")) and not (checkpoint / "model").exists()
+    assert load_model(tmp_path / "whole" / "model").config.encoder.d_model == 32
+
+    half = settings(prepared_corpus, *sharded, steps=2)
+    run("pretrain", *half, "--out", str(tmp_path / "resumed"), processes=2)
+    run("pretrain", *whole, "--out", str(tmp_path / "resumed"), "--resume", processes=2)
+    expected, resumed = losses(tmp_path / "whole"), losses(tmp_path / "resumed")
+    assert [resumed[s] for s in range(1, 5)] == [expected[s] for s in range(1, 5)]
+
+    run("pretrain", *half, "--out", str(tmp_path / "one"), processes=2)
+    run("pretrain", *whole, "--out", str(tmp_path / "one"), "--resume")  # on one process
+    on_one = losses(tmp_path / "one")
+    assert np.allclose([on_one[s] for s in (3, 4)], [expected[s] for s in (3, 4)], rtol=1e-5, atol=1e-6)
