@@ -11,8 +11,10 @@ An op class sets:
 - ``pairs``: True for sentence-pair constructions (NSP, SOP), which only encoder-only models take;
 - ``needs_corpus``: True when it draws other blocks of the corpus (NSP); it then takes ``corpus=``;
 - ``reorders``: True when it moves tokens without changing any (permute, rotate, SOP);
-- ``marks_spans``: True when it marks where each span it masked begins (``Sample.span_starts``: span_mask), so
-  a BERT trains SpanBERT's span boundary head on them;
+- ``marks_spans``: True when it numbers the spans it masked (``Sample.span_ids``: span_mask), so that a BERT
+  trains SpanBERT's span boundary head on them;
+- ``keeps_spans``: True when it leaves those numbers in place for the tokens they belong to (it changes
+  tokens and labels without moving them, or moves the numbers with them);
 - ``composes``: True when it is made of other ops (a mixture); the registry builds those from its config's
   ``denoisers`` and hands them over as ``children=``;
 - ``draws``: False for an op that draws nothing at random (clm): every seed gives the same output;
@@ -85,6 +87,7 @@ class Corruption:
     needs_corpus: ClassVar[bool] = False
     reorders: ClassVar[bool] = False
     marks_spans: ClassVar[bool] = False
+    keeps_spans: ClassVar[bool] = False
     composes: ClassVar[bool] = False
     draws: ClassVar[bool] = True
     partitions: ClassVar[bool] = False
@@ -107,3 +110,10 @@ class Corruption:
     def corruptible(self, sample: Sample) -> np.ndarray:
         """``[B, W]`` True at real positions holding a non-special token."""
         return sample.valid() & ~self._special[sample.tokens]
+
+
+def numbers_spans(ops) -> bool:
+    """Whether a recipe's ``ops`` leave numbered spans in its batches: one numbers them and every op after it
+    keeps them in place."""
+    marking = [i for i, op in enumerate(ops) if op.marks_spans]
+    return bool(marking) and all(op.keeps_spans for op in ops[marking[-1] + 1 :])

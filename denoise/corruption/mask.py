@@ -57,6 +57,7 @@ class Mask(Corruption):
     name = "mask"
     Config = MaskConfig
     aligned = True
+    keeps_spans = True
 
     def __init__(self, config: MaskConfig, vocab):
         super().__init__(config, vocab)

@@ -258,7 +258,7 @@ def _pair(
         document_ids=_renumber(document_ids, valid, new_document),
         labels=None if labels is None else np.where(valid, labels, IGNORE).astype(np.int32),
         segment_ids=(second & valid).astype(np.int32),
-        span_starts=None,
+        span_ids=None,
         pair_labels=pair_labels.astype(np.int64),
         pair_usable=pair_usable,
     )

@@ -40,6 +40,7 @@ class Permute(Corruption):
     aligned = True
     reorders = True
     needs_boundaries = True
+    keeps_spans = True
 
     def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
         if sample.sentence_ids is None:
@@ -64,7 +65,7 @@ class Permute(Corruption):
             document_ids=move(sample.document_ids, destination),
             labels=move(sample.labels, destination),
             segment_ids=move(sample.segment_ids, destination),
-            span_starts=move(sample.span_starts, destination),
+            span_ids=move(sample.span_ids, destination),
         )
 
     def groups(self, valid: np.ndarray, documents: np.ndarray, sentences: Segments) -> np.ndarray:

@@ -35,6 +35,7 @@ class Rotate(Corruption):
     aligned = True
     reorders = True
     needs_boundaries = True
+    keeps_spans = True
 
     def __call__(self, sample: Sample, rng: KeyedRandom) -> Sample:
         valid = sample.valid()
@@ -57,7 +58,7 @@ class Rotate(Corruption):
             document_ids=move(sample.document_ids, destination),
             labels=move(sample.labels, destination),
             segment_ids=move(sample.segment_ids, destination),
-            span_starts=move(sample.span_starts, destination),
+            span_ids=move(sample.span_ids, destination),
         )
 
 

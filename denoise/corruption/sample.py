@@ -28,8 +28,9 @@ class Sample:
     pair_labels: np.ndarray | None = None  # [B]: NSP (1 = random next) or SOP (1 = swapped) label
     pair_usable: np.ndarray | None = None  # [B]: False where a row's segments make no real pair
     mode_ids: np.ndarray | None = None  # [B]: mode token to prepend (mixtures), -1 for none
-    # [B, W]: True at the first token of each span an op masked (span_mask), for SpanBERT's boundary objective
-    span_starts: np.ndarray | None = None
+    # [B, W]: the number (from 1) of the span an op masked (span_mask) that each token lies in, 0 outside any:
+    # SpanBERT's boundary objective reads each span's extent from it
+    span_ids: np.ndarray | None = None
 
     @property
     def batch_size(self) -> int:
@@ -52,7 +53,7 @@ class Sample:
             document_ids=None,
             labels=None,
             segment_ids=None,
-            span_starts=None,
+            span_ids=None,
             **changes,
         )
 
@@ -69,7 +70,7 @@ class Sample:
         width = int(self.lengths.max(initial=0))
         changes = {
             n: getattr(self, n)[:, :width]
-            for n in ("tokens", "sentence_ids", "document_ids", "labels", "segment_ids", "span_starts")
+            for n in ("tokens", "sentence_ids", "document_ids", "labels", "segment_ids", "span_ids")
             if getattr(self, n) is not None
         }
         if self.target is not None:

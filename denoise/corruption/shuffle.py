@@ -56,9 +56,7 @@ class Shuffle(Corruption):
             out[movable] = np.take_along_axis(values, order, axis=1)[first]  # both in row-major order
             return out
 
-        return sample.replace(
-            tokens=shuffled(sample.tokens), labels=shuffled(sample.labels), span_starts=None
-        )
+        return sample.replace(tokens=shuffled(sample.tokens), labels=shuffled(sample.labels), span_ids=None)
 
     def groups(self, sample: Sample) -> np.ndarray:
         """``[B, W]`` the group each position is shuffled within: its document, or the whole row."""

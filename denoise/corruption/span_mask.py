@@ -18,8 +18,8 @@ budget is ``ceil(n * rate)``.
 
 Replacement is per span, as SpanBERT's: ``mask_fraction`` of the spans become ``<mask>`` throughout,
 ``random_fraction`` become random regular tokens (one drawn per token), the rest stay; every token of a span
-is a label. The first token of every span is marked (``Sample.span_starts``): SpanBERT's span boundary
-objective, a head of the model, predicts each span's tokens from the tokens around it.
+is a label. Every span's tokens carry its number (``Sample.span_ids``): SpanBERT's span boundary objective,
+a head of the model, predicts each span's tokens from the tokens around it.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ class SpanMask(Corruption):
     Config = SpanMaskConfig
     aligned = True
     marks_spans = True
+    keeps_spans = True
 
     def __init__(self, config: SpanMaskConfig, vocab):
         super().__init__(config, vocab)
@@ -104,8 +105,9 @@ class SpanMask(Corruption):
         labels = np.where(code > 0, tokens, IGNORE).astype(np.int32)
         if sample.labels is not None:  # a mask op before keeps its labels
             labels = np.where(sample.labels != IGNORE, sample.labels, labels)
-        span_starts = starts if sample.span_starts is None else starts | sample.span_starts
-        return sample.replace(tokens=corrupted, labels=labels, span_starts=span_starts)
+        return sample.replace(
+            tokens=corrupted, labels=labels, span_ids=span_numbers(starts, code, sample.span_ids)
+        )
 
     def budget(self, before: Sample, after: Sample) -> tuple[np.ndarray, np.ndarray]:
         """``round(n * rate)`` predicted tokens, realised as labels."""
@@ -239,3 +241,13 @@ def first_fit(start: np.ndarray, end: np.ndarray, live: np.ndarray, priority: np
         kept |= won
         undecided &= ~won & ~lost
     return kept
+
+
+def span_numbers(starts: np.ndarray, covered: np.ndarray, before: np.ndarray | None) -> np.ndarray:
+    """``[B, W]`` the number (from 1, left to right) of the span each covered position lies in, 0 elsewhere;
+    after the numbers of an earlier span op (``before``), which keep their place."""
+    numbers = np.where(covered > 0, np.cumsum(starts, axis=1), 0).astype(np.int32)
+    if before is None:
+        return numbers
+    offset = before.max(axis=1, initial=0)[:, None]
+    return np.where(before > 0, before, np.where(numbers > 0, numbers + offset, 0)).astype(np.int32)

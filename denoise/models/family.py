@@ -55,9 +55,9 @@ class Family:
     transformers: Transformers | None = None
     # the model with a sentence-pair (NSP/SOP) head, a fresh one where it has none; None: it takes no pairs
     pair_head: Callable[[nn.Module], nn.Module] | None = None
-    # the model with SpanBERT's span boundary head, a fresh one where it has none; None: the family has none
-    # (a recipe's masked spans then train no boundary head)
-    span_head: Callable[[nn.Module], nn.Module] | None = None
+    # (model, wanted) -> the model with SpanBERT's span boundary head (a fresh one where it has none) or
+    # without one; None: the family has none (a recipe's numbered spans then train no boundary head)
+    span_head: Callable[[nn.Module, bool], nn.Module] | None = None
     # a pre-trained pooler a classification head starts from (BERT's), or None
     pooler_state: Callable[[nn.Module], dict | None] = field(default=lambda model: None)
     # (model, ElectraSettings) -> the module that trains the model as ELECTRA's discriminator beside a generator

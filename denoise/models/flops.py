@@ -98,9 +98,9 @@ def span_head_flops(model: nn.Module, batch) -> int:
     """SpanBERT's span boundary head at every token inside a masked span: its two layers and the projection
     onto the token table (its position embeddings are look-ups)."""
     head = getattr(model, "span_boundary", None)
-    if head is None or batch.span_starts is None:
+    if head is None or batch.span_ids is None:
         return 0
-    inside = int(span_boundaries(batch.labels != IGNORE, batch.span_starts)[0].sum())
+    inside = int(span_boundaries(batch.labels != IGNORE, batch.span_ids)[0].sum())
     config = model.encoder.config
     return TRAINING * inside * (linear_weights(head) + config.vocab_size * config.embedding_width)
 

@@ -32,7 +32,7 @@ class ModelBatch:
     pair_labels: torch.Tensor | None = None
     decoder_input_ids: torch.Tensor | None = None
     decoder_attention_mask: torch.Tensor | None = None
-    span_starts: torch.Tensor | None = None  # 1 at the first token of each masked span (SpanBERT)
+    span_ids: torch.Tensor | None = None  # each masked span's tokens numbered from 1, 0 elsewhere (SpanBERT)
 
     def as_dict(self) -> dict[str, torch.Tensor]:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
@@ -78,8 +78,8 @@ def encoder_arrays(
     if sample.pair_labels is not None:
         usable = sample.pair_usable if sample.pair_usable is not None else True
         arrays["pair_labels"] = np.where(usable, sample.pair_labels, IGNORE).astype(np.int64)
-    if sample.span_starts is not None:
-        arrays["span_starts"] = scatter_rows(sample.span_starts.astype(np.int64), positions, valid, width, 0)
+    if sample.span_ids is not None:
+        arrays["span_ids"] = scatter_rows(sample.span_ids.astype(np.int64), positions, valid, width, 0)
     return arrays
 
 

@@ -28,7 +28,7 @@ import torch
 from denoise import rng
 from denoise.errors import DenoiseError
 from denoise.files import replace_folder
-from denoise.models.checkpoint import WEIGHTS_FILE, load_model, save_model
+from denoise.models.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_model, save_model
 from denoise.models.weights import weights_problem
 
 CHECKPOINTS = "checkpoints"
@@ -150,10 +150,15 @@ def resumable_checkpoint(out: Path, say: Callable[[str], None]) -> Path | None:
 def read_states(checkpoint: Path, states: dict) -> None:
     """Load each of ``states`` from its file in ``checkpoint``."""
     for name, owner in states.items():
-        path = checkpoint / f"{name}.pt"
-        if not path.exists():
-            raise DenoiseError(f"checkpoint {checkpoint} lacks {path.name}; it cannot be resumed exactly")
-        owner.load_state_dict(torch.load(path, weights_only=False))
+        owner.load_state_dict(torch.load(state_file(checkpoint, name), weights_only=False))
+
+
+def state_file(checkpoint: Path, name: str) -> Path:
+    """The file of state ``name`` in ``checkpoint``; an error when it is missing."""
+    path = checkpoint / f"{name}.pt"
+    if not path.exists():
+        raise DenoiseError(f"checkpoint {checkpoint} lacks {path.name}; it cannot be resumed exactly")
+    return path
 
 
 def write_rng(staging: Path, rank: int) -> None:
@@ -182,6 +187,11 @@ def read_trainer_state(checkpoint: Path) -> dict:
 def is_sharded(checkpoint: Path) -> bool:
     """Whether ``checkpoint`` keeps the weights and optimizer state as every process's shards."""
     return (checkpoint / SHARDS).is_dir()
+
+
+def saved_model_config(checkpoint: Path) -> dict:
+    """The config of the model a checkpoint holds (``model/model.json``)."""
+    return json.loads((checkpoint / "model" / CONFIG_FILE).read_text())["config"]
 
 
 def load_weights_into(model, checkpoint: Path) -> None:

@@ -29,7 +29,7 @@ def evaluate(model, loader, accelerator, autocast, vocab_size: int) -> dict:
         batch = batch.to(accelerator.device)
         inputs = batch.as_dict()
         pair_labels = inputs.pop("pair_labels", None)
-        inputs.pop("span_starts", None)  # held-out metrics score the token predictions
+        inputs.pop("span_ids", None)  # held-out metrics score the token predictions
         with autocast():
             output = model(**inputs)
         labels = output.targets  # the labels of the logits' rows
@@ -85,7 +85,7 @@ def masked_fills(module, batch, tokenizer, count: int, device) -> dict:
     was_training = module.training
     module.eval()
     batch = batch.to(device)
-    rows = {k: v[:count] for k, v in batch.as_dict().items() if k not in ("pair_labels", "span_starts")}
+    rows = {k: v[:count] for k, v in batch.as_dict().items() if k not in ("pair_labels", "span_ids")}
     output = module(**rows)
     if was_training:
         module.train()
@@ -120,9 +120,11 @@ def piece_text(piece: str) -> str:
 
 
 @torch.no_grad()
-def reconstructions(model, batch, tokenizer, count: int, device) -> dict:
+def reconstructions(model, batch, tokenizer, count: int, device, stop_early: bool = True) -> dict:
     """Greedy outputs for the first ``count`` examples of ``batch``, their BLEU and chrF against the targets,
-    and two examples (corrupted input, target, output) as text."""
+    and two examples (corrupted input, target, output) as text. Without ``stop_early`` every output runs to
+    the longest target's length before it is cut at its end token (so that processes generating together
+    take the same number of steps, whatever each predicts)."""
     import sacrebleu
 
     was_training = model.training
@@ -132,7 +134,8 @@ def reconstructions(model, batch, tokenizer, count: int, device) -> dict:
     targets = batch.labels[:count]
     eos_id = model.config.eos_id
     longest = int((targets != IGNORE).sum(1).max())  # the padded width may reach past the model's positions
-    output = family_of(model).generate(model, inputs, mask, max_new_tokens=longest, eos_id=eos_id)
+    stop = eos_id if stop_early else None
+    output = family_of(model).generate(model, inputs, mask, max_new_tokens=longest, eos_id=stop)
     if was_training:
         model.train()
     predicted = [tokenizer.decode(cut_at(row, eos_id)) for row in output.tolist()]

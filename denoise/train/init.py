@@ -38,7 +38,7 @@ def check_tokenizer(init: Init, tokenizer: Tokenizer, where: str) -> None:
 def init_model(init: Init, family: Family, pairs: bool, seed: int, spans: bool = False) -> nn.Module:
     """The init's model (fresh weights from ``seed`` for ``scratch:RUN``), of ``family`` or converted to it
     where its own family converts to that one (``Family.converts_to``); with a sentence-pair head when
-    ``pairs``, a span boundary head when ``spans``."""
+    ``pairs``; with a span boundary head when ``spans``, without one otherwise."""
     model = init.load_model(seed)
     found = family_of(model)
     if found is not family:
@@ -50,4 +50,4 @@ def init_model(init: Init, family: Family, pairs: bool, seed: int, spans: bool =
             )
         model = found.converts_to[family.name](model)
     model = family.pair_head(model) if pairs else model
-    return family.span_head(model) if spans else model
+    return family.span_head(model, spans) if family.span_head is not None else model

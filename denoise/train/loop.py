@@ -23,7 +23,7 @@ import torch
 import yaml
 
 from denoise import rng
-from denoise.corruption.base import Vocab
+from denoise.corruption.base import Vocab, numbers_spans
 from denoise.corruption.corpus import BlockCorpus
 from denoise.corruption.loader import Collator
 from denoise.corruption.recipe import Recipe
@@ -202,7 +202,9 @@ class Pretraining:
         corrupter = self._setup_data(init)
         self.objective.check(self.family, corrupter)
         pairs = any(op.pairs for op in corrupter.ops)
-        spans = any(op.marks_spans for op in corrupter.ops) and self.family.span_head is not None
+        spans = (
+            numbers_spans(corrupter.ops) and self.family.span_head is not None and self.objective.reads_spans
+        )
         module = self._setup_model(init, pairs, spans, corrupter.recipe.name)
         model = self.objective.kept(module)
         longest = self.family.longest_input(self.config.data.block_size, corrupter.ops)
@@ -210,7 +212,6 @@ class Pretraining:
         self._setup_optimizer(module)
         self.start_step, self.tokens = 0, 0
         self.flops = TrainingFlops(self.accelerator)
-        self._cpu_copies = {}  # a sharded run's whole models, built once for checkpoints and the export
         if self.resume_from is not None:
             self._restore(self.resume_from)
         t = self.config.training
@@ -254,8 +255,7 @@ class Pretraining:
         recipe builds sentence pairs, a span boundary head when it marks masked spans, unless the settings say
         otherwise), with a resumed checkpoint's weights."""
         settings = self.config.model
-        if settings.span_head is None:
-            settings = dataclasses.replace(settings, span_head=spans)
+        settings = dataclasses.replace(settings, span_head=self._span_head(spans, recipe))
         if settings.pair_head is None:
             settings = dataclasses.replace(settings, pair_head=pairs)
         elif pairs and not settings.pair_head:
@@ -279,6 +279,20 @@ class Pretraining:
                 ckpt.load_weights_into(self.objective.kept(module), self.resume_from)
                 self.objective.restore(module, self.resume_from)
         return module
+
+    def _span_head(self, spans: bool, recipe: str) -> bool:
+        """Whether the model has a span boundary head: as the settings say, else when the recipe leaves numbered
+        spans that the objective reads (as the checkpoint it resumes has it, for one saved before the head)."""
+        wanted = self.config.model.span_head
+        if wanted and not spans:
+            raise DenoiseError(
+                f"model.span_head=true, but corruption recipe {recipe!r} with objective "
+                f"{self.objective.name!r} trains no span boundary head (it needs span_mask, followed only by ops "
+                "that keep tokens in place, and the denoising objective); drop the setting"
+            )
+        if wanted is None and self.resume_from is not None and not ckpt.is_sharded(self.resume_from):
+            return ckpt.saved_model_config(self.resume_from).get("span_head", False)
+        return spans if wanted is None else wanted
 
     def _setup_optimizer(self, model) -> None:
         """The optimizer and schedule, the model and optimizer prepared by accelerate (or the model sharded),
@@ -323,10 +337,13 @@ class Pretraining:
 
     def _restore(self, checkpoint: Path) -> None:
         state = ckpt.read_trainer_state(checkpoint)
-        states = self.states
+        states = dict(self.states)
         if ckpt.is_sharded(checkpoint):
             sharding.load_shards(self.unwrapped, self.stepper.optimizer, checkpoint / ckpt.SHARDS)
-            states = {name: owner for name, owner in states.items() if name != "optimizer"}
+            del states["optimizer"]
+        elif self.sharded:  # the main process reads the whole optimizer state and hands out the shards
+            path = ckpt.state_file(checkpoint, "optimizer")  # every process stops if it is missing
+            states.pop("optimizer").load_sharded(path, self.accelerator.is_main_process)
         ckpt.read_states(checkpoint, states)
         self.start_step, self.tokens = state["step"], state["tokens"]
         self.flops.done = state.get("flops", 0.0)  # absent from checkpoints written before it was counted
@@ -384,7 +401,10 @@ class Pretraining:
         """Inside, backward passes average the gradients over processes (``enabled``: the last micro-batch of
         a step) or keep them local."""
         if self.sharded:
-            return sharding.gradient_sync(self.model, enabled)
+            hybrid = (self.config.training.shard_processes or self.accelerator.num_processes) < (
+                self.accelerator.num_processes
+            )
+            return sharding.gradient_sync(self.unwrapped, enabled, hybrid)
         return nullcontext() if enabled else self.accelerator.no_sync(self.model)
 
     def _whole(self) -> dict[str, torch.nn.Module] | None:
@@ -397,12 +417,12 @@ class Pretraining:
         weights = sharding.full_weights(self.unwrapped)
         if not self.accelerator.is_main_process:
             return None
+        copies = {}
         for name, part in parts.items():
-            if name not in self._cpu_copies:
-                with rng.isolated():  # fresh weights, overwritten at once, take no draws from the run's
-                    self._cpu_copies[name] = family_of(part).model(part.config)
-            self._cpu_copies[name].load_state_dict(sharding.weights_of(part, self.unwrapped, weights))
-        return self._cpu_copies
+            with torch.device("meta"):  # no memory of its own: it takes the gathered tensors as they are
+                copies[name] = family_of(part).model(part.config)
+            copies[name].load_state_dict(sharding.weights_of(part, self.unwrapped, weights), assign=True)
+        return copies
 
     # -- the run -------------------------------------------------------------------------------------------
 
@@ -552,7 +572,8 @@ class Pretraining:
         first = next(iter(make_loader(self.blocks, first_batch, self.eval_collator, 0, t.seed)))
         with sharding.gathered(self.unwrapped) if self.sharded else nullcontext():
             if self.family.generates:
-                return reconstructions(self.kept, first, self.tokenizer, t.reconstructions, device)
+                shown = t.reconstructions
+                return reconstructions(self.kept, first, self.tokenizer, shown, device, not self.sharded)
             with rng.isolated(t.seed):
                 return masked_fills(self.unwrapped, first, self.tokenizer, t.reconstructions, device)
 

@@ -57,14 +57,19 @@ def shard(module: nn.Module, device: torch.device, group: int | None = None) -> 
 
 
 @contextmanager
-def gradient_sync(model: nn.Module, enabled: bool) -> Iterator[None]:
-    """Backward passes inside keep their gradients local (``enabled=False``: a micro-batch before the last)
-    or reduce-scatter them."""
-    model.set_requires_gradient_sync(enabled)
+def gradient_sync(model: nn.Module, enabled: bool, hybrid: bool) -> Iterator[None]:
+    """Backward passes inside reduce-scatter their gradients into each process's shard, as every micro-batch
+    does (keeping them whole until the last would hold a whole model's gradients on every process); under
+    ``hybrid`` sharding, ``enabled=False`` (a micro-batch before the last) skips averaging the shards across
+    the groups until the last."""
+    if not hybrid:
+        yield
+        return
+    model.set_requires_all_reduce(enabled)
     try:
         yield
     finally:
-        model.set_requires_gradient_sync(True)
+        model.set_requires_all_reduce(True)
 
 
 @contextmanager
@@ -90,7 +95,17 @@ def weights_of(part: nn.Module, root: nn.Module, weights: dict[str, torch.Tensor
     """The entries of ``weights`` (``root``'s state dict) that belong to ``part``, a module inside ``root`` (or
     ``root`` itself), under ``part``'s own names."""
     prefix = next(f"{name}." if name else "" for name, module in root.named_modules() if module is part)
-    return {name.removeprefix(prefix): value for name, value in weights.items() if name.startswith(prefix)}
+    return {
+        name.removeprefix(prefix): whole(value) for name, value in weights.items() if name.startswith(prefix)
+    }
+
+
+def whole(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor``, or a contiguous copy of it when it is a view into a larger block of memory (which
+    safetensors does not write)."""
+    if tensor.is_contiguous() and tensor.untyped_storage().nbytes() == tensor.numel() * tensor.element_size():
+        return tensor
+    return tensor.clone(memory_format=torch.contiguous_format)
 
 
 def clip_grad_norm(parameters, max_norm: float) -> torch.Tensor:
@@ -137,4 +152,13 @@ class OptimizerState:
         from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
 
         options = StateDictOptions(full_state_dict=True)
+        set_optimizer_state_dict(self.model, self.optimizer, optim_state_dict=state, options=options)
+
+    def load_sharded(self, path, main: bool) -> None:
+        """Load the whole state saved in ``path`` into this process's shards: the main process reads the file
+        and sends each process its part, so that no other process holds the whole of it."""
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+        state = torch.load(path, weights_only=False) if main else {}
+        options = StateDictOptions(full_state_dict=True, broadcast_from_rank0=True)
         set_optimizer_state_dict(self.model, self.optimizer, optim_state_dict=state, options=options)

@@ -235,12 +235,33 @@ def test_bad_settings_are_named(vocab):
         SpanMask(SpanMaskConfig(), dataclasses.replace(vocab, word_starts=None))
 
 
-def test_each_span_s_first_token_is_marked_for_the_boundary_objective(vocab, text):
-    """``span_starts`` marks exactly the spans' first tokens, so spans side by side stay apart."""
+def test_each_span_is_numbered_for_the_boundary_objective(vocab, text):
+    """``span_ids`` numbers each span's tokens (1, 2, ... along the row), so spans side by side stay apart."""
     op = SpanMask(SpanMaskConfig(rate=0.4), vocab)  # dense enough that spans touch
     rng = KeyedRandom(2, 0, np.arange(text.batch_size))
     out, spans = op(text, rng), op.spans(text, rng)
-    assert np.array_equal(out.span_starts, spans > 0)
-    ends = {(row, start + spans[row, start]) for row, start in zip(*np.nonzero(spans))}
-    assert any((row, start) in ends for row, start in zip(*np.nonzero(spans)))  # some spans touch
-    assert (out.labels[out.span_starts] != IGNORE).all()
+    touching = 0
+    for row in range(text.batch_size):
+        starts = np.flatnonzero(spans[row])
+        expected = np.zeros(text.tokens.shape[1], int)
+        for number, start in enumerate(starts, 1):
+            expected[start : start + spans[row, start]] = number
+        assert np.array_equal(out.span_ids[row], expected)
+        touching += sum(start + spans[row, start] in set(starts) for start in starts)
+    assert touching > 0
+    assert ((out.span_ids > 0) == (out.labels != IGNORE)).all()
+
+
+def test_a_later_mask_keeps_the_span_numbers_and_a_shuffle_drops_them(vocab, text):
+    from denoise.corruption.base import numbers_spans
+    from denoise.corruption.mask import Mask, MaskConfig
+    from denoise.corruption.shuffle import Shuffle, ShuffleConfig
+
+    spanned = run(SpanMask(SpanMaskConfig(), vocab), text)
+    masked = run(Mask(MaskConfig(rate=0.1), vocab), spanned.replace(labels=None))
+    assert np.array_equal(masked.span_ids, spanned.span_ids)
+    shuffle = Shuffle(ShuffleConfig(), vocab)
+    assert run(shuffle, spanned).span_ids is None
+    span_mask, mask = SpanMask(SpanMaskConfig(), vocab), Mask(MaskConfig(), vocab)
+    assert numbers_spans([span_mask]) and numbers_spans([span_mask, mask])
+    assert not numbers_spans([span_mask, shuffle]) and not numbers_spans([mask])

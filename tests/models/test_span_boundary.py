@@ -5,36 +5,45 @@ import numpy as np
 import pytest
 import torch
 
+from denoise.errors import DenoiseError
 from denoise.labels import IGNORE
 from denoise.models.bert.model import SPAN_POSITIONS, Bert, BertConfig, span_boundaries
 from denoise.models.layers import TransformerConfig
 
 
-def reference_boundaries(labelled: np.ndarray, starts: np.ndarray):
-    """A span runs from a marked start over labelled tokens up to the next start or unlabelled token."""
-    inside = np.zeros_like(labelled)
+def reference_boundaries(labelled: np.ndarray, span_ids: np.ndarray):
+    """Walk each numbered span: its tokens, the positions around it, each token's offset in it."""
+    inside = (span_ids > 0) & labelled
     left, right, offset = (np.zeros(labelled.shape, int) for _ in range(3))
     for row in range(labelled.shape[0]):
-        for start in np.flatnonzero(starts[row] & labelled[row]):
-            end = start + 1
-            while end < labelled.shape[1] and labelled[row, end] and not starts[row, end]:
+        start = 0
+        while start < labelled.shape[1]:
+            end = start
+            while end < labelled.shape[1] and span_ids[row, end] == span_ids[row, start]:
                 end += 1
-            for i in range(start, end):
-                inside[row, i], left[row, i], offset[row, i] = True, max(start - 1, 0), i - start
-                right[row, i] = min(end, labelled.shape[1] - 1)
+            left[row, start:end], right[row, start:end] = max(start - 1, 0), min(end, labelled.shape[1] - 1)
+            offset[row, start:end] = np.arange(end - start)
+            start = end
     return inside, left, right, offset
 
 
-def test_span_boundaries_match_walking_each_span(seed=0):
-    rng = np.random.default_rng(seed)
-    labelled = rng.random((6, 40)) < 0.5
-    starts = labelled & (rng.random((6, 40)) < 0.4)
-    starts[:, 0] = False
-    inside, left, right, offset = span_boundaries(torch.from_numpy(labelled), torch.from_numpy(starts))
-    expected = reference_boundaries(labelled, starts)
-    assert np.array_equal(inside.numpy(), expected[0])
-    for got, want in zip((left, right, offset), expected[1:]):
-        assert np.array_equal(got.numpy()[expected[0]], want[expected[0]])
+def test_span_boundaries_match_walking_each_span():
+    rng = np.random.default_rng(0)
+    span_ids = np.zeros((6, 40), int)
+    for row in range(6):  # spans of 1 to 5 tokens, some side by side, a few tokens labelled by another op
+        position, number = 1, 0
+        while position < 38:
+            length = int(rng.integers(1, 6))
+            if rng.random() < 0.6:
+                number += 1
+                span_ids[row, position : min(position + length, 39)] = number
+            position += length + int(rng.integers(0, 2))
+    labelled = (span_ids > 0) | (rng.random((6, 40)) < 0.1)
+    got = span_boundaries(torch.from_numpy(labelled), torch.from_numpy(span_ids))
+    expected = reference_boundaries(labelled, span_ids)
+    assert np.array_equal(got[0].numpy(), expected[0])
+    for have, want in zip(got[1:], expected[1:]):
+        assert np.array_equal(have.numpy()[expected[0]], want[expected[0]])
 
 
 def tiny_spanbert() -> Bert:
@@ -50,9 +59,10 @@ def test_the_head_reads_the_two_boundary_states_and_the_position_in_the_span():
     ids = torch.randint(5, 120, (1, 12))
     labels = torch.full_like(ids, IGNORE)
     labels[0, 4:8] = ids[0, 4:8]  # one span over positions 4..7: boundaries 3 and 8
-    starts = torch.zeros_like(ids)
-    starts[0, 4] = 1
-    output = model(ids, labels=labels, span_starts=starts)
+    span_ids = torch.zeros_like(ids)
+    span_ids[0, 4:8] = 1
+    labels[0, 9] = ids[0, 9]  # a token another op masked, just after the span: not a part of it
+    output = model(ids, labels=labels, span_ids=span_ids)
     assert output.span_targets.tolist() == ids[0, 4:8].tolist()
     hidden = output.hidden_states[0]
     head = model.span_boundary
@@ -64,13 +74,13 @@ def test_the_head_reads_the_two_boundary_states_and_the_position_in_the_span():
     assert SPAN_POSITIONS >= 10  # SpanBERT's longest span, in words
 
 
-def test_without_span_starts_or_a_head_nothing_changes():
+def test_without_span_ids_or_a_head_nothing_changes():
     model = tiny_spanbert()
     ids = torch.randint(5, 120, (2, 10))
     labels = torch.where(torch.rand(ids.shape) < 0.3, ids, IGNORE)
     plain = model(ids, labels=labels)
     assert plain.span_logits is None
-    torch.testing.assert_close(plain.loss, model(ids, labels=labels, span_starts=torch.zeros_like(ids)).loss)
+    torch.testing.assert_close(plain.loss, model(ids, labels=labels, span_ids=torch.zeros_like(ids)).loss)
 
 
 @pytest.mark.slow
@@ -100,3 +110,13 @@ def test_a_spanbert_run_trains_the_boundary_head_and_exports_without_it(prepared
     pretrain(masked, tmp_path / "masked", progress=False)
     assert not load_model(tmp_path / "masked" / "model").config.span_head
     assert "span_loss" not in read_metrics(tmp_path / "masked")[0]
+    # ELECTRA reads no spans: no boundary head to leave untrained (data parallelism would stop on one)
+    electra = tiny(prepared_corpus, "corruption=spanbert", "objective=electra", steps=1)
+    pretrain(load_config(None, electra), tmp_path / "electra", progress=False)
+    assert not load_model(tmp_path / "electra" / "model").config.span_head
+    with pytest.raises(DenoiseError, match=r"model\.span_head=true.*'electra'"):
+        pretrain(load_config(None, [*electra, "model.span_head=true"]), tmp_path / "refused", progress=False)
+    # a run continued from a SpanBERT run with another recipe leaves its head behind
+    continued = tiny(prepared_corpus, "corruption=roberta", f"init={tmp_path / 'run'}", steps=1)
+    pretrain(load_config(None, continued), tmp_path / "continued", progress=False)
+    assert not load_model(tmp_path / "continued" / "model").config.span_head

@@ -110,19 +110,18 @@ class SpanBoundaryHead(nn.Module):
         return F.linear(hidden, token_embeddings, self.bias)
 
 
-def span_boundaries(labelled: torch.Tensor, span_starts: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """For every position ``[B, L]``: whether it lies in a masked span (labelled, in an unbroken labelled run
-    from a span start), the positions just before and just after its span, and its offset inside the span.
-    Two spans side by side stay apart: the second begins at its own start."""
-    length = labelled.shape[1]
-    index = torch.arange(length, device=labelled.device).expand_as(labelled)
-    starts = span_starts.bool() & labelled
-    start = torch.cummax(torch.where(starts, index, -1), dim=1).values  # the latest span start
-    last_gap = torch.cummax(torch.where(labelled, -1, index), dim=1).values  # the latest unlabelled position
-    inside = labelled & (start > last_gap)
-    stop = torch.where(~labelled | starts, index, length)  # where a span may end: outside or a new start
-    after = torch.cat([stop[:, 1:], torch.full_like(stop[:, :1], length)], dim=1)
-    end = torch.flip(torch.cummin(torch.flip(after, [1]), dim=1).values, [1])  # the first stop after each
+def span_boundaries(labelled: torch.Tensor, span_ids: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """For every position ``[B, L]``: whether it is a labelled token inside a numbered span (``span_ids`` > 0),
+    the positions just before and just after its span, and its offset inside the span."""
+    length = span_ids.shape[1]
+    index = torch.arange(length, device=span_ids.device).expand_as(span_ids)
+    previous = torch.cat([torch.zeros_like(span_ids[:, :1]), span_ids[:, :-1]], dim=1)
+    begins = span_ids != previous  # a span, or a stretch outside spans, begins here
+    start = torch.cummax(torch.where(begins, index, -1), dim=1).values
+    next_begins = torch.cat([begins[:, 1:], torch.ones_like(begins[:, :1])], dim=1)
+    ends = torch.where(next_begins, index + 1, length)  # the position after i, where another stretch begins
+    end = torch.flip(torch.cummin(torch.flip(ends, [1]), dim=1).values, [1])
+    inside = (span_ids > 0) & labelled
     return inside, (start - 1).clamp(min=0), end.clamp(max=length - 1), index - start
 
 
@@ -154,13 +153,13 @@ class Bert(nn.Module):
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         pair_labels: torch.Tensor | None = None,
-        span_starts: torch.Tensor | None = None,
+        span_ids: torch.Tensor | None = None,
         return_logits: bool = True,
     ) -> ModelOutput:
         """Without ``labels``: logits ``[B, L, V]`` (``[B, L]``, one per token, with the replaced-token head).
         With them: logits ``[num_labelled, V]`` at the positions whose label is not -100 (in row-major order,
         the order of ``targets``) and the mean cross-entropy there, plus the pair loss when ``pair_labels``
-        are given. With ``span_starts`` too (1 at the first token of each masked span) and a span boundary
+        are given. With ``span_ids`` too (each masked span's tokens numbered from 1) and a span boundary
         head: its logits for the tokens inside spans, with those tokens, as ``span_logits`` and
         ``span_targets`` (the objective adds their loss). The labelled positions' logits are the loss's own,
         so ``return_logits`` changes nothing."""
@@ -190,15 +189,15 @@ class Bert(nn.Module):
         output = ModelOutput(
             logits=logits, loss=loss, targets=labels[labelled], pair_logits=pair_logits, hidden_states=hidden
         )
-        if span_starts is not None and self.span_boundary is not None:
-            output.span_logits, output.span_targets = self.span_logits(hidden, labels, span_starts)
+        if span_ids is not None and self.span_boundary is not None:
+            output.span_logits, output.span_targets = self.span_logits(hidden, labels, span_ids)
         return output
 
     def span_logits(
-        self, hidden: torch.Tensor, labels: torch.Tensor, span_starts: torch.Tensor
+        self, hidden: torch.Tensor, labels: torch.Tensor, span_ids: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The span boundary head's logits for every token inside a masked span, and those tokens."""
-        inside, left, right, offset = span_boundaries(labels != IGNORE, span_starts)
+        inside, left, right, offset = span_boundaries(labels != IGNORE, span_ids)
         rows = torch.arange(len(hidden), device=hidden.device)[:, None].expand_as(left)
         logits = self.span_boundary(
             hidden[rows[inside], left[inside]],
@@ -250,15 +249,16 @@ def with_pair_head(model: Bert) -> Bert:
     return paired
 
 
-def with_span_head(model: Bert) -> Bert:
-    """``model`` with a span boundary head, freshly initialised when it has none, for span masking its
-    pre-training did not have."""
-    if model.config.span_head:
+def with_span_head(model: Bert, wanted: bool = True) -> Bert:
+    """``model`` with a span boundary head (freshly initialised when it has none: span masking its
+    pre-training did not have), or without one when not ``wanted`` (a head nothing would train)."""
+    if model.config.span_head == wanted:
         return model
-    spanned = Bert(replace(model.config, span_head=True)).train(model.training)
-    missing, unexpected = spanned.load_state_dict(model.state_dict(), strict=False)
+    changed = Bert(replace(model.config, span_head=wanted)).train(model.training)
+    kept = {k: v for k, v in model.state_dict().items() if not k.startswith("span_boundary.")}
+    missing, unexpected = changed.load_state_dict(kept, strict=False)
     assert not unexpected and all(k.startswith("span_boundary.") for k in missing), missing
-    return spanned
+    return changed
 
 
 def with_token_head(model: Bert, head: str) -> Bert:
@@ -266,9 +266,12 @@ def with_token_head(model: Bert, head: str) -> Bert:
     replaced-token head comes without a pair head (ELECTRA has no sentence-pair task). An ELECTRA
     discriminator continued as a masked LM, or a masked LM continued as ELECTRA, starts this way."""
     pair_head = model.config.pair_head and head == "mlm"
-    if model.config.token_head == head and model.config.pair_head == pair_head:
+    span_head = model.config.span_head and head == "mlm"
+    unchanged = (model.config.pair_head, model.config.span_head) == (pair_head, span_head)
+    if model.config.token_head == head and unchanged:
         return model
-    changed = Bert(replace(model.config, token_head=head, pair_head=pair_head)).train(model.training)
+    config = replace(model.config, token_head=head, pair_head=pair_head, span_head=span_head)
+    changed = Bert(config).train(model.training)
     kept = {k: v for k, v in model.state_dict().items() if k in changed.state_dict()}
     missing, unexpected = changed.load_state_dict(kept, strict=False)
     fresh = "mlm." if head == "mlm" else "replaced."

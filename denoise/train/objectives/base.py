@@ -75,6 +75,8 @@ class Objective:
     def check(self, family: Family, corrupter) -> None:
         pass
 
+    reads_spans: ClassVar[bool] = False  # trains a span boundary head on a batch's numbered spans
+
     def trained(self, model: nn.Module, family: Family) -> nn.Module:
         return model
 

@@ -19,6 +19,7 @@ class DenoisingConfig:
 class Denoising(Objective):
     name = "denoising"
     Config = DenoisingConfig
+    reads_spans = True
 
     def trained(self, model, family):
         return family.for_denoising(model)

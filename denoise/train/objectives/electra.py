@@ -73,7 +73,7 @@ class ReplacedTokenDetection(Objective):
         """The generator's loss over the global batch's masked tokens plus ``detection_weight`` times the
         discriminator's over its real tokens."""
         inputs.pop("pair_labels", None)
-        inputs.pop("span_starts", None)  # no boundary head: the discriminator reads every token
+        inputs.pop("span_ids", None)  # no boundary head: the discriminator reads every token
         output = module(**inputs)
         generator = output.loss * (counts.tokens / max(total.tokens, 1))
         detection = output.detection_sum / max(total.positions, 1)
