@@ -120,3 +120,29 @@ def test_a_spanbert_run_trains_the_boundary_head_and_exports_without_it(prepared
     continued = tiny(prepared_corpus, "corruption=roberta", f"init={tmp_path / 'run'}", steps=1)
     pretrain(load_config(None, continued), tmp_path / "continued", progress=False)
     assert not load_model(tmp_path / "continued" / "model").config.span_head
+
+
+@pytest.mark.slow
+def test_a_span_masking_run_saved_before_the_head_resumes_without_one(prepared_corpus, tmp_path):
+    """Its checkpoint's model has no boundary head and its config no model.span_head: it resumes as it was."""
+    import json
+
+    from denoise.models.checkpoint import load_model
+    from denoise.train.checkpoints import TRAINER_FILE, latest_checkpoint
+    from denoise.train.config import load_config
+    from denoise.train.loop import pretrain
+    from tests.train_helpers import tiny
+
+    first = tiny(prepared_corpus, "corruption=spanbert", "model.span_head=false", steps=2)
+    pretrain(load_config(None, first), tmp_path / "run", progress=False)
+    checkpoint = latest_checkpoint(tmp_path / "run")
+    model_json = json.loads((checkpoint / "model" / "model.json").read_text())
+    del model_json["config"]["span_head"]  # as a run written before the head was saved
+    (checkpoint / "model" / "model.json").write_text(json.dumps(model_json))
+    trainer = json.loads((checkpoint / TRAINER_FILE).read_text())
+    del trainer["config"]["model"]["span_head"]
+    trainer["files"]["model/model.json"] = (checkpoint / "model" / "model.json").stat().st_size
+    (checkpoint / TRAINER_FILE).write_text(json.dumps(trainer))
+    longer = tiny(prepared_corpus, "corruption=spanbert", steps=3)
+    pretrain(load_config(None, longer), tmp_path / "run", resume=True, progress=False)
+    assert not load_model(tmp_path / "run" / "model").config.span_head
