@@ -144,6 +144,7 @@ class Pretraining:
                 "--multi_gpu, or torchrun) and set training.sharding=fsdp, rather than accelerate's FSDP plugin"
             )
         self.sharded = t.sharding == "fsdp" and self.accelerator.num_processes > 1
+        self.shard_group = t.shard_processes or self.accelerator.num_processes  # processes sharing one copy
         if t.sharding == "fsdp" and not self.sharded:
             self.accelerator.print("training.sharding=fsdp on one process: the model is not sharded")
         self.resume_from = self._checkpoint_to_resume(resume)
@@ -302,13 +303,9 @@ class Pretraining:
         if self.config.training.activation_checkpointing:
             recompute_activations(model)
         if self.sharded:  # before the optimizer, which then holds the shards
-            group = self.config.training.shard_processes or acc.num_processes
+            group = self.shard_group
             model = sharding.shard(model, acc.device, group)
-            replicas = (
-                f", in {acc.num_processes // group} groups that replicate it"
-                if group < acc.num_processes
-                else ""
-            )
+            replicas = f" (in {acc.num_processes // group} groups that replicate it)" if self.hybrid else ""
             acc.print(f"each process holds 1/{group} of the weights, gradients and optimizer state{replicas}")
         optimizer = make_optimizer(
             parameter_groups(model, o.weight_decay), o.name, o.lr, o.betas, o.eps, fused=fused
@@ -397,14 +394,18 @@ class Pretraining:
             summed = acc.reduce(summed, "sum")
         return {**dict(zip(names, summed)), "counts": total}
 
+    @property
+    def hybrid(self) -> bool:
+        """Whether groups of processes each hold a sharded copy and replicate each other."""
+        return self.sharded and self.shard_group < self.accelerator.num_processes
+
     def _gradient_sync(self, enabled: bool):
-        """Inside, backward passes average the gradients over processes (``enabled``: the last micro-batch of
-        a step) or keep them local."""
+        """Inside, backward passes average the gradients over all processes (``enabled``: the last
+        micro-batch of a step) or, for the micro-batches before, keep them local; sharded gradients are
+        reduce-scattered into each process's shard every time, and only their average across the groups of
+        hybrid sharding waits for the last."""
         if self.sharded:
-            hybrid = (self.config.training.shard_processes or self.accelerator.num_processes) < (
-                self.accelerator.num_processes
-            )
-            return sharding.gradient_sync(self.unwrapped, enabled, hybrid)
+            return sharding.gradient_sync(self.unwrapped, enabled, self.hybrid)
         return nullcontext() if enabled else self.accelerator.no_sync(self.model)
 
     def _whole(self) -> dict[str, torch.nn.Module] | None:
