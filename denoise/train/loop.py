@@ -304,7 +304,8 @@ class Pretraining:
             recompute_activations(model)
         if self.sharded:  # before the optimizer, which then holds the shards
             group = self.shard_group
-            model = sharding.shard(model, acc.device, group)
+            gather = torch.bfloat16 if self.config.training.precision == "bf16" else None
+            model = sharding.shard(model, acc.device, group, gather)
             replicas = f" (in {acc.num_processes // group} groups that replicate it)" if self.hybrid else ""
             acc.print(f"each process holds 1/{group} of the weights, gradients and optimizer state{replicas}")
         optimizer = make_optimizer(

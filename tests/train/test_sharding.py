@@ -147,3 +147,17 @@ def test_sharded_checkpoints_resume_exactly_on_any_number_of_processes(prepared_
     run("pretrain", *whole, "--out", str(tmp_path / "one"), "--resume")  # on one process
     on_one = losses(tmp_path / "one")
     assert np.allclose([on_one[s] for s in (3, 4)], [expected[s] for s in (3, 4)], rtol=1e-5, atol=1e-6)
+
+
+def test_a_sharded_bf16_run_gathers_bf16_weights_and_trains_as_one_process_does(prepared_corpus, tmp_path):
+    """Under bf16 the weights travel and compute in bf16 (fp32 shards, gradients averaged in fp32): losses
+    within bf16's precision of one process's bf16 run, and the kept model in fp32."""
+    import torch
+
+    bf16 = settings(prepared_corpus, "training.precision=bf16")
+    run("pretrain", *bf16, "--out", str(tmp_path / "one"))
+    run("pretrain", *bf16, "training.sharding=fsdp", "--out", str(tmp_path / "fsdp"), processes=2)
+    ones, sharded = losses(tmp_path / "one"), losses(tmp_path / "fsdp")
+    assert np.allclose([ones[s] for s in ones], [sharded[s] for s in ones], rtol=2e-3)
+    model = load_model(tmp_path / "fsdp" / "model")
+    assert all(value.dtype == torch.float32 for value in model.state_dict().values())
