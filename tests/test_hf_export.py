@@ -250,6 +250,38 @@ def main_convert(source, out, *extra):
     main(["convert", "--to-hf", str(source), "--out", str(out), *extra])
 
 
+def pos_task() -> list[str]:
+    from tests.paths import SAMPLES
+
+    pos = str(SAMPLES / "pos.conll")
+    return ["task.kind=tagging", f"task.train={pos}", f"task.test={pos}"]
+
+
+def tagger_ids(tokenizer, cls: bool = True):
+    import torch
+
+    return torch.tensor(
+        [[*[tokenizer.cls_id] * cls, *tokenizer.encode("The king sleeps ."), tokenizer.sep_id]]
+    )
+
+
+def check_exported_tagger(tuned, out, ids, states):
+    """Export the fine-tuned tagger ``tuned`` to ``out``: loaded with AutoModelForTokenClassification, its
+    logits on ``ids`` equal denoise's (``states(model, ids)`` through the head's output layer). Returns the
+    transformers model and the head's weights."""
+    import torch
+
+    from denoise.finetune.store import load_parts
+
+    main_convert(tuned, out)
+    hf = transformers.AutoModelForTokenClassification.from_pretrained(out).eval()
+    model, _, head = load_parts(tuned / "final")
+    with torch.no_grad():
+        mine = states(model, ids) @ head["output.weight"].T + head["output.bias"]
+        torch.testing.assert_close(hf(input_ids=ids).logits, mine, rtol=0, atol=1e-4)
+    return hf, head
+
+
 class FakeHub:
     """The two calls of ``huggingface_hub.HfApi`` that publishing makes, recorded instead of sent."""
 
@@ -290,24 +322,10 @@ def test_publish_uploads_the_exported_folder(prepared_corpus, tmp_path, monkeypa
 
 
 def test_a_fine_tuned_tagger_exports_as_token_classification(tokenizer, tmp_path):
-    import torch
-
-    from denoise.finetune.store import load_parts
-    from tests.paths import SAMPLES
-
-    pos = str(SAMPLES / "pos.conll")
-    tuned = fine_tuned(
-        tokenizer, tmp_path, task=["task.kind=tagging", f"task.train={pos}", f"task.test={pos}"]
+    tuned = fine_tuned(tokenizer, tmp_path, task=pos_task())
+    hf, head = check_exported_tagger(
+        tuned, tmp_path / "hf", tagger_ids(tokenizer), lambda model, ids: model.encoder(ids)
     )
-    main_convert(tuned, tmp_path / "hf")
-    hf = transformers.AutoModelForTokenClassification.from_pretrained(tmp_path / "hf").eval()
-    model, _, head = load_parts(tuned / "final")
-    ids = torch.tensor([[tokenizer.cls_id, *tokenizer.encode("The king sleeps ."), tokenizer.sep_id]])
-    with torch.no_grad():
-        states = model.encoder(ids)
-        mine = states @ head["output.weight"].T + head["output.bias"]
-        theirs = hf(input_ids=ids).logits
-    torch.testing.assert_close(theirs, mine, rtol=0, atol=1e-4)
     assert len(hf.config.id2label) == head["output.weight"].shape[0]
 
 
@@ -338,21 +356,9 @@ def test_a_fine_tuned_qa_model_exports_as_question_answering(tokenizer, tmp_path
 
 
 def test_a_fine_tuned_gpt_tagger_exports_and_its_classifier_is_refused(tokenizer, tmp_path, capsys):
-    import torch
-
-    from denoise.finetune.store import load_parts
-    from tests.paths import SAMPLES
-
-    pos = str(SAMPLES / "pos.conll")
-    task = ["task.kind=tagging", f"task.train={pos}", f"task.test={pos}"]
-    tuned = fine_tuned(tokenizer, tmp_path / "tagger", task=task, family="gpt")
-    main_convert(tuned, tmp_path / "hf")
-    hf = transformers.AutoModelForTokenClassification.from_pretrained(tmp_path / "hf").eval()
-    model, _, head = load_parts(tuned / "final")
-    ids = torch.tensor([[*tokenizer.encode("The king sleeps ."), tokenizer.sep_id]])
-    with torch.no_grad():
-        mine = model.states(ids) @ head["output.weight"].T + head["output.bias"]
-        torch.testing.assert_close(hf(input_ids=ids).logits, mine, rtol=0, atol=1e-4)
+    tuned = fine_tuned(tokenizer, tmp_path / "tagger", task=pos_task(), family="gpt")
+    ids = tagger_ids(tokenizer, cls=False)
+    check_exported_tagger(tuned, tmp_path / "hf", ids, lambda model, ids: model.states(ids))
     classifier = fine_tuned(tokenizer, tmp_path / "classifier", family="gpt")
     with pytest.raises(SystemExit):
         main_convert(classifier, tmp_path / "hf2")
@@ -386,7 +392,6 @@ def test_a_t5_classifier_and_tagger_export_to_their_t5_classes(tokenizer, tmp_pa
 
     from denoise.finetune.store import load_parts
     from denoise.models.encoder_decoder import decoder_states
-    from tests.paths import SAMPLES
 
     classifier = fine_tuned(tokenizer, tmp_path / "cls", "mode=encoder_decoder", family="t5")
     main_convert(classifier, tmp_path / "hf-cls")
@@ -400,20 +405,9 @@ def test_a_t5_classifier_and_tagger_export_to_their_t5_classes(tokenizer, tmp_pa
         pooled = torch.tanh(states @ head["dense.weight"].T + head["dense.bias"])
         mine = pooled @ head["output.weight"].T + head["output.bias"]
         torch.testing.assert_close(hf(**batch).logits, mine, rtol=0, atol=1e-4)
-    pos = str(SAMPLES / "pos.conll")
-    tagger = fine_tuned(
-        tokenizer,
-        tmp_path / "tag",
-        task=["task.kind=tagging", f"task.train={pos}", f"task.test={pos}"],
-        family="t5",
-    )
-    main_convert(tagger, tmp_path / "hf-tag")
-    hf = transformers.AutoModelForTokenClassification.from_pretrained(tmp_path / "hf-tag").eval()
-    model, _, head = load_parts(tagger / "final")
-    ids = torch.tensor([[*tokenizer.encode("The king sleeps ."), tokenizer.sep_id]])
-    with torch.no_grad():
-        mine = model.encoder(ids) @ head["output.weight"].T + head["output.bias"]
-        torch.testing.assert_close(hf(input_ids=ids).logits, mine, rtol=0, atol=1e-4)
+    tagger = fine_tuned(tokenizer, tmp_path / "tag", task=pos_task(), family="t5")
+    ids = tagger_ids(tokenizer, cls=False)
+    check_exported_tagger(tagger, tmp_path / "hf-tag", ids, lambda model, ids: model.encoder(ids))
 
 
 def reshaped_bert(tokenizer, shape: str):
@@ -450,22 +444,11 @@ def test_a_roberta_shaped_classifier_exports_to_roberta_s_class(tokenizer, tmp_p
 
 
 def test_an_electra_tagger_exports_and_its_classifier_is_refused(tokenizer, tmp_path, capsys):
-    import torch
-
-    from denoise.finetune.store import load_parts
-    from tests.paths import SAMPLES
-
-    pos = str(SAMPLES / "pos.conll")
-    task = ["task.kind=tagging", f"task.train={pos}", f"task.test={pos}"]
-    tagger = fine_tuned(tokenizer, tmp_path / "tag", task=task, model=reshaped_bert(tokenizer, "electra"))
-    main_convert(tagger, tmp_path / "hf")
-    hf = transformers.AutoModelForTokenClassification.from_pretrained(tmp_path / "hf").eval()
+    model = reshaped_bert(tokenizer, "electra")
+    tagger = fine_tuned(tokenizer, tmp_path / "tag", task=pos_task(), model=model)
+    ids = tagger_ids(tokenizer)
+    hf, _ = check_exported_tagger(tagger, tmp_path / "hf", ids, lambda model, ids: model.encoder(ids))
     assert type(hf).__name__ == "ElectraForTokenClassification"
-    model, _, head = load_parts(tagger / "final")
-    ids = torch.tensor([[tokenizer.cls_id, *tokenizer.encode("The king sleeps ."), tokenizer.sep_id]])
-    with torch.no_grad():
-        mine = model.encoder(ids) @ head["output.weight"].T + head["output.bias"]
-        torch.testing.assert_close(hf(input_ids=ids).logits, mine, rtol=0, atol=1e-4)
     classifier = fine_tuned(
         tokenizer, tmp_path / "cls", "classification.pooling=first", model=reshaped_bert(tokenizer, "electra")
     )

@@ -30,7 +30,6 @@ from __future__ import annotations
 from torch import nn
 
 from denoise.labels import IGNORE
-from denoise.models.bert.model import span_boundaries
 
 TRAINING = 6  # FLOPs per weight per row in a training step: 2 forward, 4 backward
 ATTENTION = 12  # FLOPs per query, key and channel in a training step: 4 forward, 8 backward
@@ -100,7 +99,7 @@ def span_head_flops(model: nn.Module, batch) -> int:
     head = getattr(model, "span_boundary", None)
     if head is None or batch.span_ids is None:
         return 0
-    inside = int(span_boundaries(batch.labels != IGNORE, batch.span_ids)[0].sum())
+    inside = int(((batch.span_ids > 0) & (batch.labels != IGNORE)).sum())  # labelled tokens inside spans
     config = model.encoder.config
     return TRAINING * inside * (linear_weights(head) + config.vocab_size * config.embedding_width)
 
