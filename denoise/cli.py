@@ -233,6 +233,17 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
         print(line)
         print_fills(summary)
     print(f"model: {out / 'model'}  tokenizer: {out / 'tokenizer'}  metrics: {out / 'metrics.jsonl'}")
+    leave_process_group()
+
+
+def leave_process_group() -> None:
+    """A process that torchrun or accelerate launch started leaves its group once every process is done, so
+    that none exits while the others' communication threads still reach it."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def print_fills(summary: dict) -> None:
